@@ -1,0 +1,1 @@
+"""Radio modules: framers (pure) and thin asyncio adapters around the one serial opener."""

@@ -1,0 +1,52 @@
+"""RadioFrame (what every radio yields) and the small Radio interface."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Protocol, Self
+
+from gatewayd.wmbus.link import FrameFormat
+
+
+class LinkMode(enum.Enum):
+    C1 = "c1"
+    T1 = "t1"
+    S1 = "s1"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class RadioFrame:
+    """One telegram as a module delivered it, made clean.
+
+    frame: link-layer bytes, DLL CRCs stripped and checked, L = len(frame) - 1.
+    frame_format: how it was on air (A or B), or CLEAN when the module strips CRCs itself and
+    does not say which. rssi_dbm: None when the module gives none. received_at: Unix seconds.
+    """
+
+    frame: bytes
+    rssi_dbm: float | None
+    link_mode: LinkMode
+    frame_format: FrameFormat
+    received_at: float
+    radio: str = ""
+
+
+class Radio(Protocol):
+    """An open, configured radio: `async with radio: async for f in radio.frames(): ...`."""
+
+    kind: str
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def frames(self) -> AsyncIterator[RadioFrame]: ...

@@ -1,0 +1,42 @@
+"""The decoder's exception tree. Nothing else may escape the decoder for any input bytes.
+
+    TelegramError               a telegram could not be decoded; .meter_id names the meter if known
+    ├── FrameError              malformed bytes: bad length, bad CRC, truncated header/record
+    ├── UnsupportedError        a valid frame we do not decode (CI, security mode, fragmentation)
+    ├── NoKeyError              encrypted, and no key is configured for this meter
+    ├── WrongKeyError           encrypted, and the configured key does not verify (CRC/2F2F/MAC)
+    └── FormatUnknownError      compact frame whose format signature is not known yet
+"""
+
+from __future__ import annotations
+
+
+class TelegramError(Exception):
+    """Base of every decoder error. The message names the meter (when known) and the reason."""
+
+    kind = "error"
+
+    def __init__(self, reason: str, meter_id: str | None = None) -> None:
+        self.reason = reason
+        self.meter_id = meter_id
+        super().__init__(f"meter {meter_id}: {reason}" if meter_id else reason)
+
+
+class FrameError(TelegramError):
+    kind = "frame"
+
+
+class UnsupportedError(TelegramError):
+    kind = "unsupported"
+
+
+class NoKeyError(TelegramError):
+    kind = "no_key"
+
+
+class WrongKeyError(TelegramError):
+    kind = "wrong_key"
+
+
+class FormatUnknownError(TelegramError):
+    kind = "format_unknown"

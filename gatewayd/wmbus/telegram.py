@@ -1,0 +1,56 @@
+"""The decoder's output: one telegram, every layer parsed, records decoded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gatewayd.wmbus.link import Address, LinkHeader
+from gatewayd.wmbus.records import Record
+
+
+@dataclass(frozen=True, slots=True)
+class EllHeader:
+    ci: int
+    cc: int
+    acc: int
+    session: int | None  # SN, 32-bit; None for ELL I / III
+    payload_crc: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class TplHeader:
+    ci: int
+    acc: int | None
+    status: int | None
+    cfg: int | None
+    security_mode: int
+    long_address: Address | None  # from a long (0x72-style) header
+
+
+@dataclass(frozen=True, slots=True)
+class Telegram:
+    """A decoded telegram.
+
+    address: the meter's identity: the long TPL header's address when present, else the DLL's.
+    apl: the decrypted application layer (records area, CI excluded; compact frames rebuilt
+    to the equivalent full APL). records: every data record. manufacturer_data: the bytes after
+    DIF 0x0F/0x1F. encrypted: the telegram was encrypted on air. format_signature: the
+    Kamstrup/OMS compact-format signature of the record headers (CRC over DIF/VIF bytes).
+    """
+
+    frame: bytes
+    link: LinkHeader
+    address: Address
+    ell: EllHeader | None
+    tpl: TplHeader | None
+    ci: int
+    encrypted: bool
+    apl: bytes
+    records: tuple[Record, ...]
+    manufacturer_data: bytes | None
+    compact: bool
+    format_signature: int | None
+
+    @property
+    def id(self) -> str:
+        return self.address.id
