@@ -1,0 +1,1 @@
+"""Sinks: where published readings go (MQTT outbox, BLE GATT, journald, stdout)."""

@@ -1,0 +1,29 @@
+"""The interface every sink implements. A slow or dead sink never stalls the radio.
+
+The pipeline calls `publish()` from the event loop for each reading that the publish policy lets
+through; it must return at once (queue or persist, never await the network) and never raise.
+`raw()` hands over each received telegram as it arrived (still encrypted), for sinks that forward
+raw telegrams (BLE); most sinks ignore it. `start()` launches the sink's own supervisor task(s);
+`stop()` drains what it can within `timeout` seconds and closes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+Reading = Mapping[str, Any]  # the DESIGN.md §4.2 JSON object
+
+
+class Sink(Protocol):
+    name: str
+
+    async def start(self) -> None: ...
+
+    def publish(self, reading: Reading, *, alarm_changed: bool = False) -> None: ...
+
+    def raw(self, frame: bytes, rssi_dbm: float | None) -> None: ...
+
+    def stats(self) -> dict[str, int]: ...
+
+    async def stop(self, timeout: float) -> None: ...
