@@ -1,0 +1,166 @@
+"""`gatewayd decode`: decode telegrams given as hex, print one JSON reading per telegram.
+
+    gatewayd decode HEX [--key HEX]        one telegram; exit 1 if it cannot be decoded
+    gatewayd decode < lines                batch: one JSON line out per line in, in order
+
+A batch line is a hex telegram or {"telegram": "<hex>", "key": "<hex>"} (key optional).
+Earlier telegrams teach the compact-format cache and the per-meter state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tomllib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, TextIO
+
+from gatewayd.meters.reading import MeterState, build_reading
+from gatewayd.wmbus.decode import Decoder
+from gatewayd.wmbus.errors import TelegramError
+from gatewayd.wmbus.link import FrameFormat, frame_a_size, frame_b_size
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("hex", nargs="?", help="telegram as hex; omitted: read one per stdin line")
+    p.add_argument("--key", help="AES-128 key (32 hex digits) for the telegram(s)")
+    p.add_argument("--keys", type=Path, help="TOML ([keys] id = hex) or JSON map: meter id -> key")
+    p.add_argument(
+        "--crc",
+        nargs="?",
+        const="auto",
+        choices=("auto", "a", "b"),
+        help="input still carries DLL CRCs: frame format a or b (auto: the one L implies)",
+    )
+    p.add_argument("--driver", default="auto", help="meter driver (default: auto-detect)")
+    p.add_argument("--explain", action="store_true", help="annotate every byte")
+
+
+class UsageError(Exception):
+    pass
+
+
+def parse_key(text: str, where: str) -> bytes:
+    t = text.strip().replace(" ", "")
+    try:
+        key = bytes.fromhex(t)
+    except ValueError:
+        raise UsageError(f"{where}: key is not hex") from None
+    if len(key) != 16:
+        raise UsageError(f"{where}: key must be 32 hex digits, found {len(t)} characters")
+    return key
+
+
+def load_keys(path: Path) -> dict[str, bytes]:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
+    try:
+        data: Any = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except (ValueError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"{path}: not valid {path.suffix.lstrip('.') or 'TOML'} ({exc})") from None
+    if isinstance(data, dict) and isinstance(data.get("keys"), dict):
+        data = data["keys"]
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: expected a table of meter id = key")
+    return {str(k).lower(): parse_key(str(v), f"{path}: keys.{k}") for k, v in data.items()}
+
+
+def frame_format(data: bytes, crc: str | None) -> FrameFormat:
+    if crc is None:
+        return FrameFormat.CLEAN
+    if crc == "a":
+        return FrameFormat.A
+    if crc == "b":
+        return FrameFormat.B
+    # auto: L decides. Frame A and frame B sizes differ for every L, so this is not a guess.
+    if data and len(data) == frame_b_size(data[0]):
+        return FrameFormat.B
+    if data and data[0] >= 9 and len(data) == frame_a_size(data[0]):
+        return FrameFormat.A
+    return FrameFormat.B  # neither fits: frame B's length check reports it
+
+
+class BatchDecoder:
+    """One decoder, compact-format cache and meter state across a run of telegrams."""
+
+    def __init__(self, keys: dict[str, bytes], default_key: bytes | None, driver: str,
+                 crc: str | None) -> None:  # fmt: skip
+        self.decoder = Decoder(keys=keys)
+        self.default_key = default_key
+        self.driver = driver
+        self.crc = crc
+        self.state = MeterState()
+
+    def one(self, data: bytes, key: bytes | None) -> dict[str, Any]:
+        try:
+            telegram = self.decoder.decode(data, frame_format(data, self.crc), key or self.default_key)
+            return build_reading(telegram, driver=self.driver, state=self.state)
+        except TelegramError as exc:
+            return {"id": exc.meter_id or _peek_id(data), "error": str(exc), "raw": data.hex().upper()}
+
+
+def _peek_id(data: bytes) -> str | None:
+    return data[4:8][::-1].hex() if len(data) >= 10 else None
+
+
+def _line_input(line: str, n: int) -> tuple[bytes | None, bytes | None, str | None]:
+    """(telegram, key, error) for one stdin line."""
+    text = line.strip()
+    key = None
+    if text.startswith("{"):
+        try:
+            obj = json.loads(text)
+            text = str(obj["telegram"])
+            if obj.get("key"):
+                key = parse_key(str(obj["key"]), f"line {n}")
+        except (ValueError, KeyError, TypeError) as exc:
+            return None, None, f"line {n}: not a telegram object ({exc})"
+        except UsageError as exc:
+            return None, None, str(exc)
+    try:
+        return bytes.fromhex(text.replace(" ", "")), key, None
+    except ValueError:
+        return None, None, f"line {n}: not hex"
+
+
+def run_batch(lines: Iterable[str], out: TextIO, batch: BatchDecoder) -> int:
+    dumps = json.dumps
+    write = out.write
+    for n, line in enumerate(lines, 1):
+        data, key, err = _line_input(line, n)
+        if data is None:
+            if not line.strip():
+                continue
+            write(dumps({"id": None, "error": err, "raw": line.strip()}) + "\n")
+            continue
+        write(dumps(batch.one(data, key)) + "\n")
+    out.flush()
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        keys = load_keys(args.keys) if args.keys else {}
+        default_key = parse_key(args.key, "--key") if args.key else None
+    except UsageError as exc:
+        print(f"gatewayd decode: {exc}", file=sys.stderr)
+        return 2
+    batch = BatchDecoder(keys, default_key, args.driver, args.crc)
+    if args.hex is None:
+        return run_batch(sys.stdin, sys.stdout, batch)
+    try:
+        data = bytes.fromhex(args.hex.replace(" ", ""))
+    except ValueError:
+        print("gatewayd decode: HEX is not hexadecimal", file=sys.stderr)
+        return 2
+    if args.explain:
+        from gatewayd.wmbus.explain import explain
+
+        print(explain(data, frame_format(data, args.crc), batch.decoder, default_key))
+    reading = batch.one(data, None)
+    print(json.dumps(reading))
+    return 1 if "error" in reading else 0

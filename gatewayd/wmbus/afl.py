@@ -1,0 +1,63 @@
+"""Authentication and Fragmentation Layer (CI 0x90)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gatewayd.wmbus.errors import FrameError, UnsupportedError
+
+FCL_MORE_FRAGMENTS = 0x4000
+FCL_MCL = 0x2000
+FCL_ML = 0x1000
+FCL_MCR = 0x0800
+FCL_MAC = 0x0400
+FCL_KI = 0x0200
+
+# MCL bits 0-3: authentication type -> MAC length
+MAC_LENGTHS = {3: 2, 4: 4, 5: 8, 6: 12, 7: 16, 8: 12}
+
+
+@dataclass(frozen=True, slots=True)
+class AflHeader:
+    fcl: int
+    mcl: int | None
+    ki: bytes | None
+    mcr: bytes | None  # 4 bytes as on air
+    mac: bytes | None
+    ml: bytes | None  # 2 bytes as on air
+
+
+def parse_afl(frame: bytes, pos: int, meter_id: str) -> tuple[AflHeader, int]:
+    """Parse the AFL whose CI is at frame[pos]; return it and the position of the next CI."""
+    if len(frame) < pos + 4:
+        raise FrameError("AFL header truncated", meter_id)
+    afll = frame[pos + 1]
+    end = pos + 2 + afll
+    if len(frame) <= end:
+        raise FrameError(f"AFL length {afll} runs past the end of the frame", meter_id)
+    fcl = frame[pos + 2] | (frame[pos + 3] << 8)
+    if fcl & FCL_MORE_FRAGMENTS or fcl & 0xFF:
+        raise UnsupportedError(f"fragmented AFL message (FCL 0x{fcl:04X})", meter_id)
+    p = pos + 4
+    mcl = ki = mcr = mac = ml = None
+    if fcl & FCL_MCL:
+        mcl = frame[p]
+        p += 1
+    if fcl & FCL_KI:
+        ki = bytes(frame[p : p + 2])
+        p += 2
+    if fcl & FCL_MCR:
+        mcr = bytes(frame[p : p + 4])
+        p += 4
+    if fcl & FCL_MAC:
+        if mcl is None or (mcl & 0x0F) not in MAC_LENGTHS:
+            raise UnsupportedError("AFL MAC present with an unknown authentication type", meter_id)
+        n = MAC_LENGTHS[mcl & 0x0F]
+        mac = bytes(frame[p : p + n])
+        p += n
+    if fcl & FCL_ML:
+        ml = bytes(frame[p : p + 2])
+        p += 2
+    if p > end:
+        raise FrameError(f"AFL fields ({p - pos - 2} bytes) exceed AFLL {afll}", meter_id)
+    return AflHeader(fcl, mcl, ki, mcr, mac, ml), end

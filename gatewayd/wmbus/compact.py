@@ -1,0 +1,148 @@
+"""Compact frames (CI 0x79 and friends): the format-signature cache.
+
+A compact frame carries only data bytes plus a format signature (SIG = CRC-16/EN-13757 over the
+DIF/VIF bytes of the equivalent full frame) and a full-frame CRC (FCRC = CRC over the rebuilt full
+APL). Formats are learnt from full frames, seeded with the known Kamstrup formats, looked up by
+(manufacturer, version, device type, SIG), and can be saved and loaded as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from gatewayd.wmbus.crc import crc16_en13757
+from gatewayd.wmbus.errors import FormatUnknownError, FrameError
+from gatewayd.wmbus.link import Address
+from gatewayd.wmbus.records import Record, RecordHeader, decode_value, parse_headers
+
+# Formats Kamstrup water meters use (PROTOCOL.md §5.3), so compact frames decode from the first
+# telegram. The SIG of each is computed, not stored, so a typo cannot hide.
+KAMSTRUP_SEED_FORMATS = (
+    "02FF20 0413 4413 615B 6167",
+    "02FF20 0413 92013B A1015B 8101E7FF0F",
+    "04FF23 4413 523B 06FF1B 426C 6167 5167 023B 0413 8101E7FF0F",
+    "02FF20 0413 4413 426C 523B 615B 6167 5167 8101E7FF0F 06FF1B",
+    "02FF20 0413 4413 A1015B 8101E7FF0F",
+    "02FF20 0413 4413 615B 5167",
+    "02FF20 0413 4413",
+    "02FF20 0413 523B",
+    "04FF23 0413 4413 426C 023B 92013B A2013B 06FF1B A1015B 91015B A10167",
+)
+KAMSTRUP_MANUFACTURERS = frozenset(("KAM", "KAW"))
+
+FormatKey = tuple[str, int, int, int]  # manufacturer, version, device type, signature
+
+
+def signature(difvif: bytes) -> int:
+    return crc16_en13757(difvif)
+
+
+class CompactFormats:
+    """Known compact formats: learnt from full frames, plus the Kamstrup seed table."""
+
+    def __init__(self, *, seed: bool = True) -> None:
+        self._learned: dict[FormatKey, bytes] = {}
+        self._seeds: dict[int, bytes] = {}
+        self._headers: dict[bytes, tuple[RecordHeader, ...]] = {}
+        self._sig_of: dict[bytes, int] = {}
+        self.changed = False  # set when a new format is learnt (the daemon persists then)
+        if seed:
+            for text in KAMSTRUP_SEED_FORMATS:
+                fmt = bytes.fromhex(text.replace(" ", ""))
+                self._seeds[signature(fmt)] = fmt
+
+    def __len__(self) -> int:
+        return len(self._learned)
+
+    def __iter__(self) -> Iterator[FormatKey]:
+        return iter(self._learned)
+
+    def learn(self, address: Address, difvif: bytes) -> int:
+        """Remember the format of a full frame; return its signature."""
+        sig = self._sig_of.get(difvif)
+        if sig is None:
+            sig = signature(difvif)
+            if len(self._sig_of) < 4096:
+                self._sig_of[difvif] = sig
+        key = (address.manufacturer, address.version, address.device_type, sig)
+        if self._learned.get(key) != difvif:
+            self._learned[key] = difvif
+            self.changed = True
+        return sig
+
+    def lookup(self, address: Address, sig: int) -> bytes | None:
+        fmt = self._learned.get((address.manufacturer, address.version, address.device_type, sig))
+        if fmt is None and address.manufacturer in KAMSTRUP_MANUFACTURERS:
+            fmt = self._seeds.get(sig)
+        return fmt
+
+    def headers(self, fmt: bytes, meter_id: str | None = None) -> tuple[RecordHeader, ...]:
+        hdrs = self._headers.get(fmt)
+        if hdrs is None:
+            hdrs = parse_headers(fmt)
+            if any(h.size < 0 for h in hdrs):
+                raise FrameError("compact format with a variable-length record", meter_id)
+            self._headers[fmt] = hdrs
+        return hdrs
+
+    # ---- persistence -------------------------------------------------------------------
+
+    def dumps(self) -> str:
+        rows = [
+            {"manufacturer": m, "version": v, "device_type": t, "signature": f"{s:04X}",
+             "format": fmt.hex().upper()}
+            for (m, v, t, s), fmt in sorted(self._learned.items())
+        ]  # fmt: skip
+        return json.dumps({"version": 1, "formats": rows}, indent=1)
+
+    @classmethod
+    def loads(cls, text: str, *, seed: bool = True) -> CompactFormats:
+        """Load saved formats; raises ValueError on a damaged file (the caller logs and starts empty)."""
+        obj = cls(seed=seed)
+        data = json.loads(text)
+        if not isinstance(data, dict) or data.get("version") != 1:
+            raise ValueError("not a gatewayd compact-format file (version 1)")
+        for row in data["formats"]:
+            fmt = bytes.fromhex(row["format"])
+            key = (str(row["manufacturer"]), int(row["version"]), int(row["device_type"]),
+                   int(row["signature"], 16))  # fmt: skip
+            if signature(fmt) != key[3]:
+                raise ValueError(f"format {row['format']} does not match its signature")
+            obj._learned[key] = fmt
+        return obj
+
+
+def expand_compact(
+    formats: CompactFormats, address: Address, sig: int, fcrc: int, data: bytes, meter_id: str
+) -> tuple[bytes, tuple[Record, ...]]:
+    """Rebuild a compact frame's full APL and records; check FCRC. Returns (apl, records)."""
+    fmt = formats.lookup(address, sig)
+    if fmt is None:
+        raise FormatUnknownError(
+            f"compact frame format {sig:04X} unknown, waiting for a full frame", meter_id
+        )
+    headers = formats.headers(fmt, meter_id)
+    need = sum(h.size for h in headers)
+    if need != len(data):
+        raise FrameError(
+            f"compact frame format {sig:04X} needs {need} data bytes, frame has {len(data)}",
+            meter_id,
+        )
+    parts = []
+    records = []
+    pos = 0
+    for h in headers:
+        chunk = data[pos : pos + h.size]
+        pos += h.size
+        parts.append(h.difvif)
+        parts.append(chunk)
+        records.append(Record(h, decode_value(h, chunk), chunk))
+    apl = b"".join(parts)
+    if crc16_en13757(apl) != fcrc:
+        raise FrameError(
+            f"compact frame full-frame CRC {fcrc:04X} does not match the rebuilt records "
+            f"({crc16_en13757(apl):04X}) for format {sig:04X}",
+            meter_id,
+        )
+    return apl, tuple(records)

@@ -1,0 +1,46 @@
+"""AES-128 primitives used by wM-Bus: CTR (ELL), CBC (TPL modes 5 and 7), CMAC (mode 7 KDF/MAC)."""
+
+from __future__ import annotations
+
+from cryptography.hazmat.primitives.cmac import CMAC
+from cryptography.hazmat.primitives.ciphers import Cipher
+from cryptography.hazmat.primitives.ciphers.algorithms import AES128
+from cryptography.hazmat.primitives.ciphers.modes import CBC, CTR, ECB
+
+ZERO_IV = bytes(16)
+
+
+def aes_ctr(key: bytes, counter_block: bytes, data: bytes) -> bytes:
+    """AES-128-CTR with a 128-bit big-endian counter (encrypt = decrypt)."""
+    ctx = Cipher(AES128(key), CTR(counter_block)).encryptor()
+    return ctx.update(data) + ctx.finalize()
+
+
+def aes_cbc_decrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
+    """AES-128-CBC without padding; len(data) must be a multiple of 16."""
+    ctx = Cipher(AES128(key), CBC(iv)).decryptor()
+    return ctx.update(data) + ctx.finalize()
+
+
+def aes_cbc_encrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
+    ctx = Cipher(AES128(key), CBC(iv)).encryptor()
+    return ctx.update(data) + ctx.finalize()
+
+
+def aes_ecb_encrypt(key: bytes, block: bytes) -> bytes:
+    ctx = Cipher(AES128(key), ECB()).encryptor()
+    return ctx.update(block) + ctx.finalize()
+
+
+def cmac(key: bytes, message: bytes) -> bytes:
+    c = CMAC(AES128(key))
+    c.update(message)
+    return c.finalize()
+
+
+def kdf_a(key: bytes, direction: int, mcr: bytes, meter_id: bytes) -> bytes:
+    """OMS KDF-A: CMAC(K, D ‖ MCR(4, as on air) ‖ ID(4, as on air) ‖ 07×7).
+
+    direction: 0x00 Kenc and 0x01 Kmac meter → collector; 0x10 / 0x11 the other way.
+    """
+    return cmac(key, bytes([direction]) + mcr + meter_id + b"\x07" * 7)

@@ -1,0 +1,163 @@
+"""Transport layer (EN 13757-7): CI map, short/long headers, security modes 5 and 7."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gatewayd.wmbus.afl import AflHeader
+from gatewayd.wmbus.crypto import ZERO_IV, aes_cbc_decrypt, cmac, kdf_a
+from gatewayd.wmbus.errors import FrameError, NoKeyError, UnsupportedError, WrongKeyError
+from gatewayd.wmbus.link import Address, bcd_id, manufacturer_code
+from gatewayd.wmbus.telegram import TplHeader
+
+
+@dataclass(frozen=True, slots=True)
+class CiInfo:
+    header: str  # "none" | "short" | "long"
+    apl: str  # "full" | "compact" | "format" | "none" | "cosem" | "manufacturer"
+
+
+CI_TABLE: dict[int, CiInfo] = {
+    0x78: CiInfo("none", "full"),
+    0x79: CiInfo("none", "compact"),
+    0x7A: CiInfo("short", "full"),
+    0x72: CiInfo("long", "full"),
+    0x7B: CiInfo("short", "compact"),
+    0x73: CiInfo("long", "compact"),
+    0x69: CiInfo("none", "format"),
+    0x6A: CiInfo("short", "format"),
+    0x6B: CiInfo("long", "format"),
+    0x8A: CiInfo("short", "none"),
+    0x8B: CiInfo("long", "none"),
+    0x7C: CiInfo("long", "cosem"),
+    0x7D: CiInfo("short", "cosem"),
+}
+for _ci in range(0xA0, 0xB8):
+    CI_TABLE[_ci] = CiInfo("none", "manufacturer")
+
+SECURITY_MODE_NAMES = {
+    0: "none",
+    1: "manufacturer specific",
+    2: "DES-CBC without IV",
+    3: "DES-CBC with IV",
+    5: "AES-128-CBC (mode 5)",
+    7: "AES-128-CBC with KDF and CMAC (mode 7)",
+    8: "AES-128-CTR with CMAC (mode 8)",
+    9: "AES-128-GCM (mode 9)",
+    10: "AES-128-CCM (mode 10)",
+    13: "TLS (mode 13)",
+}
+
+CFG_HOP = 0x0001
+CFG_REPEATED = 0x0002
+
+
+@dataclass(frozen=True, slots=True)
+class TplParsed:
+    header: TplHeader
+    body_at: int  # where the (possibly encrypted) APL starts
+    cfg_ext: int | None
+
+
+def security_mode(cfg: int) -> int:
+    return (cfg >> 8) & 0x1F
+
+
+def parse_tpl_header(frame: bytes, pos: int, meter_id: str) -> TplParsed:
+    """Parse the TPL header whose CI is frame[pos]. Unknown CIs raise UnsupportedError."""
+    ci = frame[pos]
+    info = CI_TABLE.get(ci)
+    if info is None:
+        raise UnsupportedError(f"CI 0x{ci:02X} is not a transport layer we decode", meter_id)
+    p = pos + 1
+    long_addr = None
+    if info.header == "none":
+        return TplParsed(TplHeader(ci, None, None, None, 0, None), p, None)
+    if info.header == "long":
+        if len(frame) < p + 8:
+            raise FrameError("long TPL header truncated", meter_id)
+        m = frame[p + 4] | (frame[p + 5] << 8)
+        raw = bytes(frame[p + 4 : p + 6]) + bytes(frame[p : p + 4]) + bytes(frame[p + 6 : p + 8])
+        long_addr = Address(manufacturer_code(m), bcd_id(frame[p : p + 4]), frame[p + 6],
+                            frame[p + 7], raw)  # fmt: skip
+        p += 8
+    if len(frame) < p + 4:
+        raise FrameError("TPL header truncated", meter_id)
+    acc, sts = frame[p], frame[p + 1]
+    cfg = frame[p + 2] | (frame[p + 3] << 8)
+    p += 4
+    mode = security_mode(cfg)
+    cfg_ext = None
+    if mode == 7:
+        if len(frame) <= p:
+            raise FrameError("TPL CFG extension truncated", meter_id)
+        cfg_ext = frame[p]
+        p += 1
+    return TplParsed(TplHeader(ci, acc, sts, cfg, mode, long_addr), p, cfg_ext)
+
+
+def encrypted_blocks(cfg: int) -> int:
+    return (cfg >> 4) & 0x0F
+
+
+def decrypt_tpl(
+    frame: bytes,
+    tpl_at: int,
+    parsed: TplParsed,
+    address: Address,
+    afl: AflHeader | None,
+    key: bytes | None,
+    meter_id: str,
+) -> tuple[bytes, bool]:
+    """Decrypt the APL after a TPL header. Returns (APL bytes, was encrypted)."""
+    hdr = parsed.header
+    mode = hdr.security_mode
+    body = frame[parsed.body_at :]
+    if mode == 0:
+        return body, False
+    if mode not in (5, 7):
+        name = SECURITY_MODE_NAMES.get(mode, f"reserved mode {mode}")
+        raise UnsupportedError(f"TPL security {name} is not supported", meter_id)
+    assert hdr.cfg is not None and hdr.acc is not None
+    n = encrypted_blocks(hdr.cfg)
+    length = n * 16 if n else len(body) - len(body) % 16
+    if length > len(body):
+        raise FrameError(f"TPL announces {n} encrypted blocks, only {len(body)} bytes follow", meter_id)
+    enc, tail = body[:length], body[length:]
+    if mode == 5:
+        iv = address.raw[:2] + address.raw[2:8] + bytes([hdr.acc]) * 8
+        plain = _cbc_checked(key, iv, enc, meter_id, "mode 5")
+        return plain + tail, True
+    # mode 7: the MAC is checked before anything is decrypted
+    if afl is None or afl.mcr is None or afl.mac is None or afl.mcl is None:
+        raise FrameError("security mode 7 needs an AFL with MCR and MAC", meter_id)
+    if key is None:
+        if enc[:2] == b"\x2f\x2f":
+            return body, False  # stored already decrypted; nothing to verify without a key
+        raise NoKeyError("encrypted (TPL mode 7) and no key configured", meter_id)
+    if parsed.cfg_ext is not None and (parsed.cfg_ext >> 4) & 0x03 != 1:
+        raise UnsupportedError(f"mode 7 key derivation KDFS {(parsed.cfg_ext >> 4) & 3}", meter_id)
+    meter_id_bytes = address.raw[2:6]
+    kmac = kdf_a(key, 0x01, afl.mcr, meter_id_bytes)
+    msg = bytes([afl.mcl]) + afl.mcr + (afl.ml or b"") + frame[tpl_at:]
+    if cmac(kmac, msg)[: len(afl.mac)] != afl.mac:
+        if enc[:2] == b"\x2f\x2f":
+            return body, False
+        raise WrongKeyError("AFL MAC does not verify: wrong key", meter_id)
+    kenc = kdf_a(key, 0x00, afl.mcr, meter_id_bytes)
+    plain = aes_cbc_decrypt(kenc, ZERO_IV, enc)
+    if plain[:2] != b"\x2f\x2f":
+        raise WrongKeyError("mode 7 MAC verified but plaintext lacks 2F2F", meter_id)
+    return plain + tail, True
+
+
+def _cbc_checked(key: bytes | None, iv: bytes, enc: bytes, meter_id: str, what: str) -> bytes:
+    if key is not None:
+        plain = aes_cbc_decrypt(key, iv, enc)
+        if plain[:2] == b"\x2f\x2f":
+            return plain
+    if enc[:2] == b"\x2f\x2f":
+        return enc  # stored already decrypted
+    if key is None:
+        raise NoKeyError(f"encrypted (TPL {what}) and no key configured", meter_id)
+    raise WrongKeyError(f"TPL {what}: decrypted data lacks 2F2F: wrong key", meter_id)
