@@ -1,0 +1,137 @@
+"""The Driver contract and the table-driven driver every built-in meter driver is made of.
+
+A driver turns a decoded Telegram into named fields (wmbusmeters-compatible names) and, for
+meters that report them, normalised alarm flags. TableDriver walks the records once and looks up,
+per header byte string, which specs apply (cached: a meter repeats the same headers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from gatewayd.meters.fields import (
+    RENDER,
+    FieldSpec,
+    Match,
+    StatusSpec,
+    TextSpec,
+    flag_value,
+    info_of,
+    number,
+)
+from gatewayd.meters.tplstatus import tpl_status_tokens
+from gatewayd.wmbus.records import RecordHeader
+from gatewayd.wmbus.telegram import Telegram
+
+ALARM_NAMES = ("dry", "reverse", "leak", "burst", "tamper")
+
+
+class Driver(Protocol):
+    """name: wmbusmeters' driver name, printed as "meter" in a reading."""
+
+    name: str
+
+    def fields(self, telegram: Telegram) -> dict[str, object]: ...
+
+    def alarms(self, telegram: Telegram) -> dict[str, bool] | None: ...
+
+    def decode(self, telegram: Telegram) -> tuple[dict[str, object], dict[str, bool] | None]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmRule:
+    """Alarm `alarm` is on when any of `bits` is set in a flag word matched by `match`."""
+
+    alarm: str
+    match: Match
+    bits: int
+
+
+@dataclass(frozen=True, slots=True)
+class Detect:
+    """A meter this driver is for: manufacturer, version and device type (wmbusmeters "mvt")."""
+
+    manufacturer: str
+    version: int
+    device_type: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    fields: tuple[tuple[str, FieldSpec], ...]
+    texts: tuple[TextSpec, ...]
+    status: tuple[StatusSpec, ...]
+    alarms: tuple[AlarmRule, ...]
+
+
+@dataclass(slots=True)
+class TableDriver:
+    """A driver declared as tables.
+
+    status_specs/tpl_status: when either is given, the reading has a "status" field: the sorted,
+    space-separated tokens of every matched flag word (and of the TPL status byte when
+    tpl_status), or "OK" when none is set. alarm_rules: when given, alarms() returns all five
+    flags (dry, reverse, leak, burst, tamper); otherwise None (the meter reports no such flags).
+    """
+
+    name: str
+    detect: tuple[Detect, ...] = ()
+    aliases: tuple[str, ...] = ()
+    field_specs: tuple[FieldSpec, ...] = ()
+    text_specs: tuple[TextSpec, ...] = ()
+    status_specs: tuple[StatusSpec, ...] = ()
+    tpl_status: bool = False
+    alarm_rules: tuple[AlarmRule, ...] = ()
+    _plans: dict[bytes, _Plan] = field(default_factory=dict, repr=False, compare=False)
+
+    def fields(self, telegram: Telegram) -> dict[str, object]:
+        return self.decode(telegram)[0]
+
+    def alarms(self, telegram: Telegram) -> dict[str, bool] | None:
+        return self.decode(telegram)[1]
+
+    def decode(self, telegram: Telegram) -> tuple[dict[str, object], dict[str, bool] | None]:
+        out: dict[str, object] = {}
+        tokens: list[str] = []
+        alarms = dict.fromkeys(ALARM_NAMES, False) if self.alarm_rules else None
+        plans = self._plans
+        for rec in telegram.records:
+            h = rec.header
+            plan = plans.get(h.difvif)
+            if plan is None:
+                plan = plans[h.difvif] = self._plan(h)
+            for name, spec in plan.fields:
+                if name not in out:
+                    kind = spec.kind
+                    out[name] = number(rec, spec.unit) if kind == "number" else RENDER[kind](rec)
+            if plan.texts or plan.status or plan.alarms:
+                flags = flag_value(rec)
+                for t in plan.texts:
+                    if t.name not in out:
+                        out[t.name] = t.render(flags)
+                for s in plan.status:
+                    tokens.extend(s.lookup.tokens(flags))
+                if alarms is not None:
+                    for a in plan.alarms:
+                        if flags & a.bits:
+                            alarms[a.alarm] = True
+        if self.status_specs or self.tpl_status:
+            if self.tpl_status and telegram.tpl is not None:
+                tokens.extend(tpl_status_tokens(telegram.tpl.status))
+            out["status"] = " ".join(sorted(set(tokens))) if tokens else "OK"
+        return out, alarms
+
+    def _plan(self, h: RecordHeader) -> _Plan:
+        info = info_of(h)
+        fields = tuple(
+            (s.name.format(subunit=h.subunit) if "{" in s.name else s.name, s)
+            for s in self.field_specs
+            if s.match.matches(h, info)
+        )
+        return _Plan(
+            fields=fields,
+            texts=tuple(t for t in self.text_specs if t.match.matches(h, info)),
+            status=tuple(s for s in self.status_specs if s.match.matches(h, info)),
+            alarms=tuple(a for a in self.alarm_rules if a.match.matches(h, info)),
+        )

@@ -1,0 +1,20 @@
+"""Tokens for the TPL status byte (EN 13757-7), as wmbusmeters merges them into "status"."""
+
+from __future__ import annotations
+
+# bits 0-1: application state
+_APPLICATION = ("", "BUSY", "ERROR", "ALARM")
+_FLAGS = ((0x04, "POWER_LOW"), (0x08, "PERMANENT_ERROR"), (0x10, "TEMPORARY_ERROR"))
+_MFCT_MASK = 0xE0  # manufacturer-specific bits, shown as UNKNOWN_<hex>
+
+
+def tpl_status_tokens(status: int | None) -> list[str]:
+    if not status:
+        return []
+    out = [name for bit, name in _FLAGS if status & bit]
+    app = _APPLICATION[status & 0x03]
+    if app:
+        out.append(app)
+    if status & _MFCT_MASK:
+        out.append(f"UNKNOWN_{status & _MFCT_MASK:X}")
+    return out
