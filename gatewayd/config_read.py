@@ -1,0 +1,183 @@
+"""Typed reading of TOML tables with errors that say file, dotted key, expected and found.
+
+Values that are secrets (keys) are described by their shape only ("30 characters"), never shown.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from gatewayd.secrets import Key
+
+T = TypeVar("T")
+_HEX = re.compile(r"[0-9A-Fa-f]*")
+
+
+class ConfigError(Exception):
+    """A configuration problem: `<file>: <dotted.key>: expected <what>, found <what>`."""
+
+    def __init__(self, file: str, key: str, expected: str, found: str) -> None:
+        self.file = file
+        self.key = key
+        self.expected = expected
+        self.found = found
+        where = f"{file}: {key}" if key else file
+        super().__init__(f"{where}: expected {expected}, found {found}")
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(str(path), "", "a config file", "no such file") from None
+    except PermissionError:
+        raise ConfigError(str(path), "", "a readable file", "permission denied") from None
+    except IsADirectoryError:
+        raise ConfigError(str(path), "", "a file", "a directory") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "", "valid TOML", f"a syntax error: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), "", "UTF-8 text", "undecodable bytes") from None
+
+
+_KINDS = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
+
+
+def describe_kind(value: object) -> str:
+    """Only the type of a value (for fields that may hold secrets)."""
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return _KINDS.get(type(value), type(value).__name__)
+
+
+def describe(value: object) -> str:
+    """How a wrong value is shown in an error (short; not for secrets)."""
+    if isinstance(value, dict | list):
+        return describe_kind(value)
+    text = repr(value)
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return f"{describe_kind(value)} {text}"
+
+
+class Table:
+    """One TOML table, with its file name and dotted prefix for errors."""
+
+    def __init__(self, data: Mapping[str, Any], file: str, prefix: str) -> None:
+        self._data = data
+        self.file = file
+        self.prefix = prefix
+
+    def dotted(self, key: str) -> str:
+        return f"{self.prefix}.{key}" if self.prefix else key
+
+    def error(self, key: str, expected: str, found: str) -> ConfigError:
+        return ConfigError(self.file, self.dotted(key), expected, found)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._data
+
+    def names(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def reject_unknown(self, allowed: Iterable[str]) -> None:
+        known = set(allowed)
+        for k in self._data:
+            if k not in known:
+                raise self.error(k, "one of " + ", ".join(sorted(known)), "an unknown key")
+
+    def _get(self, key: str, types: tuple[type, ...], expected: str, default: Any) -> Any:
+        if key not in self._data:
+            if default is None:
+                raise self.error(key, expected, "nothing (the key is missing)")
+            return default
+        v = self._data[key]
+        if not isinstance(v, types) or (bool not in types and isinstance(v, bool)):
+            raise self.error(key, expected, describe(v))
+        return v
+
+    def table(self, key: str) -> Table:
+        v = self._get(key, (dict,), "a table", {})
+        return Table(v, self.file, self.dotted(key))
+
+    def array_of_tables(self, key: str) -> list[Table]:
+        v = self._get(key, (list,), "an array of tables ([[...]])", [])
+        out = []
+        for i, item in enumerate(v):
+            if not isinstance(item, dict):
+                raise self.error(f"{key}[{i}]", "a table", describe(item))
+            out.append(Table(item, self.file, f"{self.dotted(key)}[{i}]"))
+        return out
+
+    def string(self, key: str, default: str | None) -> str:
+        v: str = self._get(key, (str,), "a string", default)
+        if not v:
+            raise self.error(key, "a non-empty string", "an empty string")
+        return v
+
+    def optional_string(self, key: str) -> str | None:
+        return self.string(key, None) if key in self._data else None
+
+    def pattern(self, key: str, rx: re.Pattern[str], expected: str, default: str | None) -> str:
+        v: str = self._get(key, (str,), f"a string of {expected}", default)
+        if not rx.fullmatch(v):
+            raise self.error(key, expected, describe(v))
+        return v
+
+    def choice(self, key: str, choices: Iterable[str], default: str) -> str:
+        options = tuple(choices)
+        expected = "one of " + ", ".join(repr(c) for c in options)
+        v: str = self._get(key, (str,), expected, default)
+        if v not in options:
+            raise self.error(key, expected, repr(v))
+        return v
+
+    def boolean(self, key: str, default: bool) -> bool:
+        return bool(self._get(key, (bool,), "true or false", default))
+
+    def integer(
+        self, key: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+    ) -> int:
+        v: int = self._get(key, (int,), "an integer", default)
+        self._range(key, v, minimum, maximum)
+        return v
+
+    def number(self, key: str, default: float, *, minimum: float | None = None) -> float:
+        v = float(self._get(key, (int, float), "a number", default))
+        self._range(key, v, minimum, None)
+        return v
+
+    def _range(self, key: str, v: float, lo: float | None, hi: float | None) -> None:
+        if lo is not None and v < lo:
+            raise self.error(key, f"a value >= {lo:g}", f"{v:g}")
+        if hi is not None and v > hi:
+            raise self.error(key, f"a value <= {hi:g}", f"{v:g}")
+
+    def path(self, key: str, base: Path, default: Path) -> Path:
+        if key not in self._data:
+            return default
+        return base / Path(self.string(key, None))
+
+    def optional_path(self, key: str, base: Path) -> Path | None:
+        return base / Path(self.string(key, None)) if key in self._data else None
+
+    def key(self, key: str) -> Key:
+        """A 32-hex-digit AES key. Errors describe its shape, never its digits."""
+        v = self._data.get(key)
+        if not isinstance(v, str):
+            found = "nothing (the key is missing)" if v is None else describe_kind(v)
+            raise self.error(key, "32 hex digits", found)
+        text = v.replace(" ", "")
+        if len(text) != 32:
+            raise self.error(key, "32 hex digits", f"{len(text)} characters")
+        if not _HEX.fullmatch(text):
+            pos = next(i for i, c in enumerate(text) if c not in "0123456789abcdefABCDEF")
+            raise self.error(key, "32 hex digits", f"a non-hex character at position {pos + 1}")
+        return Key.from_hex(text)

@@ -1,0 +1,69 @@
+"""Logging: secrets never reach a line; structured fields are kept; stderr outside systemd."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+from gatewayd.logs import fields, setup_logging, under_systemd
+from gatewayd.secrets import Key, Secret
+
+HEX = "00112233445566778899AABBCCDDEEFF"
+
+
+def test_keys_and_passwords_are_scrubbed_from_messages_args_and_tracebacks() -> None:
+    key = Key.from_hex(HEX)
+    Secret("correct-horse")
+    out = io.StringIO()
+    handler = setup_logging("debug", journal="no", stream=out)
+    try:
+        log = logging.getLogger("gatewayd.test")
+        log.info("key %s", HEX)
+        log.info("lower %s and bytes %s", HEX.lower(), key.raw.hex())
+        log.warning("password=correct-horse")
+        log.info("repr %r", key)
+        try:
+            raise ValueError(f"bad {HEX}")
+        except ValueError:
+            log.exception("failed")
+        logging.getLogger("some.library").warning("lib %s", HEX)  # via the root handler
+    finally:
+        logging.getLogger().removeHandler(handler)
+    text = out.getvalue()
+    assert HEX not in text.upper()
+    assert "correct-horse" not in text
+    assert text.count("<redacted>") >= 7
+    assert "Key(<redacted>)" in text
+    assert "ValueError: bad <redacted>" in text
+
+
+def test_structured_fields_on_stderr() -> None:
+    out = io.StringIO()
+    handler = setup_logging("info", journal="no", stream=out)
+    try:
+        logging.getLogger("gatewayd.x").info(
+            "meter heard", extra=fields("unconfigured", "76348799", "KAM", -71.0)
+        )
+        logging.getLogger("gatewayd.x").debug("not shown at info")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    line = out.getvalue().strip()
+    assert line.endswith(
+        "meter heard [meter_id=76348799 manufacturer=KAM rssi_dbm=-71 gatewayd_event=unconfigured]"
+    )
+    assert "not shown" not in out.getvalue()
+
+
+def test_under_systemd_detection() -> None:
+    assert under_systemd({"JOURNAL_STREAM": "8:1234"})
+    assert under_systemd({"INVOCATION_ID": "abc"})
+    assert not under_systemd({})
+
+
+def test_journal_auto_falls_back_to_stderr_off_systemd(monkeypatch: object) -> None:
+    out = io.StringIO()
+    handler = setup_logging("info", journal="auto", stream=out)
+    try:
+        assert isinstance(handler, logging.StreamHandler)
+    finally:
+        logging.getLogger().removeHandler(handler)

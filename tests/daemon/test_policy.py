@@ -1,0 +1,94 @@
+"""Publish policy: changes and alarms at once, heartbeat otherwise; survives a JSON round trip."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gatewayd.policy import PublishPolicy
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def reading(
+    total: float = 6.408, leak: bool = False, rssi: int = -71, ts: str = "t0"
+) -> dict[str, Any]:
+    return {
+        "id": "76348799",
+        "total_m3": total,
+        "rssi_dbm": rssi,
+        "timestamp": ts,
+        "alarms": {"dry": False, "leak": leak},
+    }
+
+
+def test_first_then_unchanged_then_changed() -> None:
+    clock = Clock()
+    p = PublishPolicy(900, clock=clock)
+    assert p.decide("76348799", reading()).reason == "first"
+    clock.t += 16
+    d = p.decide("76348799", reading(rssi=-80, ts="t1"))
+    assert (d.publish, d.reason) == (False, "unchanged")
+    clock.t += 16
+    d = p.decide("76348799", reading(total=6.409, ts="t2"))
+    assert (d.publish, d.alarm_changed, d.reason) == (True, False, "changed")
+
+
+def test_heartbeat_after_heartbeat_s_since_last_publish() -> None:
+    clock = Clock()
+    p = PublishPolicy(900, clock=clock)
+    p.decide("a", reading())
+    clock.t += 899
+    assert p.decide("a", reading()).publish is False
+    clock.t += 1
+    d = p.decide("a", reading())
+    assert (d.publish, d.reason) == (True, "heartbeat")
+    clock.t += 10
+    assert p.decide("a", reading()).publish is False  # the heartbeat restarted the period
+
+
+def test_alarm_change_is_flagged_both_ways() -> None:
+    clock = Clock()
+    p = PublishPolicy(900, clock=clock)
+    p.decide("a", reading())
+    d = p.decide("a", reading(leak=True))
+    assert (d.publish, d.alarm_changed, d.reason) == (True, True, "alarm")
+    assert p.decide("a", reading(leak=True)).publish is False
+    d = p.decide("a", reading(leak=False))
+    assert (d.publish, d.alarm_changed) == (True, True)
+
+
+def test_first_reading_with_an_active_alarm_is_flagged() -> None:
+    p = PublishPolicy(900, clock=Clock())
+    assert p.decide("a", reading(leak=True)).alarm_changed is True
+    assert p.decide("b", reading()).alarm_changed is False
+
+
+def test_meters_are_independent_and_memory_bounded() -> None:
+    p = PublishPolicy(900, max_meters=2, clock=Clock())
+    p.decide("a", reading())
+    p.decide("b", reading())
+    assert p.decide("a", reading()).publish is False
+    p.decide("c", reading())  # evicts b (least recently heard)
+    assert p.decide("b", reading()).reason == "first"
+
+
+def test_snapshot_restores_suppression_after_restart() -> None:
+    clock = Clock()
+    p = PublishPolicy(900, clock=clock)
+    p.decide("a", reading())
+    saved = json.loads(json.dumps(p.snapshot()))
+    clock.t += 100
+    q = PublishPolicy(900, clock=clock)
+    q.restore(saved)
+    assert q.decide("a", reading(ts="later")).publish is False
+    clock.t += 800
+    assert q.decide("a", reading()).reason == "heartbeat"
+    q.restore({"bad": {"values": 1}})  # malformed entries are skipped
+    assert q.decide("bad", reading()).reason == "first"
