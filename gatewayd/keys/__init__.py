@@ -1,0 +1,1 @@
+"""Key provisioning: Kamstrup KEM key files (kem.py) and keys.toml files (keysfile.py)."""
