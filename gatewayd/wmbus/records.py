@@ -1,23 +1,43 @@
-"""EN 13757-3 data records: DIF/DIFE/VIF/VIFE headers and typed values. (Being written.)"""
+"""EN 13757-3 data records: DIF/DIFE/VIF/VIFE headers and typed values (PROTOCOL.md §4).
+
+Pure functions on bytes. Every parser here raises FrameError and nothing else, for any input.
+
+Speed: a header is parsed once. Its bytes key a bounded cache of (RecordHeader, data size,
+value reader); a record then costs a scan of the extension bits, a dict hit and one call.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from gatewayd.wmbus import vif_table as vt
+from gatewayd.wmbus.datetimes import BY_SIZE
+from gatewayd.wmbus.errors import FrameError
+from gatewayd.wmbus.values import INT_CODES, Reader, Value, make_reader, read_lvar
 
 
 @dataclass(frozen=True, slots=True)
 class RecordHeader:
     """Everything the DIF/DIFE/VIF/VIFE bytes of one record say.
 
-    difvif: the header bytes exactly as on air (DIF, DIFEs, VIF, VIFEs).
-    data_code: DIF & 0x0F. size: data length in bytes, -1 for variable length (LVAR).
+    difvif: the header bytes exactly as on air (DIF, DIFEs, VIF, VIFEs; a plain-text VIF's
+    length byte and text included). data_code: DIF & 0x0F. size: data length in bytes, -1 for
+    variable length (LVAR; the data then starts with the LVAR byte).
     function: "instantaneous" | "maximum" | "minimum" | "error".
-    quantity: e.g. "volume", "energy", "flow temperature", "date", "error flags".
-    unit: normalised unit name: "m3", "kwh", "c", "k", "m3h", "kw", "kg", "bar", "s", "min",
-    "h", "d", "v", "a", "%", "hca", "" (dimensionless) ...
-    scale: raw number * scale = value in unit. kind: how the data is read:
-    "number" | "date" | "datetime" | "time" | "text" | "bits" | "bytes" | "none".
-    combinables: names of the combinable VIFEs in order, e.g. ("backward flow",).
+    quantity: e.g. "volume", "energy", "flow temperature", "date", "error flags",
+    "manufacturer specific", "unknown vif 0x.."; unit: normalised unit name: "m3", "kwh",
+    "mj", "c", "k", "m3h", "kw", "kg", "kg/h", "bar", "s", "min", "h", "d", "v", "a", "%", "hca",
+    "" (dimensionless) ... (a plain-text VIF's own text).
+    scale: raw number * scale = value in unit (= factor * 10**exponent, kept exact in those two).
+    kind: how the data is read: "number" | "date" | "datetime" | "time" | "text" | "bits"
+    (unsigned) | "id" (identification: hex digits of the reversed bytes, e.g. "03162296") |
+    "bytes" (hex string) | "none" (no data).
+    combinables: names of the combinable VIFEs in order, e.g. ("backward flow",), including
+    "manufacturer 0x0f" for manufacturer-defined VIFEs.
+    vif: the value-information code: 0x00-0x7F primary, 0xFBnn / 0xFDnn / 0xEFnn extension
+    tables, 0xFFnn manufacturer-specific VIF with its first VIFE (0x7F when it has none).
+    status: "" or what a VIFE says about the data: "no data", "overflow", "underflow",
+    "data error", "premature end of record", or an EN 13757-3 error code's name.
     """
 
     difvif: bytes
@@ -32,6 +52,10 @@ class RecordHeader:
     scale: float
     kind: str
     combinables: tuple[str, ...]
+    vif: int = 0
+    exponent: int = 0
+    factor: int = 1
+    status: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +64,7 @@ class Record:
 
     header: RecordHeader
     value: int | float | str | None
-    raw: bytes
+    raw: bytes  # the bytes after the header as on air (LVAR byte included)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,3 +74,261 @@ class Records:
     records: tuple[Record, ...]
     manufacturer_data: bytes | None = None  # bytes after DIF 0x0F / 0x1F, kept as they are
     more_follows: bool = False  # DIF 0x1F
+
+
+MAX_EXTENSIONS = 10  # DIFEs, and VIFEs, per record (EN 13757-3)
+FILLER = 0x2F
+MORE_FOLLOWS = 0x1F
+FUNCTIONS = ("instantaneous", "maximum", "minimum", "error")
+# data code -> data size; -1 LVAR, -2 special function (DIF xF)
+DATA_SIZES = (0, 1, 2, 3, 4, 4, 6, 8, 0, 1, 2, 3, 4, -1, 6, -2)
+_Entry = tuple[RecordHeader, int, Reader]
+_CACHE: dict[bytes, _Entry] = {}
+_CACHE_MAX = 4096
+
+
+# ---- public API -------------------------------------------------------------------------
+
+
+def parse_header(apl: bytes, pos: int = 0, meter_id: str | None = None) -> tuple[RecordHeader, int]:
+    """Parse the DIF/DIFE/VIF/VIFE header at pos; return it and the position of its data."""
+    apl = bytes(apl)
+    if not 0 <= pos < len(apl):
+        raise FrameError(f"record header expected at offset {pos}, data ends", meter_id)
+    end = _header_end(apl, pos, meter_id)
+    return _entry(apl[pos:end])[0], end
+
+
+def parse_headers(difvif: bytes, meter_id: str | None = None) -> tuple[RecordHeader, ...]:
+    """The headers of a concatenated DIF/VIF string without data (compact-frame formats)."""
+    difvif = bytes(difvif)
+    out: list[RecordHeader] = []
+    pos, n = 0, len(difvif)
+    while pos < n:
+        dif = difvif[pos]
+        if dif == FILLER:
+            pos += 1
+            continue
+        if dif & 0x0F == 0x0F:
+            raise FrameError(f"special DIF {dif:02X} at offset {pos} in a format", meter_id)
+        end = _header_end(difvif, pos, meter_id)
+        out.append(_entry(difvif[pos:end])[0])
+        pos = end
+    return tuple(out)
+
+
+def decode_value(header: RecordHeader, data: bytes) -> Value:
+    """The value of data for header: exactly header.size bytes (LVAR: LVAR byte + data)."""
+    data = bytes(data)
+    _, size, reader = _entry(header.difvif)
+    if size < 0:
+        value, end = read_lvar(data, 0, header.kind, (header.exponent, header.factor), None)
+        if end != len(data):
+            raise FrameError(f"LVAR data of {header.difvif.hex().upper()} is {len(data)} bytes")
+        return value
+    if len(data) != size:
+        raise FrameError(
+            f"record {header.difvif.hex().upper()} needs {size} data bytes, got {len(data)}"
+        )
+    return reader(data)
+
+
+def parse_records(apl: bytes, meter_id: str | None = None) -> Records:
+    """Walk the data records of a decrypted application layer (the bytes after the CI/TPL).
+
+    0x2F fillers are skipped; DIF 0x0F (0x1F: and more telegrams follow) and the other special
+    DIFs end the records: the rest is manufacturer data. Truncation raises FrameError.
+    """
+    apl = bytes(apl)
+    out: list[Record] = []
+    cache = _CACHE
+    n = len(apl)
+    pos = 0
+    while pos < n:
+        dif = apl[pos]
+        if dif == FILLER:
+            pos += 1
+            continue
+        if dif & 0x0F == 0x0F:
+            return Records(tuple(out), apl[pos + 1 :], dif == MORE_FOLLOWS)
+        end = _header_end(apl, pos, meter_id)
+        hb = apl[pos:end]
+        entry = cache.get(hb) or _entry(hb)
+        size = entry[1]
+        if size >= 0:
+            stop = end + size
+            if stop > n:
+                raise FrameError(
+                    f"record {hb.hex().upper()} at offset {pos} needs {size} data bytes, "
+                    f"{n - end} left",
+                    meter_id,
+                )
+            raw = apl[end:stop]
+            out.append(Record(entry[0], entry[2](raw), raw))
+        else:
+            h = entry[0]
+            value, stop = read_lvar(apl, end, h.kind, (h.exponent, h.factor), meter_id)
+            out.append(Record(h, value, apl[end:stop]))
+        pos = stop
+    return Records(tuple(out))
+
+
+# ---- header scanning and building ----------------------------------------------------
+
+
+def _truncated(what: str, pos: int, meter_id: str | None) -> FrameError:
+    return FrameError(f"record at offset {pos} truncated: {what} expected", meter_id)
+
+
+def _header_end(buf: bytes, pos: int, meter_id: str | None) -> int:
+    """Offset just past the header at pos (extension bits followed; plain-text VIF skipped)."""
+    n = len(buf)
+    b = buf[pos]
+    i = pos + 1
+    count = 0
+    while b & 0x80:
+        if i >= n:
+            raise _truncated("DIFE", pos, meter_id)
+        count += 1
+        if count > MAX_EXTENSIONS:
+            raise FrameError(f"record at offset {pos} has more than 10 DIFEs", meter_id)
+        b = buf[i]
+        i += 1
+    if i >= n:
+        raise _truncated("VIF", pos, meter_id)
+    vif = b = buf[i]
+    i += 1
+    if vif == vt.PLAIN_TEXT:
+        i = _skip_text(buf, i, pos, meter_id)
+    count = 0
+    while b & 0x80:
+        if i >= n:
+            raise _truncated("VIFE", pos, meter_id)
+        count += 1
+        if count > MAX_EXTENSIONS:
+            raise FrameError(f"record at offset {pos} has more than 10 VIFEs", meter_id)
+        b = buf[i]
+        i += 1
+    if vif == vt.PLAIN_TEXT | 0x80:
+        i = _skip_text(buf, i, pos, meter_id)
+    return i
+
+
+def _skip_text(buf: bytes, i: int, pos: int, meter_id: str | None) -> int:
+    if i >= len(buf) or i + 1 + buf[i] > len(buf):
+        raise _truncated("plain-text VIF", pos, meter_id)
+    return i + 1 + buf[i]
+
+
+def _entry(hb: bytes) -> _Entry:
+    """Parse header bytes known to be complete (see _header_end) and cache the result."""
+    entry = _CACHE.get(hb)
+    if entry is None:
+        entry = _build(hb)
+        if len(_CACHE) >= _CACHE_MAX:
+            _CACHE.clear()
+        _CACHE[hb] = entry
+    return entry
+
+
+def _build(hb: bytes) -> _Entry:
+    dif = hb[0]
+    storage, tariff, subunit = (dif >> 6) & 1, 0, 0
+    i, nth, b = 1, 0, dif
+    while b & 0x80:
+        b = hb[i]
+        storage |= (b & 0x0F) << (1 + 4 * nth)
+        tariff |= ((b >> 4) & 0x03) << (2 * nth)
+        subunit |= ((b >> 6) & 1) << nth
+        nth += 1
+        i += 1
+    vif = b = hb[i]
+    i += 1
+    names: list[str] = []
+    manufacturer = False
+    if vif & 0x7F == vt.PLAIN_TEXT:
+        entry = vt.PRIMARY[vt.PLAIN_TEXT]
+        code = vt.PLAIN_TEXT
+        if vif == vt.PLAIN_TEXT:
+            i, text = _text(hb, i)
+            entry = entry._replace(unit=text)
+    elif vif in vt.EXTENSIONS:
+        b = hb[i]
+        i += 1
+        code = (vif << 8) | (b & 0x7F)
+        entry = vt.EXTENSIONS[vif].get(b & 0x7F) or vt.unknown_vif(code)
+    elif vif & 0x7F == vt.MANUFACTURER:
+        entry = vt.PRIMARY[vt.MANUFACTURER]
+        code = vt.MANUFACTURER
+        manufacturer = True
+        if vif & 0x80:
+            b = hb[i]
+            i += 1
+            code = 0xFF00 | (b & 0x7F)
+            names.append(vt.manufacturer_vife(b & 0x7F).name)
+    else:
+        code = vif & 0x7F
+        entry = vt.PRIMARY[code]
+    quantity, unit, exponent, kind, factor = entry
+    status = ""
+    extended = False
+    while b & 0x80 and i < len(hb):
+        b = hb[i]
+        i += 1
+        c = b & 0x7F
+        if manufacturer:
+            names.append(vt.manufacturer_vife(c).name)
+            continue
+        if extended:
+            vife = vt.extended_vife(c)
+            extended = False
+        elif c == vt.COMBINABLE_EXTENSION:
+            extended = True
+            continue
+        elif c == vt.MANUFACTURER_VIFE:
+            manufacturer = True
+            continue
+        else:
+            vife = vt.COMBINABLE.get(c) or vt.unknown_vife(c)
+        names.append(vife.name)
+        if vife.unit is not None:
+            unit = vife.unit
+        if vife.exponent_set is not None:
+            exponent, factor = vife.exponent_set, 1
+        exponent += vife.exponent
+        kind = vife.kind or kind
+        unit += vife.unit_suffix
+        status = vife.status or status
+    if vif == vt.PLAIN_TEXT | 0x80:
+        i, unit = _text(hb, i)
+    data_code = dif & 0x0F
+    size = DATA_SIZES[data_code]
+    if size == 0:
+        kind = "none"
+    elif kind == "date":
+        kind = BY_SIZE[size][0] if size in BY_SIZE and data_code in INT_CODES else "number"
+    scale = float(factor * 10**exponent) if exponent >= 0 else factor / 10**-exponent
+    header = RecordHeader(
+        difvif=hb,
+        data_code=data_code,
+        size=size,
+        function=FUNCTIONS[(dif >> 4) & 0x03],
+        storage=storage,
+        tariff=tariff,
+        subunit=subunit,
+        quantity=quantity,
+        unit=unit,
+        scale=scale,
+        kind=kind,
+        combinables=tuple(names),
+        vif=code,
+        exponent=exponent,
+        factor=factor,
+        status=status,
+    )
+    return header, size, make_reader(data_code, size, kind, exponent, factor)
+
+
+def _text(hb: bytes, i: int) -> tuple[int, str]:
+    length = hb[i]
+    return i + 1 + length, hb[i + 1 : i + 1 + length][::-1].decode("latin-1")
