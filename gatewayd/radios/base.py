@@ -50,3 +50,33 @@ class Radio(Protocol):
     ) -> None: ...
 
     def frames(self) -> AsyncIterator[RadioFrame]: ...
+
+
+class ListenMode(enum.Enum):
+    """What the module is told to receive (the `mode` in config and `--mode`)."""
+
+    C1 = "c1"
+    T1 = "t1"
+    C1_T1 = "c1+t1"
+
+    @property
+    def link_mode(self) -> LinkMode:
+        """The link mode stamped on frames when the module does not say (UNKNOWN for C1+T1)."""
+        return {"c1": LinkMode.C1, "t1": LinkMode.T1}.get(self.value, LinkMode.UNKNOWN)
+
+
+class RadioError(Exception):
+    """Root of the radio errors.
+
+    RadioError
+    ├── RadioConfigError   the configuration asks for something impossible: do not retry (exit 2)
+    └── RadioLost          the port vanished, closed, or the module stopped answering: reconnect
+    """
+
+
+class RadioConfigError(RadioError):
+    pass
+
+
+class RadioLost(RadioError):
+    pass

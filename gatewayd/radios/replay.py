@@ -1,0 +1,176 @@
+"""Replay: clean telegrams from a file or stdin at a set rate (demo, debugging, end-to-end tests).
+
+One telegram per line, as any of:
+    2A442D2C99…CC24                    hex (spaces, `_` and `|` separators are ignored)
+    2A442D2C99…CC24;-71.5              hex ; RSSI in dBm
+    {"hex": "2A44…", "rssi_dbm": -71}  JSON (optional "frame_format": "A" or "B" when the hex
+                                       still has its DLL CRCs; they are checked and stripped)
+Blank lines and lines starting with # are skipped; anything else is counted and skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Self
+
+from gatewayd.radios.base import ListenMode, RadioFrame
+from gatewayd.radios.lines import LineSplitter
+from gatewayd.radios.textsource import TextSource
+from gatewayd.wmbus.errors import FrameError
+from gatewayd.wmbus.link import FrameFormat, strip_crcs
+
+log = logging.getLogger(__name__)
+
+MIN_FRAME = 11
+REPEAT_MAX = 10_000  # telegrams kept for repeat=True
+_SEPARATORS = str.maketrans("", "", " _|\t")
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayTelegram:
+    frame: bytes  # clean
+    rssi_dbm: float | None
+    frame_format: FrameFormat
+
+
+def parse_line(line: str) -> ReplayTelegram | None:
+    """One replay line -> a telegram, None for a comment; FrameError when it is broken."""
+    line = line.strip()
+    if not line or line.startswith("#"):
+        return None
+    fmt = FrameFormat.CLEAN
+    rssi: float | None = None
+    if line.startswith("{"):
+        try:
+            obj = json.loads(line)
+            digits = str(obj["hex"])
+            rssi = None if obj.get("rssi_dbm") is None else float(obj["rssi_dbm"])
+            fmt = FrameFormat(obj.get("frame_format", "clean"))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise FrameError(f"bad JSON replay line: {exc}") from None
+    else:
+        digits, _, rest = line.partition(";")
+        if rest.strip():
+            try:
+                rssi = float(rest)
+            except ValueError:
+                raise FrameError(f"bad RSSI {rest!r}") from None
+    try:
+        data = bytes.fromhex(digits.translate(_SEPARATORS))
+    except ValueError:
+        raise FrameError("not hex") from None
+    frame = strip_crcs(data, fmt) if fmt is not FrameFormat.CLEAN else data
+    if len(frame) < MIN_FRAME:
+        raise FrameError(f"frame too short ({len(frame)} bytes)")
+    if frame[0] != len(frame) - 1:
+        raise FrameError(f"L field {frame[0]} does not match {len(frame) - 1} bytes")
+    return ReplayTelegram(frame, rssi, fmt)
+
+
+class ReplayFramer:
+    """Bytes in any chunking -> ReplayTelegrams; broken lines counted."""
+
+    def __init__(self) -> None:
+        self._lines = LineSplitter()
+        self.counters = self._lines.counters
+
+    def feed(self, data: bytes) -> list[ReplayTelegram]:
+        return self._parse(self._lines.feed(data))
+
+    def flush(self) -> list[ReplayTelegram]:
+        return self._parse(self._lines.flush())
+
+    def _parse(self, lines: list[str]) -> list[ReplayTelegram]:
+        out = []
+        for line in lines:
+            try:
+                t = parse_line(line)
+            except FrameError:
+                self.counters["bad_lines"] += 1
+                continue
+            if t is not None:
+                self.counters["telegrams"] += 1
+                out.append(t)
+        return out
+
+
+class ReplayRadio:
+    """Telegrams from `device` (a path or "-") at `rate` frames/s (0 = as fast as read).
+
+    With repeat=True the telegrams are replayed in a loop forever (the demo); otherwise
+    frames() ends at the end of the input.
+    """
+
+    kind = "replay"
+
+    def __init__(
+        self, device: str, mode: ListenMode, *, rate: float = 1.0, repeat: bool = False
+    ) -> None:
+        if rate < 0:
+            raise ValueError("rate must be >= 0")
+        self.device = device
+        self.mode = mode
+        self.rate = rate
+        self.repeat = repeat
+        self.framer = ReplayFramer()
+        self.counters = self.framer.counters
+        self.info: dict[str, str] = {}
+        self._source = TextSource(device)
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}:{self.device}"
+
+    async def __aenter__(self) -> Self:
+        await self._source.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._source.aclose()
+
+    async def frames(self) -> AsyncIterator[RadioFrame]:
+        seen: list[ReplayTelegram] = []
+        start = time.monotonic()
+        n = 0
+        while True:
+            chunk = await self._source.read()
+            batch = self.framer.feed(chunk) if chunk else self.framer.flush()
+            for t in batch:
+                if self.repeat and len(seen) < REPEAT_MAX:
+                    seen.append(t)
+                await self._pace(start, n)
+                n += 1
+                yield self._frame(t)
+            if not chunk:
+                break
+        while self.repeat and seen:
+            for t in seen:
+                await self._pace(start, n)
+                n += 1
+                yield self._frame(t)
+
+    async def _pace(self, start: float, n: int) -> None:
+        if self.rate > 0:
+            delay = start + n / self.rate - time.monotonic()
+            await asyncio.sleep(max(delay, 0))
+
+    def _frame(self, t: ReplayTelegram) -> RadioFrame:
+        return RadioFrame(
+            frame=t.frame,
+            rssi_dbm=t.rssi_dbm,
+            link_mode=self.mode.link_mode,
+            frame_format=t.frame_format,
+            received_at=time.time(),
+            radio=self.name,
+        )
