@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from gatewayd.meters.reading import MeterState, build_reading
 from gatewayd.wmbus.decode import Decoder
 from gatewayd.wmbus.errors import TelegramError
+from gatewayd.wmbus.explain import explain
 from gatewayd.wmbus.link import FrameFormat, frame_a_size, frame_b_size
 
 
@@ -97,10 +98,16 @@ class BatchDecoder:
 
     def one(self, data: bytes, key: bytes | None) -> dict[str, Any]:
         try:
-            telegram = self.decoder.decode(data, frame_format(data, self.crc), key or self.default_key)
+            telegram = self.decoder.decode(
+                data, frame_format(data, self.crc), key or self.default_key
+            )
             return build_reading(telegram, driver=self.driver, state=self.state)
         except TelegramError as exc:
-            return {"id": exc.meter_id or _peek_id(data), "error": str(exc), "raw": data.hex().upper()}
+            return {
+                "id": exc.meter_id or _peek_id(data),
+                "error": str(exc),
+                "raw": data.hex().upper(),
+            }
 
 
 def _peek_id(data: bytes) -> str | None:
@@ -111,6 +118,8 @@ def _line_input(line: str, n: int) -> tuple[bytes | None, bytes | None, str | No
     """(telegram, key, error) for one stdin line."""
     text = line.strip()
     key = None
+    if not text:
+        return None, None, f"line {n}: empty"
     if text.startswith("{"):
         try:
             obj = json.loads(text)
@@ -133,8 +142,6 @@ def run_batch(lines: Iterable[str], out: TextIO, batch: BatchDecoder) -> int:
     for n, line in enumerate(lines, 1):
         data, key, err = _line_input(line, n)
         if data is None:
-            if not line.strip():
-                continue
             write(dumps({"id": None, "error": err, "raw": line.strip()}) + "\n")
             continue
         write(dumps(batch.one(data, key)) + "\n")
@@ -158,8 +165,6 @@ def run(args: argparse.Namespace) -> int:
         print("gatewayd decode: HEX is not hexadecimal", file=sys.stderr)
         return 2
     if args.explain:
-        from gatewayd.wmbus.explain import explain
-
         print(explain(data, frame_format(data, args.crc), batch.decoder, default_key))
     reading = batch.one(data, None)
     print(json.dumps(reading))

@@ -98,7 +98,7 @@ class CompactFormats:
 
     @classmethod
     def loads(cls, text: str, *, seed: bool = True) -> CompactFormats:
-        """Load saved formats; raises ValueError on a damaged file (the caller logs and starts empty)."""
+        """Load saved formats; ValueError on a damaged file (the caller logs, starts empty)."""
         obj = cls(seed=seed)
         data = json.loads(text)
         if not isinstance(data, dict) or data.get("version") != 1:

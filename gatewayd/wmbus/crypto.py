@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from cryptography.hazmat.primitives.cmac import CMAC
 from cryptography.hazmat.primitives.ciphers import Cipher
 from cryptography.hazmat.primitives.ciphers.algorithms import AES128
 from cryptography.hazmat.primitives.ciphers.modes import CBC, CTR, ECB
+from cryptography.hazmat.primitives.cmac import CMAC
 
 ZERO_IV = bytes(16)
 

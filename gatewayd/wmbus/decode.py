@@ -110,12 +110,12 @@ class Decoder:
             )
         parsed_records = parse_records(apl, meter_id)
         recs = parsed_records.records
-        sig = None
+        full_sig: int | None = None
         if recs:
-            sig = self.formats.learn(address, b"".join(r.header.difvif for r in recs))
+            full_sig = self.formats.learn(address, b"".join(r.header.difvif for r in recs))
         return _telegram(
             frame, link, address, ell, hdr, ci, encrypted, apl, recs,
-            mfct=parsed_records.manufacturer_data, sig=sig,
+            mfct=parsed_records.manufacturer_data, sig=full_sig,
         )  # fmt: skip
 
 

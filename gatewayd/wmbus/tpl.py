@@ -122,7 +122,9 @@ def decrypt_tpl(
     n = encrypted_blocks(hdr.cfg)
     length = n * 16 if n else len(body) - len(body) % 16
     if length > len(body):
-        raise FrameError(f"TPL announces {n} encrypted blocks, only {len(body)} bytes follow", meter_id)
+        raise FrameError(
+            f"TPL announces {n} encrypted blocks, only {len(body)} bytes follow", meter_id
+        )
     enc, tail = body[:length], body[length:]
     if mode == 5:
         iv = address.raw[:2] + address.raw[2:8] + bytes([hdr.acc]) * 8

@@ -1,0 +1,97 @@
+"""Benchmark `gatewayd decode` in batch mode: telegrams/s and peak RSS.
+
+    .venv/bin/python benchmarks/decode.py [--count 100000] [--meters 20]
+
+Generates unique encrypted Multical 21 telegrams with our own encoder (about one full frame in
+eight, the rest compact, as the meters send them), writes them as hex lines (keys in a TOML
+file) and as JSON lines (key on each line), and times one `gatewayd decode` process per input
+on one core (taskset, when available). Figures only; never part of the test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from gatewayd.wmbus.encode import kamstrup_c1
+
+
+def records(info: int, total: int, target: int, flow_t: int, amb: int) -> list[tuple[str, bytes]]:
+    return [("02FF20", struct.pack("<H", info)), ("0413", struct.pack("<I", total)),
+            ("4413", struct.pack("<I", target)), ("615B", struct.pack("<b", flow_t)),
+            ("6167", struct.pack("<b", amb))]  # fmt: skip
+
+
+def generate(count: int, meters: int, seed: int = 7) -> tuple[list[str], dict[str, bytes]]:
+    rnd = random.Random(seed)
+    keys = {f"{76300000 + i:08d}": rnd.randbytes(16) for i in range(meters)}
+    totals = dict.fromkeys(keys, 100000)
+    lines = []
+    ids = list(keys)
+    for n in range(count):
+        mid = ids[n % meters]
+        seq = n // meters
+        totals[mid] += rnd.randrange(0, 30)
+        recs = records(0, totals[mid], 100000, rnd.randrange(5, 20), 19)
+        session = (seq << 4) | (seq & 15)
+        t = kamstrup_c1(
+            meter_id=mid, key=keys[mid], acc=seq & 0xFF, session=session, compact=seq % 8 != 0,
+            records=recs,
+        )  # fmt: skip
+        lines.append(t.hex().upper())
+    return lines, keys
+
+
+def run(cmd: list[str], data: Path) -> tuple[float, int, int]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    with data.open("rb") as stdin:
+        t0 = time.perf_counter()
+        p = subprocess.run(cmd, stdin=stdin, stdout=subprocess.PIPE, check=True)
+        elapsed = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    errors = sum(1 for line in p.stdout.splitlines() if b'"error"' in line)
+    return elapsed, max(rss, before), errors
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--count", type=int, default=100_000)
+    ap.add_argument("--meters", type=int, default=20)
+    a = ap.parse_args()
+    lines, keys = generate(a.count, a.meters)
+    exe = shutil.which("gatewayd") or str(Path(sys.executable).with_name("gatewayd"))
+    pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
+    with tempfile.TemporaryDirectory() as tmp:
+        hexfile = Path(tmp, "hex.txt")
+        hexfile.write_text("\n".join(lines) + "\n")
+        keyfile = Path(tmp, "keys.toml")
+        keyfile.write_text("[keys]\n" + "".join(f'"{k}" = "{v.hex()}"\n' for k, v in keys.items()))
+        os.chmod(keyfile, 0o600)
+        jsonfile = Path(tmp, "lines.jsonl")
+        ids = list(keys)
+        jsonfile.write_text("".join(
+            json.dumps({"telegram": t, "key": keys[ids[i % a.meters]].hex()}) + "\n"
+            for i, t in enumerate(lines)))  # fmt: skip
+        print(f"{a.count} telegrams, {a.meters} meters, 1 in 8 full frames")
+        for name, cmd, f in (
+            ("hex lines + --keys", [*pin, exe, "decode", "--keys", str(keyfile)], hexfile),
+            ("JSON lines with keys", [*pin, exe, "decode"], jsonfile),
+        ):
+            elapsed, rss_kb, errors = run(cmd, f)
+            print(f"{name:22s} {a.count / elapsed:10,.0f} telegrams/s  {elapsed:6.2f} s  "
+                  f"peak RSS {rss_kb / 1024:5.1f} MB  errors {errors}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,98 @@
+"""`gatewayd decode` as a user runs it: a real subprocess, stdin/stdout, exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from gatewayd.wmbus.link import FrameFormat, add_crcs
+
+KEY = "28F64A24988064A079AA2C807D6102AE"
+K1 = "2A442D2C998734761B168D2091D37CAC21E1D68CDAFFCD3DC452BD802913FF7B1706CA9E355D6C2701CC24"
+K2B = "23442D2C998734761B168D20983081B2227A6FA1F10E1B79B5EB4B17E81F930E937EE06C"
+
+
+def gw(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "gatewayd", "decode", *args], input=stdin,
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+
+
+def test_single_telegram() -> None:
+    p = gw(K1, "--key", KEY)
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout)
+    assert r["id"] == "76348799" and r["manufacturer"] == "KAM"
+    assert r["total_m3"] == 6.408 and r["current_status"] == "DRY"
+    assert r["alarms"]["dry"] is True and r["alarms"]["leak"] is False
+    assert {"quantity": "volume", "value": 6.408, "unit": "m3", "storage": 0}.items() <= r[
+        "records"
+    ][1].items()
+
+
+def test_single_telegram_error_exits_1_with_id_and_raw() -> None:
+    p = gw(K1)
+    assert p.returncode == 1
+    r = json.loads(p.stdout)
+    assert r["id"] == "76348799" and "no key" in r["error"] and r["raw"] == K1
+    assert KEY not in p.stdout + p.stderr
+
+
+def test_wrong_key_message_does_not_show_the_key() -> None:
+    p = gw(K1, "--key", "00112233445566778899AABBCCDDEEFF")
+    assert p.returncode == 1
+    assert "wrong key" in json.loads(p.stdout)["error"]
+    assert "00112233445566778899" not in p.stdout.upper()
+
+
+def test_bad_key_argument_is_a_usage_error() -> None:
+    p = gw(K1, "--key", "1234")
+    assert p.returncode == 2 and "32 hex digits" in p.stderr
+
+
+def test_frame_format_a_and_b_with_crc_flag() -> None:
+    for fmt, flag in (
+        (FrameFormat.A, "--crc=a"),
+        (FrameFormat.B, "--crc=b"),
+        (FrameFormat.B, "--crc"),
+    ):
+        on_air = add_crcs(bytes.fromhex(K1), fmt).hex()
+        p = gw(on_air, "--key", KEY, flag)
+        assert p.returncode == 0, p.stdout
+        assert json.loads(p.stdout)["total_m3"] == 6.408
+    bad = bytearray(add_crcs(bytes.fromhex(K1), FrameFormat.A))
+    bad[5] ^= 1
+    p = gw(bytes(bad).hex(), "--key", KEY, "--crc=a")
+    assert p.returncode == 1 and "CRC" in json.loads(p.stdout)["error"]
+
+
+def test_batch_one_line_out_per_line_in_with_compact_learning(tmp_path: Path) -> None:
+    keys = tmp_path / "keys.toml"
+    keys.write_text(f'[keys]\n76348799 = "{KEY}"\n')
+    lines = [K1, "not hex", json.dumps({"telegram": K2B}), "", "2A44", K2B]
+    p = gw("--keys", str(keys), stdin="\n".join(lines) + "\n")
+    assert p.returncode == 0
+    outs = [json.loads(x) for x in p.stdout.splitlines()]
+    assert len(outs) == len(lines)  # exactly one line out per line in, blank ones too
+    assert outs[0]["total_m3"] == 6.408
+    assert "not hex" in outs[1]["error"]
+    assert outs[2]["total_m3"] == 6.409 and outs[2]["min_external_temperature_last_month_c"] == 22
+    assert "empty" in outs[3]["error"]
+    assert "error" in outs[4]
+    assert outs[5]["total_m3"] == 6.409
+
+
+def test_json_keys_file(tmp_path: Path) -> None:
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps({"76348799": KEY}))
+    p = gw(K1, "--keys", str(keys))
+    assert p.returncode == 0 and json.loads(p.stdout)["total_m3"] == 6.408
+
+
+def test_explain_annotates_each_layer() -> None:
+    p = gw(K1, "--key", KEY, "--explain")
+    assert p.returncode == 0
+    text = p.stdout
+    for expected in ("M = KAM", "A id = 76348799", "ELL SN: ENC=1", "CI = 0x78", "volume", "6.408"):
+        assert expected in text, expected
