@@ -1,0 +1,260 @@
+"""The MQTT supervisor: one visible loop that connects, drains the outbox, and reconnects.
+
+Per attempt: a fresh `Connection`; on success publish `online` (retained; `offline` is the
+will) and the known Home Assistant discovery configs, then send outbox rows oldest first, up
+to `max_inflight` unacknowledged, deleting each row when its PUBACK arrives. On any failure:
+capped exponential backoff with jitter, then a new attempt from the oldest row still waiting
+(rows sent but not acknowledged are sent again: delivery is at-least-once, in order).
+Every state change is logged once: connected, lost (with reason), backing off (with reason).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gatewayd.sinks.mqtt.connection import ConnectError, Connection, NotConnected
+from gatewayd.sinks.mqtt.payload import OFFLINE, ONLINE, Topics, to_json
+from gatewayd.sinks.mqtt.settings import MqttSettings
+from gatewayd.sinks.outbox import Outbox, OutboxError
+
+log = logging.getLogger("gatewayd.sinks.mqtt")
+
+DeliveredHook = Callable[[int, float], None]  # (outbox seq, time.time() when it was put)
+
+
+def backoff_delay(failures: int, lo: float, hi: float, rnd: Callable[[], float]) -> float:
+    """Delay before the next attempt after `failures` (>= 1) failures in a row.
+
+    Doubles from `lo`, capped at `hi`, then scaled by a random factor in [0.5, 1) so that many
+    gateways restarted together do not reconnect in lockstep.
+    """
+    base = min(hi, lo * 2.0 ** min(failures - 1, 32))
+    return base * (0.5 + 0.5 * rnd())
+
+
+@dataclass
+class Counters:
+    delivered: int = 0  # outbox rows acknowledged by the broker
+    rejected: int = 0  # rows the broker refused in its PUBACK (MQTT 5 reason code); dropped
+    connects: int = 0
+    connect_failures: int = 0
+    disconnects: int = 0
+    errors: int = 0  # readings publish() could not store, outbox I/O failures
+
+
+@dataclass
+class _Session:
+    """Book-keeping of one connection: what is in flight and what came back."""
+
+    conn: Connection
+    inflight: dict[int, tuple[int, float]] = field(default_factory=dict)  # mid -> (seq, created)
+    direct: dict[int, asyncio.Future[bool]] = field(default_factory=dict)  # mid -> PUBACK ok
+    acked: list[int] = field(default_factory=list)  # seqs to delete
+    cursor: int = 0  # highest outbox seq handed to this connection
+
+
+class Supervisor:
+    """Runs until stopped. The sink owns the outbox; this only reads and deletes rows."""
+
+    def __init__(
+        self,
+        settings: MqttSettings,
+        outbox: Outbox,
+        topics: Topics,
+        *,
+        discovery: Callable[[], list[tuple[str, bytes]]],
+        stats_payload: Callable[[], Mapping[str, Any]],
+        counters: Counters,
+        on_delivered: DeliveredHook | None = None,
+        rnd: Callable[[], float] = random.random,
+    ) -> None:
+        self._s = settings
+        self._outbox = outbox
+        self._topics = topics
+        self._discovery = discovery
+        self._stats_payload = stats_payload
+        self._counters = counters
+        self._on_delivered = on_delivered
+        self._rnd = rnd
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._drain_until = 0.0
+        self._goodbye_s = 0.5
+        self._session: _Session | None = None
+        self._last_problem: str | None = None
+        self._rejected_logged = False
+        self._where = f"{settings.host}:{settings.port}"
+
+    @property
+    def connected(self) -> bool:
+        return self._session is not None
+
+    def wake(self) -> None:
+        """New rows in the outbox."""
+        self._wake.set()
+
+    def request_stop(self, drain_until: float, goodbye_s: float) -> None:
+        """Drain until loop time `drain_until`, then take `goodbye_s` to say `offline` and
+        disconnect. Not connected: return at once."""
+        self._drain_until = drain_until
+        self._goodbye_s = goodbye_s
+        self._stop.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            session = _Session(Connection(self._s, self._topics.status, self._ack))
+            try:
+                await session.conn.open()
+            except ConnectError as e:
+                failures += 1
+                self._counters.connect_failures += 1
+                await self._back_off(str(e), failures)
+                continue
+            failures = 0
+            self._counters.connects += 1
+            self._session = session
+            try:
+                reason = await self._serve(session)
+            except (NotConnected, OutboxError) as e:
+                reason = str(e)
+            except Exception as e:  # a bug must not end delivery: log it, reconnect
+                log.exception("MQTT: unexpected error while connected to %s", self._where)
+                reason = f"internal error: {e!r}"
+            finally:
+                self._session = None
+                session.conn.abort()
+            if reason is None or self._stop.is_set():
+                return
+            self._counters.disconnects += 1
+            failures = 1
+            await self._back_off(f"connection to {self._where} lost: {reason}", failures)
+
+    # ------------------------------------------------------------------ one connection
+
+    async def _serve(self, session: _Session) -> str | None:
+        """Deliver until the connection is lost (returns why) or a stop is drained (None)."""
+        conn = session.conn
+        conn.lost.add_done_callback(lambda _f: self._wake.set())
+        self._last_problem = None
+        log.info(
+            "MQTT connected to %s as %s (MQTT %s); %d messages waiting in the outbox",
+            self._where,
+            self._s.effective_client_id,
+            self._s.protocol,
+            len(self._outbox),
+        )
+        conn.publish(self._topics.status, ONLINE, retain=True)
+        for topic, payload in self._discovery():
+            conn.publish(topic, payload, retain=True)
+        stats_task = asyncio.create_task(self._publish_stats(conn))
+        try:
+            return await self._pump(session)
+        finally:
+            stats_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await stats_task
+
+    async def _pump(self, session: _Session) -> str | None:
+        conn, loop = session.conn, asyncio.get_running_loop()
+        window = self._s.max_inflight
+        while True:
+            if session.acked:
+                self._outbox.delete(session.acked)
+                session.acked.clear()
+            if conn.lost.done():
+                return conn.lost.result()
+            if self._stop.is_set():
+                empty = len(self._outbox) == 0 and not session.inflight
+                if empty or loop.time() >= self._drain_until:
+                    await self._say_offline(session, self._goodbye_s)
+                    return None
+            room = window - len(session.inflight)
+            if room > 0:
+                for e in self._outbox.after(session.cursor, room):
+                    mid = conn.publish(e.topic, e.payload, retain=e.retain)
+                    session.inflight[mid] = (e.seq, e.created)
+                    session.cursor = e.seq
+            self._wake.clear()
+            timeout = max(0.0, self._drain_until - loop.time()) if self._stop.is_set() else None
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
+
+    def _ack(self, mid: int, ok: bool) -> None:
+        """paho's on_publish, on the loop thread, for every PUBACK of this connection."""
+        self._wake.set()
+        session = self._session
+        if session is None:
+            return
+        if (fut := session.direct.pop(mid, None)) is not None:
+            if not fut.done():
+                fut.set_result(ok)
+            return
+        item = session.inflight.pop(mid, None)
+        if item is None:
+            return
+        seq, created = item
+        session.acked.append(seq)
+        if ok:
+            self._counters.delivered += 1
+            if self._on_delivered is not None:
+                self._on_delivered(seq, created)
+        else:
+            self._counters.rejected += 1
+            if not self._rejected_logged:
+                self._rejected_logged = True
+                log.error(
+                    "MQTT broker %s refused a message (PUBACK reason code); it is dropped and "
+                    "counted as 'rejected'. Check the broker's ACL for %s",
+                    self._where,
+                    self._topics.base,
+                )
+
+    async def _say_offline(self, session: _Session, budget: float) -> None:
+        conn = session.conn
+        budget = max(0.05, budget)
+        with contextlib.suppress(NotConnected, TimeoutError):
+            fut = asyncio.get_running_loop().create_future()
+            session.direct[conn.publish(self._topics.status, OFFLINE, retain=True)] = fut
+            async with asyncio.timeout(budget / 2):
+                await fut
+        await conn.close(budget / 2)
+        log.info("MQTT disconnected from %s; %d left in the outbox", self._where, len(self._outbox))
+
+    async def _publish_stats(self, conn: Connection) -> None:
+        while True:
+            await asyncio.sleep(self._s.stats_interval_s)
+            try:
+                payload = to_json(self._stats_payload())
+            except Exception:
+                self._counters.errors += 1
+                log.exception("MQTT: stats provider failed; stats not published this time")
+                continue
+            with contextlib.suppress(NotConnected):
+                conn.publish(self._topics.stats, payload)
+
+    # ------------------------------------------------------------------ between connections
+
+    async def _back_off(self, problem: str, failures: int) -> None:
+        delay = backoff_delay(failures, self._s.reconnect_min_s, self._s.reconnect_max_s, self._rnd)
+        level = logging.WARNING if problem != self._last_problem else logging.DEBUG
+        self._last_problem = problem
+        log.log(
+            level,
+            "MQTT: %s; retrying in %.1f s (backoff up to %.0f s); %d messages kept in the outbox",
+            problem,
+            delay,
+            self._s.reconnect_max_s,
+            len(self._outbox),
+        )
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(delay):
+                await self._stop.wait()

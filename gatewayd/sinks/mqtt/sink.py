@@ -1,0 +1,177 @@
+"""MqttSink: the Sink (gatewayd.sinks.base) that stores readings in the outbox for MQTT."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from gatewayd.sinks.base import Reading
+from gatewayd.sinks.mqtt.client import Counters, DeliveredHook, Supervisor
+from gatewayd.sinks.mqtt.payload import (
+    Topics,
+    alarm_payload,
+    discovery_configs,
+    meter_id,
+    to_json,
+)
+from gatewayd.sinks.mqtt.settings import MqttSettings
+from gatewayd.sinks.outbox import Outbox
+
+log = logging.getLogger("gatewayd.sinks.mqtt")
+
+StatsProvider = Callable[[], Mapping[str, Any]]
+
+
+class MqttSink:
+    """Readings to an MQTT broker through an on-disk outbox (DESIGN.md §4.3).
+
+    Construct it inside or outside the event loop; it opens (or creates) the outbox
+    `settings.state_dir / "mqtt-outbox.sqlite3"` at once, so an unwritable state dir fails here
+    with `gatewayd.sinks.outbox.OutboxError` (report it as a configuration error, exit 2).
+    Rows left by a previous run are delivered first, in order.
+
+    - `publish(reading, alarm_changed=...)`: returns at once and never raises. The reading
+      (DESIGN.md §4.2 mapping) is stored as the retained `<prefix>/<gateway>/meters/<id>`
+      message, plus an `alarms/<id>` message when `alarm_changed`, plus the Home Assistant
+      discovery configs when `settings.ha_discovery` and the meter or its field set is new.
+      A reading without a usable `id` is logged once and counted under `errors`.
+    - `await start()`: launches the supervisor task (connect, deliver, reconnect forever).
+    - `await stop(timeout)`: delivers what it can within `timeout` seconds, publishes `offline`
+      (retained), disconnects, closes the outbox. Whatever is left stays for the next run.
+    - `stats()`: counters (see `Counters`) plus `queued` (rows waiting) and `connected` (0/1).
+
+    `stats_provider` returns the daemon's counters; the sink publishes them as JSON to
+    `<prefix>/<gateway>/stats` every `settings.stats_interval_s` while connected (QoS 1, not
+    retained), adding `timestamp` (UTC) and this sink's own counters under `mqtt` unless
+    the provider already has those keys. Without a provider only those two keys go out.
+    `on_delivered(seq, created)` (optional, for benchmarks) is called on every PUBACK with the
+    outbox row's sequence number and the `time.time()` at which it was stored.
+    """
+
+    name = "mqtt"
+
+    def __init__(
+        self,
+        settings: MqttSettings,
+        stats_provider: StatsProvider | None = None,
+        *,
+        on_delivered: DeliveredHook | None = None,
+    ) -> None:
+        self.settings = settings
+        self.topics = Topics(settings.prefix, settings.gateway_id)
+        self._stats_provider = stats_provider
+        self._on_delivered = on_delivered
+        self._outbox = Outbox(settings.outbox_path, settings.outbox_max)
+        self._counters = Counters()
+        self._discovered: dict[str, tuple[tuple[str, bytes], ...]] = {}
+        self._supervisor: Supervisor | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._overflow_logged = False
+        self._error_logged = False
+        self._closed = False
+
+    async def start(self) -> None:
+        if self._task is not None:
+            return
+        self._supervisor = Supervisor(
+            self.settings,
+            self._outbox,
+            self.topics,
+            discovery=self._discovery_messages,
+            stats_payload=self._stats_payload,
+            counters=self._counters,
+            on_delivered=self._on_delivered,
+        )
+        self._task = asyncio.create_task(self._supervisor.run(), name="mqtt-supervisor")
+
+    def publish(self, reading: Reading, *, alarm_changed: bool = False) -> None:
+        try:
+            self._store(reading, alarm_changed)
+        except Exception as e:
+            self._counters.errors += 1
+            if not self._error_logged:
+                self._error_logged = True
+                log.error(
+                    "MQTT: cannot store a reading (%s); counted under 'errors', "
+                    "further failures are only counted",
+                    e,
+                )
+
+    def raw(self, frame: bytes, rssi_dbm: float | None) -> None:
+        """Raw telegrams are not published over MQTT."""
+
+    def stats(self) -> dict[str, int]:
+        c = self._counters
+        return {
+            "queued": len(self._outbox),
+            "dropped": self._outbox.dropped,
+            "delivered": c.delivered,
+            "rejected": c.rejected,
+            "connects": c.connects,
+            "connect_failures": c.connect_failures,
+            "disconnects": c.disconnects,
+            "errors": c.errors,
+            "connected": int(self._supervisor is not None and self._supervisor.connected),
+        }
+
+    async def stop(self, timeout: float) -> None:
+        if self._closed:
+            return
+        task, sup = self._task, self._supervisor
+        if task is not None and sup is not None:
+            loop = asyncio.get_running_loop()
+            goodbye = min(1.0, timeout * 0.2)
+            sup.request_stop(loop.time() + timeout - goodbye, goodbye)
+            if not sup.connected:
+                task.cancel()
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                async with asyncio.timeout(timeout):
+                    await asyncio.shield(task)
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._closed = True
+        self._outbox.close()
+
+    # ------------------------------------------------------------------ internals
+
+    def _store(self, reading: Reading, alarm_changed: bool) -> None:
+        if self._closed:
+            raise RuntimeError("sink is stopped")
+        mid = meter_id(reading)
+        messages: list[tuple[str, bytes, bool]] = []
+        if self.settings.ha_discovery:
+            configs = tuple(
+                (c.topic, c.payload())
+                for c in discovery_configs(reading, self.topics, self.settings.ha_prefix)
+            )
+            if self._discovered.get(mid) != configs:
+                self._discovered[mid] = configs
+                messages.extend((t, p, True) for t, p in configs)
+        messages.append((self.topics.meter(mid), to_json(reading), True))
+        if alarm_changed:
+            messages.append((self.topics.alarms(mid), alarm_payload(reading), False))
+        dropped = self._outbox.put_many(messages)
+        if dropped and not self._overflow_logged:
+            self._overflow_logged = True
+            log.warning(
+                "MQTT outbox full (outbox_max=%d): dropping the oldest messages while %s is "
+                "unreachable; counted in stats 'dropped', logged once",
+                self._outbox.max_rows,
+                f"{self.settings.host}:{self.settings.port}",
+            )
+        if self._supervisor is not None:
+            self._supervisor.wake()
+
+    def _discovery_messages(self) -> list[tuple[str, bytes]]:
+        return [m for configs in self._discovered.values() for m in configs]
+
+    def _stats_payload(self) -> Mapping[str, Any]:
+        extra = dict(self._stats_provider()) if self._stats_provider is not None else {}
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return {"timestamp": now, "mqtt": self.stats(), **extra}
