@@ -123,7 +123,7 @@ def read_lvar(
     digits of the reversed bytes for BCD and binary alike.
     """
     if pos >= len(buf):
-        raise FrameError(f"variable-length record truncated: LVAR byte expected at {pos}", meter_id)
+        raise FrameError(f"LVAR byte expected at offset {pos}, data ends", meter_id)
     spec = LVAR.get(buf[pos])
     if spec is None:
         raise FrameError(f"reserved LVAR {buf[pos]:02X} at offset {pos}", meter_id)
@@ -131,8 +131,7 @@ def read_lvar(
     end = pos + 1 + length
     if end > len(buf):
         raise FrameError(
-            f"variable-length record at offset {pos} needs {length} bytes, "
-            f"{len(buf) - pos - 1} left",
+            f"variable-length data at offset {pos} needs {length} bytes, {len(buf) - pos - 1} left",
             meter_id,
         )
     data = buf[pos + 1 : end]
