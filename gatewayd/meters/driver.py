@@ -94,7 +94,7 @@ class TableDriver:
     def decode(self, telegram: Telegram) -> tuple[dict[str, object], dict[str, bool] | None]:
         out: dict[str, object] = {}
         tokens: list[str] = []
-        alarms = dict.fromkeys(ALARM_NAMES, False) if self.alarm_rules else None
+        alarms: dict[str, bool] | None = None
         plans = self._plans
         for rec in telegram.records:
             h = rec.header
@@ -112,7 +112,9 @@ class TableDriver:
                         out[t.name] = t.render(flags)
                 for s in plan.status:
                     tokens.extend(s.lookup.tokens(flags))
-                if alarms is not None:
+                if plan.alarms:
+                    if alarms is None:
+                        alarms = dict.fromkeys(ALARM_NAMES, False)
                     for a in plan.alarms:
                         if flags & a.bits:
                             alarms[a.alarm] = True

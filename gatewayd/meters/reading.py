@@ -2,8 +2,9 @@
 
 Layout: id, manufacturer, version, device_type, meter (our driver's name, as wmbusmeters names
 it), media, rssi_dbm, timestamp, the driver's named fields, "alarms" (only from drivers whose
-meters report alarm flags: all five of dry, reverse, leak, burst, tamper; omitted otherwise,
-e.g. for the generic OMS driver), and "records": every data record of the telegram.
+meters report alarm flags, once a telegram carried the flag word: all five of dry, reverse,
+leak, burst, tamper; omitted otherwise, e.g. for the generic OMS driver), and "records": every
+data record of the telegram.
 
 Like wmbusmeters, a named field missing from a later telegram of the same meter keeps its last
 value: pass one MeterState across telegrams. MeterState is plain data (to_json / from_json) so

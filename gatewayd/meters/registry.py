@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
-from gatewayd.meters.driver import Driver, TableDriver
+from gatewayd.meters.apator162 import Apator162
+from gatewayd.meters.driver import Detect, Driver, TableDriver
 from gatewayd.meters.kamstrup_heat import kamheat
 from gatewayd.meters.kamstrup_other import kampress, omnipower
 from gatewayd.meters.kamstrup_water import kamwater
@@ -15,7 +17,13 @@ from gatewayd.wmbus.link import Address
 # Every built-in driver, most specific first. The factories build fresh, immutable tables.
 FACTORIES: tuple[Callable[[], TableDriver], ...] = (kamwater, kamheat, kampress, omnipower, oms)
 
-_DRIVERS: tuple[TableDriver, ...] = tuple(f() for f in FACTORIES)
+
+class _Listed(Driver, Protocol):
+    detect: tuple[Detect, ...]
+    aliases: tuple[str, ...]
+
+
+_DRIVERS: tuple[_Listed, ...] = (*(f() for f in FACTORIES), Apator162())
 BY_NAME: dict[str, Driver] = {}
 for _d in _DRIVERS:
     BY_NAME[_d.name] = _d
