@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gatewayd.config_read import ConfigError, Table, load_toml
+from gatewayd.meters.registry import driver_names
 from gatewayd.secrets import Key, Secret
 
 __all__ = [
@@ -42,6 +43,8 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 JOURNAL_CHOICES = ("auto", "yes", "no")
 _METER_ID = re.compile(r"[0-9A-Fa-f]{8}")
 _GATEWAY_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_TOPIC_PART = re.compile(r"[^+#\0]+")
+MQTT_PROTOCOLS = ("3.1.1", "5")
 CREDENTIAL_NAME = "keys.toml"
 
 
@@ -81,6 +84,8 @@ class MeterSettings:
 
 @dataclass(frozen=True, slots=True)
 class MqttSettings:
+    """[mqtt]; field names match gatewayd.sinks.mqtt.settings.MqttSettings (app.py converts)."""
+
     host: str = "localhost"
     port: int = 1883
     prefix: str = "metersync"
@@ -93,8 +98,8 @@ class MqttSettings:
     ca_file: Path | None = None
     cert_file: Path | None = None
     key_file: Path | None = None
-    keepalive_s: int = 60
-    qos: int = 1
+    keepalive: int = 60
+    protocol: str = "3.1.1"
     outbox_max: int = 100_000
     stats_interval_s: float = 60.0
 
@@ -105,6 +110,7 @@ class BleSettings:
     adapter: str = "hci0"
     security: str = "authenticated"
     name: str | None = None  # None: "MS-<gateway id>"
+    bus_address: str | None = None  # a D-Bus address instead of the system bus (tests)
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,7 +290,7 @@ def _meters(
             MeterSettings(
                 id=mid,
                 name=mt.string("name", mid),
-                driver=mt.string("driver", "auto"),
+                driver=mt.choice("driver", driver_names(), "auto"),
                 key=key,
                 encrypted=encrypted,
             )
@@ -294,15 +300,16 @@ def _meters(
 
 def _mqtt(t: Table, base: Path) -> MqttSettings:
     d = MqttSettings()
-    names = set(MqttSettings.__dataclass_fields__)
-    t.reject_unknown(names)
+    t.reject_unknown(MqttSettings.__dataclass_fields__)
     password = t.optional_string("password")
-    return MqttSettings(
+    settings = MqttSettings(
         host=t.string("host", d.host),
         port=t.integer("port", d.port, minimum=1, maximum=65535),
-        prefix=t.string("prefix", d.prefix),
+        prefix=t.pattern("prefix", _TOPIC_PART, "a topic prefix without + # or NUL", d.prefix),
         ha_discovery=t.boolean("ha_discovery", d.ha_discovery),
-        ha_prefix=t.string("ha_prefix", d.ha_prefix),
+        ha_prefix=t.pattern(
+            "ha_prefix", _TOPIC_PART, "a topic prefix without + # or NUL", d.ha_prefix
+        ),
         username=t.optional_string("username"),
         password=Secret(password) if password is not None else None,
         client_id=t.optional_string("client_id"),
@@ -310,20 +317,24 @@ def _mqtt(t: Table, base: Path) -> MqttSettings:
         ca_file=t.optional_path("ca_file", base),
         cert_file=t.optional_path("cert_file", base),
         key_file=t.optional_path("key_file", base),
-        keepalive_s=t.integer("keepalive_s", d.keepalive_s, minimum=5),
-        qos=t.integer("qos", d.qos, minimum=0, maximum=2),
+        keepalive=t.integer("keepalive", d.keepalive, minimum=5, maximum=65535),
+        protocol=t.choice("protocol", MQTT_PROTOCOLS, d.protocol),
         outbox_max=t.integer("outbox_max", d.outbox_max, minimum=1),
         stats_interval_s=t.number("stats_interval_s", d.stats_interval_s, minimum=1),
     )
+    if settings.key_file is not None and settings.cert_file is None:
+        raise t.error("cert_file", "a client certificate when key_file is given", "none")
+    return settings
 
 
 def _ble(t: Table) -> BleSettings:
-    t.reject_unknown({"enabled", "adapter", "security", "name"})
+    t.reject_unknown({"enabled", "adapter", "security", "name", "bus_address"})
     return BleSettings(
         enabled=t.boolean("enabled", True),
         adapter=t.string("adapter", "hci0"),
         security=t.choice("security", BLE_SECURITY, "authenticated"),
         name=t.optional_string("name"),
+        bus_address=t.optional_string("bus_address"),
     )
 
 

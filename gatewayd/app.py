@@ -1,0 +1,366 @@
+"""`gatewayd run`: the composition root. Only this module knows every part.
+
+radio supervisor ─frames─▶ Pipeline (dedup, decode, driver, policy) ─readings─▶ sinks
+systemd: READY=1 once the radio is configured, STATUS= counters, WATCHDOG=1 from the loop
+SIGHUP: reload meters and keys (the radio stays open)   SIGTERM/SIGINT: stop cleanly
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import signal
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from gatewayd.config import DEFAULT_PATH, Config, ConfigError, load_config
+from gatewayd.logs import fields, set_level, setup_logging
+from gatewayd.pipeline import Pipeline
+from gatewayd.policy import PublishPolicy
+from gatewayd.sinks.base import Sink
+from gatewayd.state import StateStore
+from gatewayd.stats import Stats
+from gatewayd.systemd import Notifier
+
+if TYPE_CHECKING:
+    from gatewayd.radios.supervisor import RadioSupervisor
+
+log = logging.getLogger("gatewayd.app")
+
+DRAIN_S = 5.0  # bounded time for sinks to flush on SIGTERM
+SAVE_EVERY_S = 30.0
+STATUS_EVERY_S = 10.0
+RADIO_CRC_COUNTERS = ("crc_errors", "crc_failed", "checksum_errors")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", type=Path, default=DEFAULT_PATH, help=f"config file (default {DEFAULT_PATH})"
+    )
+    parser.add_argument(
+        "--stdout",
+        action="store_true",
+        help="also print each published reading as a JSON line (as [stdout] enabled = true)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"gatewayd: {exc}", file=sys.stderr)
+        return 2
+    if args.stdout:
+        config = dataclasses.replace(
+            config, stdout=dataclasses.replace(config.stdout, enabled=True)
+        )
+    setup_logging(config.log.level, config.log.journal)
+    return asyncio.run(Daemon(config).run())
+
+
+# ---------------------------------------------------------------- sinks (the one wiring place)
+
+
+StatsProvider = Callable[[], Mapping[str, Any]]
+
+
+def build_sinks(config: Config, *, journal: bool, stats: StatsProvider) -> list[Sink]:
+    """The configured sinks, each imported only when configured (start-up time on a Pi)."""
+    sinks: list[Sink] = []
+    if config.stdout.enabled:
+        from gatewayd.sinks.stdout import StdoutSink  # noqa: PLC0415
+
+        sinks.append(StdoutSink())
+    if journal:
+        from gatewayd.sinks.journal import JournalSink  # noqa: PLC0415
+
+        sinks.append(JournalSink())
+    if config.mqtt is not None:
+        sinks.append(_mqtt_sink(config, stats))
+    if config.ble is not None:
+        sinks.append(_ble_sink(config, stats))
+    return sinks
+
+
+def _mqtt_sink(config: Config, stats: StatsProvider) -> Sink:
+    from gatewayd.sinks.mqtt import MqttSettings, MqttSink  # noqa: PLC0415
+
+    m = config.mqtt
+    assert m is not None
+    settings = MqttSettings(
+        gateway_id=config.gateway.id,
+        state_dir=config.gateway.state_dir,
+        host=m.host,
+        port=m.port,
+        username=m.username,
+        password=m.password.value if m.password is not None else None,
+        tls=m.tls,
+        ca_file=m.ca_file,
+        cert_file=m.cert_file,
+        key_file=m.key_file,
+        client_id=m.client_id,
+        prefix=m.prefix,
+        ha_discovery=m.ha_discovery,
+        ha_prefix=m.ha_prefix,
+        outbox_max=m.outbox_max,
+        keepalive=m.keepalive,
+        protocol=m.protocol,  # type: ignore[arg-type]
+        stats_interval_s=m.stats_interval_s,
+    )
+    return MqttSink(settings, stats)
+
+
+def _ble_sink(config: Config, stats: StatsProvider) -> Sink:
+    from gatewayd.sinks.ble import BleSettings, BleSink  # noqa: PLC0415
+
+    b = config.ble
+    assert b is not None
+    settings = BleSettings(
+        enabled=b.enabled,
+        adapter=b.adapter,
+        security=b.security,  # type: ignore[arg-type]
+        gateway_id=config.gateway.id,
+        name=b.name,
+        bus_address=b.bus_address,
+    )
+    return BleSink(settings, stats)
+
+
+# ---------------------------------------------------------------- the daemon
+
+
+class Daemon:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        notifier: Notifier | None = None,
+        extra_sinks: Sequence[Sink] = (),
+        journal_sink: bool | None = None,
+    ) -> None:
+        self.config = config
+        self.notifier = notifier or Notifier()
+        self.stats = Stats()
+        self.store = StateStore(config.gateway.state_dir)
+        self._extra_sinks = list(extra_sinks)
+        self._journal_sink = journal_sink
+        self.pipeline: Pipeline | None = None
+        self.radio_name = f"{config.radio.kind}:{config.radio.device}"
+        self.ready = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._exit_code = 0
+        self._supervisor: RadioSupervisor | None = None
+
+    # -- lifecycle
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        self._install_signals(loop)
+        self.store.ensure_dir()
+        restored = self.store.load()
+        policy = PublishPolicy(self.config.publish.heartbeat_s)
+        policy.restore(restored.policy)
+        journal = self._journal_sink
+        if journal is None:
+            journal = _logging_to_journal()
+        try:
+            sinks = build_sinks(self.config, journal=journal, stats=self.stats_snapshot)
+            sinks += self._extra_sinks
+        except (ImportError, ValueError, TypeError) as exc:
+            log.error("cannot set up the sinks: %s", exc, extra=fields("sink_setup_failed"))
+            return 2
+        self.pipeline = Pipeline(
+            self.config,
+            stats=self.stats,
+            sinks=sinks,
+            formats=restored.formats,
+            meter_state=restored.meter_state,
+            policy=policy,
+        )
+        self.stats.attach_sinks(sinks)
+        started: list[Sink] = []
+        for sink in sinks:
+            try:
+                await sink.start()
+                started.append(sink)
+            except Exception as exc:
+                log.error(
+                    "sink %s failed to start: %s", sink.name, exc, extra=fields("sink_failed")
+                )
+        log.info(
+            "gatewayd starting: gateway %s, radio %s (%s), %d meters, sinks: %s",
+            self.config.gateway.id,
+            self.radio_name,
+            self.config.radio.mode,
+            len(self.config.meters),
+            ", ".join(s.name for s in started) or "none",
+            extra=fields("starting"),
+        )
+        background = [
+            asyncio.create_task(self.notifier.run_watchdog(), name="watchdog"),
+            asyncio.create_task(self._every(STATUS_EVERY_S, self._status), name="status"),
+            asyncio.create_task(self._every(SAVE_EVERY_S, self._save), name="save"),
+        ]
+        radio = asyncio.create_task(self._radio_loop(), name="radio")
+        stop = asyncio.create_task(self._stop.wait(), name="stop-wait")
+        await asyncio.wait({radio, stop}, return_when=asyncio.FIRST_COMPLETED)
+        # Stop reading first, then drain what is in flight to the sinks, then save.
+        self.notifier.stopping(self.stats.status_line())
+        log.info("gatewayd stopping", extra=fields("stopping"))
+        for task in (radio, stop):
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await radio
+        if radio.done() and not radio.cancelled() and radio.exception() is not None:
+            self._exit_code = self._exit_code or 1
+        await self._drain(started)
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        self._save()
+        self._status()
+        log.info("gatewayd stopped: %s", self.stats.status_line(), extra=fields("stopped"))
+        self.notifier.close()
+        return self._exit_code
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def _drain(self, sinks: Sequence[Sink]) -> None:
+        async def one(sink: Sink) -> None:
+            try:
+                await asyncio.wait_for(sink.stop(DRAIN_S), DRAIN_S + 1.0)
+            except Exception as exc:
+                log.warning("sink %s did not stop cleanly: %r", sink.name, exc)
+
+        await asyncio.gather(*(one(s) for s in sinks))
+
+    # -- the radio
+
+    async def _radio_loop(self) -> None:
+        from gatewayd.radios.base import RadioConfigError  # noqa: PLC0415
+        from gatewayd.radios.registry import open_radio  # noqa: PLC0415
+
+        r = self.config.radio
+        try:
+            supervisor = open_radio(
+                r.kind, r.device, r.mode, silence_reset_s=r.silence_reset_s or None
+            )
+        except RadioConfigError as exc:
+            log.error("%s", exc, extra=fields("radio_config_error"))
+            self._exit_code = 2
+            return
+        self._supervisor = supervisor
+        watcher = asyncio.create_task(self._ready_when_running(supervisor))
+        assert self.pipeline is not None
+        try:
+            async for frame in supervisor.frames():
+                self.pipeline.handle(frame)
+            log.info("radio %s: end of input", self.radio_name, extra=fields("radio_end"))
+        except RadioConfigError as exc:
+            log.error("%s", exc, extra=fields("radio_config_error"))
+            self._exit_code = 2
+        finally:
+            watcher.cancel()
+
+    async def _ready_when_running(self, supervisor: RadioSupervisor) -> None:
+        """READY=1 the first time the radio is configured (later reconnects are just logged)."""
+        while True:
+            changed = supervisor.state_changed
+            if supervisor.state.value == "running" and not self.ready.is_set():
+                self.ready.set()
+                desc = ", ".join(f"{k} {v}" for k, v in supervisor.info.items())
+                log.info(
+                    "radio %s ready%s",
+                    self.radio_name,
+                    f" ({desc})" if desc else "",
+                    extra=fields("ready"),
+                )
+                self.notifier.ready(self._status_text())
+            await changed.wait()
+
+    # -- periodic work
+
+    async def _every(self, seconds: float, fn: Callable[[], object]) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            fn()
+
+    def stats_snapshot(self) -> dict[str, Any]:
+        """Counters for the sinks (MQTT stats topic, BLE Status): Stats plus the radio state."""
+        self._radio_counters()
+        state = getattr(getattr(self._supervisor, "state", None), "value", "connecting")
+        radio_state = {"running": "up", "stopped": "down"}.get(state, "reconnecting")
+        return {**self.stats.snapshot(), "radio_state": radio_state}
+
+    def _radio_counters(self) -> None:
+        counters = getattr(self._supervisor, "counters", None)
+        if counters is not None:
+            self.stats.counts["bad_crc"] = sum(int(counters.get(k, 0)) for k in RADIO_CRC_COUNTERS)
+
+    def _status_text(self) -> str:
+        self._radio_counters()
+        state = getattr(getattr(self._supervisor, "state", None), "value", "starting")
+        return f"radio {state}; {self.stats.status_line()}"
+
+    def _status(self) -> None:
+        self.notifier.status(self._status_text())
+
+    def _save(self) -> None:
+        p = self.pipeline
+        if p is None:
+            return
+        dirty = p.dirty or p.formats.changed
+        if dirty and self.store.save(p.formats, p.meter_state, p.policy.snapshot()):
+            p.dirty = False
+
+    # -- signals
+
+    def _install_signals(self, loop: asyncio.AbstractEventLoop) -> None:
+        loop.add_signal_handler(signal.SIGTERM, self.stop)
+        loop.add_signal_handler(signal.SIGINT, self.stop)
+        loop.add_signal_handler(signal.SIGHUP, self.reload)
+        block_s = self.config.debug.sigusr2_block_s
+        if block_s > 0:
+            # Test hook ([debug] sigusr2_block_s): wedge the event loop to prove the watchdog.
+            loop.add_signal_handler(signal.SIGUSR2, time.sleep, block_s)
+
+    def reload(self) -> None:
+        """SIGHUP: re-read the config; apply meters, keys, publish and log settings."""
+        self.notifier.notify("RELOADING=1", f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
+        try:
+            config = load_config(self.config.path)
+        except ConfigError as exc:
+            log.error(
+                "reload failed, keeping the running config: %s", exc, extra=fields("reload_failed")
+            )
+            self.notifier.ready(self._status_text())
+            return
+        if config.radio != self.config.radio or config.gateway != self.config.gateway:
+            log.warning(
+                "reload: [radio] and [gateway] changes need a restart; applying meters and keys",
+                extra=fields("reload_partial"),
+            )
+        self.config = dataclasses.replace(
+            self.config,
+            meters=config.meters,
+            publish=config.publish,
+            log=config.log,
+            dedup=config.dedup,
+        )
+        set_level(config.log.level)
+        if self.pipeline is not None:
+            self.pipeline.reload(self.config)
+        log.info("reloaded: %d meters", len(config.meters), extra=fields("reloaded"))
+        self.notifier.ready(self._status_text())
+
+
+def _logging_to_journal() -> bool:
+    root = logging.getLogger()
+    return any(type(h).__name__ == "JournalHandler" for h in root.handlers)

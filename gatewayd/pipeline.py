@@ -1,0 +1,252 @@
+"""The per-telegram path, synchronous and I/O-free apart from handing readings to sinks:
+
+    RadioFrame -> dedup -> (raw to sinks) -> who is it? -> decode -> meter driver -> policy -> sinks
+
+Every failure is counted; what an installer must act on is logged once per meter (unconfigured
+meter, no key, wrong key, unknown compact format), and malformed frames at most once a minute.
+Per-telegram lines go to DEBUG.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from gatewayd.config import Config, MeterSettings
+from gatewayd.dedup import Dedup
+from gatewayd.logs import fields
+from gatewayd.meters.reading import MeterState, build_reading, utc_timestamp
+from gatewayd.policy import Decision, PublishPolicy
+from gatewayd.radios.base import RadioFrame
+from gatewayd.sinks.base import Sink
+from gatewayd.stats import ERROR_COUNTERS, Stats
+from gatewayd.wmbus.compact import CompactFormats
+from gatewayd.wmbus.decode import Decoder, FrameSummary, describe
+from gatewayd.wmbus.errors import TelegramError
+from gatewayd.wmbus.link import FrameFormat
+
+log = logging.getLogger(__name__)
+
+MAX_REMEMBERED = 10_000  # bound on the once-per-meter memories
+RATE_LIMIT_S = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Unconfigured:
+    """A meter heard but not configured: what can be said without a key."""
+
+    id: str
+    manufacturer: str
+    device_type: str
+    version: int
+    encrypted: bool
+    rssi_dbm: float | None
+    first_seen: float
+
+
+Listener = Callable[[dict[str, object], Decision, MeterSettings], None]
+
+
+class Pipeline:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        stats: Stats,
+        sinks: Sequence[Sink] = (),
+        formats: CompactFormats | None = None,
+        meter_state: MeterState | None = None,
+        policy: PublishPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self.stats = stats
+        self.sinks = list(sinks)
+        self.meter_state = meter_state if meter_state is not None else MeterState()
+        self.policy = policy or PublishPolicy(config.publish.heartbeat_s)
+        self.dedup = Dedup(config.dedup.window_s, max_entries=config.dedup.max_entries, clock=clock)
+        self._keys = config.keys()
+        self.decoder = Decoder(keys=self._keys.get, formats=formats)
+        self.unconfigured: dict[str, Unconfigured] = {}
+        self.listeners: list[Listener] = []
+        self.dirty = False  # meter state or policy changed since the last save
+        self._warned: set[tuple[str, str]] = set()  # (kind, meter id) logged once
+        self._clock = clock
+        self._last_bad_log = -RATE_LIMIT_S
+        self._bad_suppressed = 0
+
+    @property
+    def formats(self) -> CompactFormats:
+        return self.decoder.formats
+
+    def reload(self, config: Config) -> None:
+        """New meters and keys (SIGHUP). Dedup, policy, formats and meter state are kept."""
+        self.config = config
+        self._keys = config.keys()
+        self.decoder = Decoder(keys=self._keys.get, formats=self.decoder.formats)
+        self.policy.heartbeat_s = config.publish.heartbeat_s
+        self.dedup.window_s = config.dedup.window_s
+        self._warned.clear()  # a fixed key deserves a fresh warning if it is still wrong
+        for m in config.meters:
+            self.unconfigured.pop(m.id, None)
+
+    def handle(self, rf: RadioFrame) -> dict[str, object] | None:
+        """One frame through the whole path. Returns the reading when one was built."""
+        self.stats.incr("frames")
+        frame = rf.frame
+        if self.dedup.is_duplicate(frame):
+            self.stats.incr("duplicates")
+            log.debug("duplicate telegram %s", frame.hex(), extra=fields("duplicate"))
+            return None
+        for sink in self.sinks:
+            _guard(sink.raw, frame, rf.rssi_dbm)
+        try:
+            summary = describe(frame, FrameFormat.CLEAN)
+        except TelegramError as exc:
+            self._bad(exc, frame)
+            return None
+        meter_id = summary.address.id
+        meter = self.config.meter(meter_id)
+        if meter is None:
+            self.stats.incr("unconfigured")
+            self._unconfigured(summary, rf)
+            return None
+        try:
+            telegram = self.decoder.decode(frame, FrameFormat.CLEAN)
+        except TelegramError as exc:
+            self._failed(exc, meter_id, summary, rf)
+            return None
+        self.stats.incr("decoded")
+        try:
+            reading = build_reading(
+                telegram,
+                driver=meter.driver,
+                state=self.meter_state,
+                rssi_dbm=rf.rssi_dbm,
+                timestamp=utc_timestamp(rf.received_at),
+            )
+        except Exception as exc:  # a driver bug must not stop the radio
+            self.stats.incr("driver_errors")
+            self._once(
+                "driver", meter_id, "meter %s: driver %s failed: %r", meter_id, meter.driver, exc
+            )
+            return None
+        self.dirty = True
+        decision = self.policy.decide(meter_id, reading)
+        ctx = fields("decoded", meter_id, summary.address.manufacturer, rf.rssi_dbm)
+        if decision.publish:
+            self.stats.incr("published")
+            for sink in self.sinks:
+                _guard(sink.publish, reading, alarm_changed=decision.alarm_changed)
+            if decision.alarm_changed:
+                log.info("meter %s: alarms now %s", meter_id, reading.get("alarms"), extra=ctx)
+            else:
+                log.debug("meter %s: published (%s)", meter_id, decision.reason, extra=ctx)
+        else:
+            self.stats.incr("suppressed")
+            log.debug("meter %s: unchanged, not published", meter_id, extra=ctx)
+        for listener in self.listeners:
+            _guard(listener, reading, decision, meter)
+        return reading
+
+    # ---- failures
+
+    def _failed(
+        self, exc: TelegramError, meter_id: str, summary: FrameSummary, rf: RadioFrame
+    ) -> None:
+        counter = ERROR_COUNTERS.get(exc.kind, "bad_frame")
+        self.stats.incr(counter)
+        extra = fields(exc.kind, meter_id, summary.address.manufacturer, rf.rssi_dbm)
+        if exc.kind == "wrong_key":
+            self._once(
+                "wrong_key",
+                meter_id,
+                "meter %s: the configured key does not decrypt its telegrams (%s); "
+                "further failures are only counted",
+                meter_id,
+                exc.reason,
+                level=logging.WARNING,
+                extra=extra,
+            )
+        elif exc.kind == "no_key":
+            self._once(
+                "no_key",
+                meter_id,
+                "meter %s sends encrypted telegrams but has no key configured",
+                meter_id,
+                level=logging.WARNING,
+                extra=extra,
+            )
+        elif exc.kind == "format_unknown":
+            self._once(
+                "format_unknown",
+                meter_id,
+                "meter %s: compact telegram of a format not learnt yet; "
+                "waiting for a full telegram (%s)",
+                meter_id,
+                exc.reason,
+                extra=extra,
+            )
+        else:
+            self._bad(exc, rf.frame, meter_id)
+
+    def _bad(self, exc: TelegramError, frame: bytes, meter_id: str | None = None) -> None:
+        if meter_id is None:
+            self.stats.incr(ERROR_COUNTERS.get(exc.kind, "bad_frame"))
+        log.debug("undecodable telegram %s: %s", frame.hex(), exc, extra=fields(exc.kind, meter_id))
+        now = self._clock()
+        if now - self._last_bad_log < RATE_LIMIT_S:
+            self._bad_suppressed += 1
+            return
+        more = (
+            f" ({self._bad_suppressed} more since the last such line)"
+            if self._bad_suppressed
+            else ""
+        )
+        log.warning("undecodable telegram: %s%s", exc, more, extra=fields(exc.kind, meter_id))
+        self._last_bad_log = now
+        self._bad_suppressed = 0
+
+    def _unconfigured(self, s: FrameSummary, rf: RadioFrame) -> None:
+        a = s.address
+        if a.id in self.unconfigured or len(self.unconfigured) >= MAX_REMEMBERED:
+            return
+        self.unconfigured[a.id] = Unconfigured(
+            a.id, a.manufacturer, a.media, a.version, s.encrypted, rf.rssi_dbm, rf.received_at
+        )
+        rssi = f", RSSI {rf.rssi_dbm:g} dBm" if rf.rssi_dbm is not None else ""
+        log.info(
+            "unconfigured meter %s: %s %s, version 0x%02X, %s%s",
+            a.id,
+            a.manufacturer,
+            a.media,
+            a.version,
+            "encrypted (add it with its key)" if s.encrypted else "not encrypted",
+            rssi,
+            extra=fields("unconfigured_meter", a.id, a.manufacturer, rf.rssi_dbm),
+        )
+
+    def _once(
+        self,
+        kind: str,
+        meter_id: str,
+        msg: str,
+        *args: object,
+        level: int = logging.INFO,
+        extra: dict[str, object] | None = None,
+    ) -> None:
+        if (kind, meter_id) in self._warned:
+            return
+        if len(self._warned) < MAX_REMEMBERED:
+            self._warned.add((kind, meter_id))
+        log.log(level, msg, *args, extra=extra or fields(kind, meter_id))
+
+
+def _guard(fn: Callable[..., object], *args: object, **kwargs: object) -> None:
+    """Sinks and listeners must not raise; if one does anyway, log it and carry on."""
+    try:
+        fn(*args, **kwargs)
+    except Exception:
+        log.exception("%r failed", fn)
