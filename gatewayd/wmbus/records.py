@@ -74,6 +74,10 @@ class Records:
     records: tuple[Record, ...]
     manufacturer_data: bytes | None = None  # bytes after DIF 0x0F / 0x1F, kept as they are
     more_follows: bool = False  # DIF 0x1F
+    # parse_records(strict=False) only: why the walk stopped early (a FrameError's reason) and
+    # the offset of the record that could not be read; the records before it are kept.
+    error: str | None = None
+    error_offset: int | None = None
 
 
 MAX_EXTENSIONS = 10  # DIFEs, and VIFEs, per record (EN 13757-3)
@@ -133,43 +137,51 @@ def decode_value(header: RecordHeader, data: bytes) -> Value:
     return reader(data)
 
 
-def parse_records(apl: bytes, meter_id: str | None = None) -> Records:
+def parse_records(apl: bytes, meter_id: str | None = None, *, strict: bool = True) -> Records:
     """Walk the data records of a decrypted application layer (the bytes after the CI/TPL).
 
     0x2F fillers are skipped; DIF 0x0F (0x1F: and more telegrams follow) and the other special
-    DIFs end the records: the rest is manufacturer data. Truncation raises FrameError.
+    DIFs end the records: the rest is manufacturer data. A truncated or malformed record raises
+    FrameError; with strict=False the records before it are returned instead, with
+    Records.error / error_offset saying what stopped the walk (real meters send trailing
+    garbage after valid records, e.g. the Unismart of PROTOCOL.md §9 O7).
     """
     apl = bytes(apl)
     out: list[Record] = []
     cache = _CACHE
     n = len(apl)
     pos = 0
-    while pos < n:
-        dif = apl[pos]
-        if dif == FILLER:
-            pos += 1
-            continue
-        if dif & 0x0F == 0x0F:
-            return Records(tuple(out), apl[pos + 1 :], dif == MORE_FOLLOWS)
-        end = _header_end(apl, pos, meter_id)
-        hb = apl[pos:end]
-        entry = cache.get(hb) or _entry(hb)
-        size = entry[1]
-        if size >= 0:
-            stop = end + size
-            if stop > n:
-                raise FrameError(
-                    f"record {hb.hex().upper()} at offset {pos} needs {size} data bytes, "
-                    f"{n - end} left",
-                    meter_id,
-                )
-            raw = apl[end:stop]
-            out.append(Record(entry[0], entry[2](raw), raw))
-        else:
-            h = entry[0]
-            value, stop = read_lvar(apl, end, h.kind, (h.exponent, h.factor), meter_id)
-            out.append(Record(h, value, apl[end:stop]))
-        pos = stop
+    try:
+        while pos < n:
+            dif = apl[pos]
+            if dif == FILLER:
+                pos += 1
+                continue
+            if dif & 0x0F == 0x0F:
+                return Records(tuple(out), apl[pos + 1 :], dif == MORE_FOLLOWS)
+            end = _header_end(apl, pos, meter_id)
+            hb = apl[pos:end]
+            entry = cache.get(hb) or _entry(hb)
+            size = entry[1]
+            if size >= 0:
+                stop = end + size
+                if stop > n:
+                    raise FrameError(
+                        f"record {hb.hex().upper()} at offset {pos} needs {size} data bytes, "
+                        f"{n - end} left",
+                        meter_id,
+                    )
+                raw = apl[end:stop]
+                out.append(Record(entry[0], entry[2](raw), raw))
+            else:
+                h = entry[0]
+                value, stop = read_lvar(apl, end, h.kind, (h.exponent, h.factor), meter_id)
+                out.append(Record(h, value, apl[end:stop]))
+            pos = stop
+    except FrameError as err:
+        if strict:
+            raise
+        return Records(tuple(out), error=err.reason, error_offset=pos)
     return Records(tuple(out))
 
 

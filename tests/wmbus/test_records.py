@@ -247,3 +247,17 @@ def test_ten_extensions_are_allowed() -> None:
     apl = h("84" + "80" * 9 + "00" + "93" + "80" * 9 + "00" + "01000000")
     (record,) = parse_records(apl).records
     assert record.value == 0.001 and len(record.header.difvif) == 22
+
+
+def test_lenient_mode_keeps_records_before_a_broken_tail() -> None:
+    # O7's records (PROTOCOL.md §9) followed by fillers and a record whose data is cut off
+    apl = h("0DFD0C 06 554747342020 066D 1E120DAF296D 2F2F2F 5208")
+    with pytest.raises(FrameError):
+        parse_records(apl)
+    parsed = parse_records(apl, "00043094", strict=False)
+    assert [r.value for r in parsed.records] == ["  4GGU", "2021-09-15 13:18:30"]
+    # 3 + 7 (LVAR record) + 2 + 6 (type I) + 3 fillers = 21
+    assert parsed.error_offset == 21 and parsed.error is not None and "offset 21" in parsed.error
+    complete = parse_records(apl[:-2], strict=False)
+    assert complete.error is None and complete.error_offset is None
+    assert len(complete.records) == 2
