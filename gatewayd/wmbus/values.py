@@ -118,9 +118,9 @@ def read_lvar(
 
     scale: (exponent, factor) of the header.
 
-    Text is reversed into a str; BCD is a number (scaled for kind "number"); binary is an int
-    for kinds "number" (signed, scaled) and "bits", else a hex string. Kind "id" gives the hex
-    digits of the reversed bytes for BCD and binary alike.
+    Text (LVAR < 0xC0) is reversed into a str; BCD is a number; binary is a signed number for
+    kind "number"; kind "id" gives the hex digits of the reversed bytes. Anything else
+    (manufacturer-specific fields, kinds "bits"/"bytes") is a hex string of the bytes as on air.
     """
     if pos >= len(buf):
         raise FrameError(f"LVAR byte expected at offset {pos}, data ends", meter_id)
@@ -136,14 +136,14 @@ def read_lvar(
         )
     data = buf[pos + 1 : end]
     value: Value
-    if mode == "t":
+    if mode == "t" and kind not in ("bits", "bytes"):
         value = data[::-1].decode("latin-1")
     elif kind == "id":
         value = hex_reversed(data)
-    elif mode == "b" and kind not in ("number", "bits"):
+    elif mode == "t" or (mode == "b" and kind != "number"):
         value = hex_bytes(data)
     elif mode == "b":
-        value = int.from_bytes(data, "little", signed=kind == "number")
+        value = int.from_bytes(data, "little", signed=True)
     else:
         digits = data[::-1].hex()
         value = int(digits) * (-1 if mode == "-" else 1) if digits.isdigit() else None

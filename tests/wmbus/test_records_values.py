@@ -213,3 +213,10 @@ def test_fixed_records_raw_length_equals_header_size() -> None:
     apl = h("01FD17 00 0213 0100 0313 010000 0513 00000000 0613 000000000000 0A13 0000")
     for record in parse_records(apl).records:
         assert len(record.raw) == record.header.size
+
+
+def test_manufacturer_lvar_is_hex_not_text() -> None:
+    value, header = one(h("0DFF5F 03 2F0180"))  # manufacturer VIF: bytes as on air
+    assert (value, header.kind) == ("2F0180", "bits")
+    value, _ = one(h("0DFF5F E2 0102"))
+    assert value == "0102"
