@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
+from gatewayd.meters import driver_names
 from gatewayd.meters.reading import MeterState, build_reading
 from gatewayd.wmbus.decode import Decoder
 from gatewayd.wmbus.errors import TelegramError
@@ -155,6 +156,13 @@ def run(args: argparse.Namespace) -> int:
         default_key = parse_key(args.key, "--key") if args.key else None
     except UsageError as exc:
         print(f"gatewayd decode: {exc}", file=sys.stderr)
+        return 2
+    if args.driver != "auto" and args.driver not in driver_names():
+        known = ", ".join(n for n in driver_names() if n != "auto")
+        print(
+            f"gatewayd decode: unknown driver {args.driver!r} (known: auto, {known})",
+            file=sys.stderr,
+        )
         return 2
     batch = BatchDecoder(keys, default_key, args.driver, args.crc)
     if args.hex is None:

@@ -184,4 +184,6 @@ def build_reading(
     if alarms is not None:
         out["alarms"] = alarms
     out["records"] = [record_json(r) for r in telegram.records]
+    if telegram.warnings:
+        out["warnings"] = list(telegram.warnings)
     return out

@@ -16,7 +16,7 @@ from gatewayd.wmbus.errors import FormatUnknownError, FrameError
 from gatewayd.wmbus.link import Address
 from gatewayd.wmbus.records import Record, RecordHeader, decode_value, parse_headers
 
-# Formats Kamstrup water meters use (PROTOCOL.md §5.3), so compact frames decode from the first
+# Formats Kamstrup meters use (PROTOCOL.md §5.3), so compact frames decode from the first
 # telegram. The SIG of each is computed, not stored, so a typo cannot hide.
 KAMSTRUP_SEED_FORMATS = (
     "02FF20 0413 4413 615B 6167",
@@ -28,6 +28,10 @@ KAMSTRUP_SEED_FORMATS = (
     "02FF20 0413 4413",
     "02FF20 0413 523B",
     "04FF23 0413 4413 426C 023B 92013B A2013B 06FF1B A1015B 91015B A10167",
+    # Multical 302/403/603 heat meters (the formats wmbusmeters' kamheat driver knows)
+    "0306 4306 0314 426C 022D 01FF21",
+    "030E 430E 0313 426C 022D 01FF21",
+    "0406 04FF07 04FF08 0414 043B 0259 025D 04FF22 026C 4406 4414 426C",
 )
 KAMSTRUP_MANUFACTURERS = frozenset(("KAM", "KAW"))
 

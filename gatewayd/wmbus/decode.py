@@ -108,14 +108,22 @@ class Decoder:
             return _telegram(
                 frame, link, address, ell, hdr, ci, encrypted, full, recs, sig=sig, compact=True
             )
-        parsed_records = parse_records(apl, meter_id)
+        parsed_records = parse_records(apl, meter_id, strict=False)
         recs = parsed_records.records
+        warnings: tuple[str, ...] = ()
         full_sig: int | None = None
-        if recs:
+        if parsed_records.error is not None:
+            if not recs:
+                raise FrameError(parsed_records.error, meter_id)
+            warnings = (
+                f"records from APL offset {parsed_records.error_offset} not decoded: "
+                f"{parsed_records.error}",
+            )
+        elif recs:  # a telegram read only in part must not teach a compact format
             full_sig = self.formats.learn(address, b"".join(r.header.difvif for r in recs))
         return _telegram(
             frame, link, address, ell, hdr, ci, encrypted, apl, recs,
-            mfct=parsed_records.manufacturer_data, sig=full_sig,
+            mfct=parsed_records.manufacturer_data, sig=full_sig, warnings=warnings,
         )  # fmt: skip
 
 
@@ -133,6 +141,7 @@ def _telegram(
     mfct: bytes | None = None,
     sig: int | None = None,
     compact: bool = False,
+    warnings: tuple[str, ...] = (),
 ) -> Telegram:
     return Telegram(
         frame=frame,
@@ -147,6 +156,7 @@ def _telegram(
         manufacturer_data=mfct,
         compact=compact,
         format_signature=sig,
+        warnings=warnings,
     )
 
 

@@ -36,6 +36,8 @@ class Telegram:
     to the equivalent full APL). records: every data record. manufacturer_data: the bytes after
     DIF 0x0F/0x1F. encrypted: the telegram was encrypted on air. format_signature: the
     Kamstrup/OMS compact-format signature of the record headers (CRC over DIF/VIF bytes).
+    warnings: what was decoded only in part (records before a malformed tail are kept, as
+    real meters send trailing garbage; the rest is reported here, never silently dropped).
     """
 
     frame: bytes
@@ -50,6 +52,7 @@ class Telegram:
     manufacturer_data: bytes | None
     compact: bool
     format_signature: int | None
+    warnings: tuple[str, ...] = ()  # e.g. records after a truncated one could not be read
 
     @property
     def id(self) -> str:
