@@ -1,11 +1,11 @@
 """The decoder's exception tree. Nothing else may escape the decoder for any input bytes.
 
-    TelegramError               a telegram could not be decoded; .meter_id names the meter if known
-    ├── FrameError              malformed bytes: bad length, bad CRC, truncated header/record
-    ├── UnsupportedError        a valid frame we do not decode (CI, security mode, fragmentation)
-    ├── NoKeyError              encrypted, and no key is configured for this meter
-    ├── WrongKeyError           encrypted, and the configured key does not verify (CRC/2F2F/MAC)
-    └── FormatUnknownError      compact frame whose format signature is not known yet
+TelegramError               a telegram could not be decoded; .meter_id names the meter if known
+├── FrameError              malformed bytes: bad length, bad CRC, truncated header/record
+├── UnsupportedError        a valid frame we do not decode (CI, security mode, fragmentation)
+├── NoKeyError              encrypted, and no key is configured for this meter
+├── WrongKeyError           encrypted, and the configured key does not verify (CRC/2F2F/MAC)
+└── FormatUnknownError      compact frame whose format signature is not known yet
 """
 
 from __future__ import annotations
