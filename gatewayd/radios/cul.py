@@ -1,12 +1,14 @@
 """CUL / nanoCUL running culfw (PROTOCOL.md §6.3): ASCII lines at 38400 Bd.
 
-Commands: `V` (version, contains "CUL"), `brc`/`brt` (C or T receive; replies CMODE/TMODE),
-`X21` (append LQI and RSSI). A telegram line is `b` + hex of frame A with its DLL CRCs, or `bY`
-+ hex of frame B with its CRCs, then 2 hex LQI + 2 hex RSSI. We strip and check the CRCs.
+Commands: `V` (version, contains "CUL"), `X21` (append LQI and RSSI; no reply), then
+`brc`/`brt` (C or T receive; replies CMODE/TMODE). A telegram line is `b` + hex of frame A
+with its DLL CRCs, or `bY` + hex of frame B with its CRCs, then 2 hex LQI + 2 hex RSSI.
+We strip and check the CRCs.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,6 +69,9 @@ def parse_line(line: str) -> CulTelegram | CulText:
     return CulTelegram(strip_crcs(data[:size], fmt), fmt, lqi, rssi)
 
 
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
+
+
 class CulFramer:
     """Bytes in any chunking -> CulTelegram / CulText; bad telegram lines are counted."""
 
@@ -76,7 +81,11 @@ class CulFramer:
 
     def feed(self, data: bytes) -> list[CulTelegram | CulText]:
         out: list[CulTelegram | CulText] = []
-        for line in self._lines.feed(data):
+        for raw in self._lines.feed(data):
+            # culfw prints only ASCII: binary line noise ends at its last unprintable character
+            line = _UNPRINTABLE.split(raw)[-1]
+            if line != raw:
+                self.counters["noisy_lines"] += 1
             try:
                 item = parse_line(line)
             except FrameError:
@@ -108,12 +117,13 @@ class CulRadio(SerialRadio[CulTelegram | CulText]):
         )
         assert isinstance(version, CulText)
         self.info = {"version": version.line}
+        # LQI+RSSI reporting first, so that no telegram arrives without them (no reply to X21)
+        await self.send(command(REPORT_RSSI_COMMAND))
         text, want = MODE_COMMANDS[self.mode]
         reply = await self.request(command(text), _text_containing("MODE", "OFF"), f"'{text}'")
         assert isinstance(reply, CulText)
         if want not in reply.line:
             raise RadioLost(f"{self.name}: '{text}' answered {reply.line!r}, expected {want}")
-        await self.send(command(REPORT_RSSI_COMMAND))  # culfw does not answer X21
 
     def to_frame(self, item: CulTelegram | CulText) -> RadioFrame | None:
         if isinstance(item, CulText):

@@ -43,8 +43,8 @@ class SerialRadio(abc.ABC, Generic[Item]):
         self.device = device
         self.mode = mode
         self.reply_timeout_s = reply_timeout_s
-        self.counters: collections.Counter[str] = collections.Counter()
         self.framer = self.new_framer()
+        self.counters: collections.Counter[str] = self.framer.counters  # one set per attempt
         self.info: dict[str, str] = {}  # what configure() learned (firmware, module type)
         self._queue: asyncio.Queue[RadioFrame | RadioLost] = asyncio.Queue(QUEUE_MAX)
         self._waiters: list[tuple[Callable[[Item], bool], asyncio.Future[Item]]] = []

@@ -65,3 +65,9 @@ def test_overlong_garbage_line_is_dropped_then_frames_resume() -> None:
 def test_mode_commands() -> None:
     assert cul.command("brc") == b"brc\r\n"
     assert cul.MODE_COMMANDS[cul.ListenMode.T1] == ("brt", "TMODE")
+
+
+def test_binary_noise_before_a_telegram_line_is_cut_off() -> None:
+    items, framer = feed_all(CulFramer, [b"\x00\xa5\xff" + RECORDED[RECORDED.index(b"bY") :]])
+    assert [i for i in items if isinstance(i, CulTelegram)] == EXPECTED
+    assert framer.counters["noisy_lines"] == 1

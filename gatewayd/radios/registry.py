@@ -1,0 +1,116 @@
+"""Radio kinds by name, imported on use, and `open_radio()` (a supervised radio)."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from dataclasses import dataclass
+from typing import Any, cast
+
+from gatewayd.radios.base import ListenMode, RadioConfigError
+from gatewayd.radios.supervisor import RadioSupervisor, SupervisedRadio
+
+
+@dataclass(frozen=True, slots=True)
+class RadioKind:
+    target: str  # "module:Class"
+    description: str
+    silence_reset: bool = True  # a file replay is allowed to be quiet
+
+
+KINDS: dict[str, RadioKind] = {
+    "im871a": RadioKind("gatewayd.radios.im871a:Im871aRadio", "IMST iM871A / iM170A (57600 Bd)"),
+    "amb8465": RadioKind(
+        "gatewayd.radios.amb8465:Amb8465Radio", "Amber AMB8465 / AMB8665 / Metis-II (9600 Bd)"
+    ),
+    "cul": RadioKind("gatewayd.radios.cul:CulRadio", "CUL / nanoCUL with culfw (38400 Bd)"),
+    "rtlwmbus": RadioKind(
+        "gatewayd.radios.rtlwmbus:RtlWmbusRadio",
+        "rtl_wmbus output: '| command', a FIFO, a file or '-' (stdin)",
+    ),
+    "replay": RadioKind(
+        "gatewayd.radios.replay:ReplayRadio",
+        "hex telegrams from a file or '-' (stdin)",
+        silence_reset=False,
+    ),
+}
+ALIASES: dict[str, str] = {
+    "im170a": "im871a",
+    "amb8665": "amb8465",
+    "metis": "amb8465",
+    "nanocul": "cul",
+    "rtl_wmbus": "rtlwmbus",
+}
+
+
+def canonical_kind(kind: str) -> str:
+    name = ALIASES.get(kind.lower(), kind.lower())
+    if name not in KINDS:
+        known = ", ".join(sorted(KINDS))
+        raise RadioConfigError(f"unknown radio kind {kind!r} (known: {known})")
+    return name
+
+
+def parse_mode(mode: str | ListenMode) -> ListenMode:
+    if isinstance(mode, ListenMode):
+        return mode
+    try:
+        return ListenMode(mode.lower().replace(" ", ""))
+    except ValueError:
+        known = ", ".join(m.value for m in ListenMode)
+        raise RadioConfigError(f"unknown link mode {mode!r} (known: {known})") from None
+
+
+def parse_radio_spec(spec: str) -> tuple[str, str]:
+    """ "KIND:DEVICE" -> (kind, device); the device may itself contain colons."""
+    kind, sep, device = spec.partition(":")
+    if not sep or not kind:
+        raise RadioConfigError(f"radio must be KIND:DEVICE, got {spec!r}")
+    return canonical_kind(kind), device
+
+
+def make_radio(
+    kind: str, device: str, mode: str | ListenMode = "c1", **options: Any
+) -> SupervisedRadio:
+    """A fresh, unopened radio. options go to the class (reply_timeout_s, rate, repeat)."""
+    name = canonical_kind(kind)
+    module_name, _, cls_name = KINDS[name].target.partition(":")
+    cls = getattr(importlib.import_module(module_name), cls_name)
+    accepted = inspect.signature(cls).parameters
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise RadioConfigError(f"radio kind {name} takes no option(s) {', '.join(unknown)}")
+    if name not in ("rtlwmbus", "replay") and not device:
+        raise RadioConfigError(f"radio kind {name} needs a device (a tty path)")
+    try:
+        return cast(SupervisedRadio, cls(device, parse_mode(mode), **options))
+    except ValueError as exc:
+        raise RadioConfigError(f"radio {name}: {exc}") from exc
+
+
+def open_radio(
+    kind: str,
+    device: str,
+    mode: str | ListenMode = "c1",
+    *,
+    silence_reset_s: float | None = 600.0,
+    backoff_initial_s: float = 1.0,
+    backoff_max_s: float = 60.0,
+    fail_fast: bool = False,
+    **options: Any,
+) -> RadioSupervisor:
+    """A supervised radio: `async for frame in open_radio(...).frames()`.
+
+    Arguments are checked now (RadioConfigError); the port is opened when frames() starts.
+    silence_reset_s is ignored for kinds that may legitimately be quiet (replay).
+    """
+    name = canonical_kind(kind)
+    make_radio(name, device, mode, **options)  # validate now, not at the first attempt
+    return RadioSupervisor(
+        lambda: make_radio(name, device, mode, **options),
+        name=f"{name}:{device}",
+        silence_reset_s=silence_reset_s if KINDS[name].silence_reset else None,
+        backoff_initial_s=backoff_initial_s,
+        backoff_max_s=backoff_max_s,
+        fail_fast=fail_fast,
+    )

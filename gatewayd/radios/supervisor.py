@@ -1,0 +1,152 @@
+"""One visible reconnect loop per radio: fresh radio object per attempt, capped backoff.
+
+    CONNECTING ──configured──▶ RUNNING ──lost / silence──▶ BACKOFF ──delay──▶ CONNECTING
+         └────────failed──────────────────────────────────────▲
+    any ──end of input / config error──▶ STOPPED
+
+A RadioLost (port vanished, closed, no answer) or `silence_reset_s` without a frame closes the
+radio, waits (1 s, doubling, capped), then opens and configures a new one. One log line per
+state change, with the radio and the reason; repeated failures for the same reason log once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import enum
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Protocol
+
+from gatewayd.radios.base import Radio, RadioConfigError, RadioFrame, RadioLost
+
+log = logging.getLogger(__name__)
+
+
+class SupervisedRadio(Radio, Protocol):
+    counters: collections.Counter[str]
+    info: dict[str, str]
+
+    @property
+    def name(self) -> str: ...
+
+
+class RadioState(enum.Enum):
+    CONNECTING = "connecting"
+    RUNNING = "running"
+    BACKOFF = "backoff"
+    STOPPED = "stopped"
+
+
+class RadioSupervisor:
+    """`async for frame in supervisor.frames()`: frames from whichever radio is currently up.
+
+    fail_fast: raise the first failure instead of retrying (a commissioning tool wants to say
+    "no such port" at once). frames() ends only when the input ends (replay, stdin) or on a
+    RadioConfigError, which it raises.
+    """
+
+    def __init__(
+        self,
+        factory: Callable[[], SupervisedRadio],
+        *,
+        name: str,
+        silence_reset_s: float | None = 600.0,
+        backoff_initial_s: float = 1.0,
+        backoff_max_s: float = 60.0,
+        fail_fast: bool = False,
+    ) -> None:
+        self.name = name
+        self.silence_reset_s = silence_reset_s
+        self.backoff_initial_s = backoff_initial_s
+        self.backoff_max_s = backoff_max_s
+        self.fail_fast = fail_fast
+        self.state = RadioState.STOPPED
+        self.reason = ""
+        self.info: dict[str, str] = {}
+        self._factory = factory
+        self._done: collections.Counter[str] = collections.Counter()
+        self._current: SupervisedRadio | None = None
+        self._logged: tuple[RadioState, str] | None = None
+        self.state_changed = asyncio.Event()  # set on every change (tests, status pages)
+
+    @property
+    def counters(self) -> collections.Counter[str]:
+        """Our counters plus every radio attempt's framer and pump counters, summed."""
+        total = collections.Counter(self._done)
+        if self._current is not None:
+            total.update(self._current.counters)
+        return total
+
+    async def frames(self) -> AsyncIterator[RadioFrame]:
+        delay = self.backoff_initial_s
+        attempt = 0
+        while True:
+            radio = self._factory()
+            self._current = radio
+            if attempt:
+                self._done["reconnects"] += 1
+            attempt += 1
+            self._set(RadioState.CONNECTING, "opening")
+            try:
+                async with radio:
+                    self.info = dict(radio.info)
+                    self._set(RadioState.RUNNING, _describe(radio.info))
+                    frames = radio.frames()
+                    try:
+                        while True:
+                            try:
+                                async with asyncio.timeout(self.silence_reset_s):
+                                    frame = await anext(frames)
+                            except StopAsyncIteration:
+                                self._set(RadioState.STOPPED, "end of input")
+                                return
+                            except TimeoutError:
+                                self._done["silence_resets"] += 1
+                                raise RadioLost(
+                                    f"no frame for {self.silence_reset_s:g} s (silence reset)"
+                                ) from None
+                            self._done["frames"] += 1
+                            delay = self.backoff_initial_s
+                            yield frame
+                    finally:
+                        aclose = getattr(frames, "aclose", None)
+                        if aclose is not None:
+                            await aclose()
+            except RadioConfigError as exc:
+                self._set(RadioState.STOPPED, str(exc), level=logging.ERROR)
+                raise
+            except RadioLost as exc:
+                self._done["radio_lost"] += 1
+                if self.fail_fast:
+                    self._set(RadioState.STOPPED, str(exc), level=logging.ERROR)
+                    raise
+                reason = str(exc)
+            finally:
+                self._done.update(radio.counters)
+                self._current = None
+            self._set(RadioState.BACKOFF, reason, level=logging.WARNING, retry_s=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.backoff_max_s)
+
+    def _set(
+        self,
+        state: RadioState,
+        reason: str,
+        *,
+        level: int = logging.INFO,
+        retry_s: float | None = None,
+    ) -> None:
+        self.state, self.reason = state, reason
+        self.state_changed.set()
+        self.state_changed = asyncio.Event()
+        if state is RadioState.CONNECTING or self._logged == (state, reason):
+            return  # connecting is the step between; a repeated failure is logged once
+        self._logged = (state, reason)
+        retry = "" if retry_s is None else f"; retrying (next in {retry_s:g} s, up to "
+        retry += "" if retry_s is None else f"{self.backoff_max_s:g} s apart)"
+        log.log(level, "radio %s %s: %s%s", self.name, state.value, reason, retry)
+
+
+def _describe(info: dict[str, str]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in info.items()) or "configured"
