@@ -438,13 +438,17 @@ def _uuid_ad(uuid_text: str) -> bytes:
     return bytes((17, 0x07)) + uuid.UUID(uuid_text).bytes[::-1]
 
 
-def local_name(gateway_id: str) -> str:
-    """`MS-<gateway id>`, cut so that flags + service UUID + name fit 31 bytes (8 characters)."""
+def fit_name(name: str) -> str:
+    """`name` cut so that flags + service UUID + name fit 31 bytes (8 bytes of name)."""
     room = ADV_LEGACY_MAX - len(_AD_FLAGS) - len(_uuid_ad(SERVICE_UUID)) - 2
-    name = NAME_PREFIX + gateway_id
     while len(name.encode()) > room:
         name = name[:-1]
     return name
+
+
+def local_name(gateway_id: str) -> str:
+    """The advertised name: `MS-<gateway id>`, cut to fit."""
+    return fit_name(NAME_PREFIX + gateway_id)
 
 
 def advertising_data(name: str, service_uuid: str = SERVICE_UUID) -> bytes:
