@@ -17,7 +17,7 @@ from typing import Any
 
 from dbus_fast import DBusError, Message, MessageType, PropertyAccess, Variant
 from dbus_fast.aio import MessageBus
-from dbus_fast.annotations import DBusBool, DBusStr
+from dbus_fast.annotations import DBusBool, DBusStr, DBusUInt32
 from dbus_fast.service import ServiceInterface, dbus_property
 
 # BlueZ 5.66 src/gatt-database.c parse_chrc_flags: every flag it accepts.
@@ -59,12 +59,12 @@ class _Named(ServiceInterface):
 
 
 class Adapter(ServiceInterface):
-    def __init__(self, log: list[tuple[str, bool]]) -> None:
+    def __init__(self, log: list[tuple[str, Any]]) -> None:
         super().__init__("org.bluez.Adapter1")
-        self._props = {"Powered": True, "Pairable": False, "Discoverable": False}
+        self._props: dict[str, Any] = {"Powered": True, "Pairable": False, "PairableTimeout": 0}
         self._log = log
 
-    def _set(self, name: str, value: bool) -> None:
+    def _set(self, name: str, value: Any) -> None:
         self._props[name] = value
         self._log.append((name, value))
         self.emit_properties_changed({name: value})
@@ -80,6 +80,14 @@ class Adapter(ServiceInterface):
     @Powered.setter
     def Powered(self, value: DBusBool) -> None:
         self._set("Powered", value)
+
+    @dbus_property()
+    def PairableTimeout(self) -> DBusUInt32:
+        return self._props["PairableTimeout"]
+
+    @PairableTimeout.setter
+    def PairableTimeout(self, value: DBusUInt32) -> None:
+        self._set("PairableTimeout", value)
 
     @dbus_property()
     def Pairable(self) -> DBusBool:
@@ -152,7 +160,7 @@ class FakeBluez:
     apps: dict[str, App] = field(default_factory=dict)
     adverts: dict[str, dict[str, Any]] = field(default_factory=dict)
     agents: dict[str, Agent] = field(default_factory=dict)
-    adapter_log: list[tuple[str, bool]] = field(default_factory=list)
+    adapter_log: list[tuple[str, Any]] = field(default_factory=list)
     notifications: asyncio.Queue[tuple[str, bytes]] = field(default_factory=asyncio.Queue)
     reject_apps: str | None = None  # set to make RegisterApplication fail with this message
     bus: MessageBus | None = None
@@ -396,16 +404,12 @@ class FakeBluez:
     def default_agent(self) -> Agent | None:
         return next((a for a in self.agents.values() if a.default), None)
 
-    async def display_passkey(self, passkey: int, entered: int = 0) -> None:
+    async def ask_agent(self, member: str, sig: str = "o", *args: Any) -> list[Any]:
+        """Call the default agent as bluetoothd does during pairing (device first)."""
         agent = self.default_agent()
         assert agent is not None
-        await self._call(
-            agent.sender,
-            agent.path,
-            "org.bluez.Agent1",
-            "DisplayPasskey",
-            "ouq",
-            [DEVICE, passkey, entered],
+        return await self._call(
+            agent.sender, agent.path, "org.bluez.Agent1", member, sig, [DEVICE, *args]
         )
 
     async def bond(self) -> None:
