@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from gatewayd.config import DEFAULT_PATH, Config, ConfigError, load_config
 from gatewayd.logs import fields, set_level, setup_logging
-from gatewayd.pipeline import Pipeline
+from gatewayd.pipeline import Listener, Pipeline
 from gatewayd.policy import PublishPolicy
 from gatewayd.sinks.base import Sink
 from gatewayd.state import StateStore
@@ -143,6 +143,7 @@ class Daemon:
         notifier: Notifier | None = None,
         extra_sinks: Sequence[Sink] = (),
         journal_sink: bool | None = None,
+        listeners: Sequence[Listener] = (),
     ) -> None:
         self.config = config
         self.notifier = notifier or Notifier()
@@ -150,6 +151,7 @@ class Daemon:
         self.store = StateStore(config.gateway.state_dir)
         self._extra_sinks = list(extra_sinks)
         self._journal_sink = journal_sink
+        self._listeners = list(listeners)
         self.pipeline: Pipeline | None = None
         self.radio_name = f"{config.radio.kind}:{config.radio.device}"
         self.ready = asyncio.Event()
@@ -183,6 +185,7 @@ class Daemon:
             meter_state=restored.meter_state,
             policy=policy,
         )
+        self.pipeline.listeners.extend(self._listeners)
         self.stats.attach_sinks(sinks)
         started: list[Sink] = []
         for sink in sinks:

@@ -29,7 +29,7 @@ def summary(config: Config) -> str:
     return (
         f"{config.path}: ok: gateway {config.gateway.id}, radio {config.radio.kind} on "
         f"{config.radio.device} ({config.radio.mode}), {len(config.meters)} meters "
-        f"({keys} with keys), sinks: {', '.join(sinks) or 'journal only'}, "
+        f"({keys} with keys), sinks: {', '.join(sinks) or 'log only'}, "
         f"state in {config.gateway.state_dir}"
     )
 

@@ -159,6 +159,7 @@ class Pipeline:
         counter = ERROR_COUNTERS.get(exc.kind, "bad_frame")
         self.stats.incr(counter)
         extra = fields(exc.kind, meter_id, summary.address.manufacturer, rf.rssi_dbm)
+        log.debug("meter %s: telegram not decoded (%s): %s", meter_id, exc.kind, exc, extra=extra)
         if exc.kind == "wrong_key":
             self._once(
                 "wrong_key",

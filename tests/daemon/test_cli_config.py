@@ -1,0 +1,105 @@
+"""Bad configs: `gatewayd run` and `gatewayd check-config` each exit 2 with one clear line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.daemon.harness import KEY, METER
+
+GOOD_KEY = KEY.hex().upper()
+
+
+def gatewayd(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "CREDENTIALS_DIRECTORY"}
+    return subprocess.run(
+        [sys.executable, "-m", "gatewayd", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env,
+        check=False,
+    )
+
+
+def base(tmp: Path) -> str:
+    return (
+        f'[gateway]\nid = "t"\nstate_dir = "{tmp / "state"}"\n'
+        f'[radio]\nkind = "im871a"\ndevice = "{tmp / "tty"}"\n'
+    )
+
+
+CASES = {
+    "missing key": (
+        '[[meters]]\nid = "{meter}"\n',
+        None,
+        "meters[0].key: expected a key (key = 32 hex digits, or an entry {meter} in [keys]",
+    ),
+    "malformed hex key": (
+        '[[meters]]\nid = "{meter}"\nkey = "{key30}"\n',
+        None,
+        "meters[0].key: expected 32 hex digits, found 30 characters",
+    ),
+    "world-readable keys file": (
+        '[[meters]]\nid = "{meter}"\n',
+        0o644,
+        "keys_file: expected mode 0600 (no group or other permissions), found {tmp}/keys.toml "
+        "has mode 0644",
+    ),
+    "unknown radio kind": (
+        '[radio]\nkind = "im9000"\n',
+        None,
+        "radio.kind: expected one of 'im871a', 'amb8465', 'cul', 'rtlwmbus', 'replay', "
+        "found 'im9000'",
+    ),
+    "bad TOML": ("[[meters]\nid = 1\n", None, "expected valid TOML, found a syntax error: "),
+}
+
+
+@pytest.mark.parametrize("command", ["run", "check-config"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_config_exits_2_with_one_clear_line(tmp_path: Path, command: str, case: str) -> None:
+    body, keys_mode, expected = CASES[case]
+    values = {"meter": METER, "key30": GOOD_KEY[:30], "tmp": str(tmp_path)}
+    text = body.format(**values)
+    if case == "unknown radio kind":
+        text = f'[gateway]\nstate_dir = "{tmp_path / "state"}"\n' + text
+    elif case != "bad TOML":
+        text = base(tmp_path) + text
+    if keys_mode is not None:
+        text = 'keys_file = "keys.toml"\n' + text
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(text)
+    if keys_mode is not None:
+        (tmp_path / "keys.toml").write_text(f'[keys]\n{METER} = "{GOOD_KEY}"\n')
+        os.chmod(tmp_path / "keys.toml", keys_mode)
+    p = gatewayd(command, "--config", str(cfg))
+    assert p.returncode == 2, p.stderr
+    assert p.stdout == ""
+    lines = p.stderr.splitlines()
+    assert len(lines) == 1, p.stderr
+    assert lines[0].startswith(f"gatewayd: {cfg}: ")
+    assert expected.format(**values) in lines[0]
+    assert GOOD_KEY not in p.stderr and GOOD_KEY[:30] not in p.stderr
+    assert not (tmp_path / "state").exists()  # nothing was started
+
+
+def test_check_config_ok(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(base(tmp_path) + f'[[meters]]\nid = "{METER}"\nkey = "{GOOD_KEY}"\n')
+    p = gatewayd("check-config", "--config", str(cfg))
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == (
+        f"{cfg}: ok: gateway t, radio im871a on {tmp_path / 'tty'} (c1), 1 meters (1 with keys), "
+        f"sinks: log only, state in {tmp_path / 'state'}"
+    )
+    assert GOOD_KEY not in p.stdout
+
+
+def test_repo_example_config_is_valid(repo_root: Path) -> None:
+    p = gatewayd("check-config", "--config", str(repo_root / "config.toml"))
+    assert p.returncode == 0, p.stderr
