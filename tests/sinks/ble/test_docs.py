@@ -1,0 +1,96 @@
+"""docs/ble.md is the phone app's contract: its worked examples and tables must match the code."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from gatewayd.sinks.ble import gatt
+from tests.conftest import REPO
+from tests.sinks.ble.test_gatt import K1_FRAME, K1_READING
+
+DOC = (REPO / "docs" / "ble.md").read_text()
+
+
+def example(name: str) -> list[bytes]:
+    """The hex lines of the ```text block after `<!-- example: name -->`."""
+    m = re.search(rf"<!-- example: {name} -->\n```text\n(.*?)```", DOC, re.S)
+    assert m, f"docs/ble.md has no example {name!r}"
+    return [bytes.fromhex(line) for line in m.group(1).splitlines()]
+
+
+def table(name: str) -> list[list[str]]:
+    m = re.search(rf"<!-- table: {name} -->\n((?:\|.*\n)+)", DOC)
+    assert m, f"docs/ble.md has no table {name!r}"
+    rows = [
+        [c.strip().strip("`") for c in r.strip("|").split("|")] for r in m.group(1).splitlines()
+    ]
+    return rows[2:]  # skip the header and the rule
+
+
+def test_reading_record_example() -> None:
+    (doc,) = example("reading-record")
+    assert doc == gatt.encode_record(gatt.record_from_reading(K1_READING))
+    rec = gatt.decode_record(doc)
+    assert rec.meter_id == K1_READING["id"] and rec.total_l == 6408 and rec.rssi_dbm == -71
+
+
+def test_meters_example() -> None:
+    (doc,) = example("meters")
+    record = gatt.encode_record(gatt.record_from_reading(K1_READING))
+    assert doc == gatt.encode_meters(gatt.MetersPage(known=1, page=0, records=(record,)))
+
+
+def test_select_meter_example() -> None:
+    (doc,) = example("select-meter")
+    assert gatt.decode_selection(doc) == gatt.Selection(meter_id="76348799")
+
+
+def test_raw_telegram_example() -> None:
+    assert example("raw-telegram") == gatt.raw_fragments(0, K1_FRAME, -71)
+
+
+def test_status_example() -> None:
+    stats = {
+        "radio_state": "up",
+        "frames": 900,
+        "duplicates": 40,
+        "no_key": 0,
+        "wrong_key": 0,
+        "format_unknown": 0,
+        "decoded": 880,
+        "published": 12,
+    }
+    value = gatt.status_from_stats("0.1.0", 3723, 1, stats)
+    assert b"".join(example("status")) == gatt.encode_status(value)
+
+
+def test_advertising_example() -> None:
+    (doc,) = example("advertising")
+    assert len(doc) == 31
+    assert doc == gatt.advertising_data(gatt.local_name("site-17"))
+
+
+def test_uuid_table() -> None:
+    rows = {r[0]: r[1] for r in table("uuids")}
+    assert rows["service"] == gatt.SERVICE_UUID
+    names = {
+        "Meters": gatt.METERS,
+        "Reading": gatt.READING,
+        "Select meter": gatt.SELECT_METER,
+        "Raw telegrams": gatt.RAW_TELEGRAMS,
+        "Status": gatt.STATUS,
+    }
+    for label, spec in names.items():
+        assert rows[label] == spec.uuid
+        for access in spec.access:
+            assert access in table("uuids")[list(rows).index(label)][2]
+
+
+@pytest.mark.parametrize(("bit", "name"), gatt.STATUS_BITS)
+def test_status_bit_table(bit: int, name: str) -> None:
+    rows = {int(r[0]): r for r in table("status-bits")}
+    assert rows[bit][1] == f"0x{1 << bit:04x}" and rows[bit][2].startswith(name)
+    assert int(rows[15][1], 16) == gatt.STATUS_NO_ALARM_INFO
+    assert len(rows) == len(gatt.STATUS_BITS) + 1
