@@ -291,3 +291,11 @@ def test_missing_file(tmp_path: Path) -> None:
         error_of(tmp_path / "none.toml")
         == f"{tmp_path / 'none.toml'}: expected a config file, found no such file"
     )
+
+
+def test_unknown_driver(tmp_path: Path) -> None:
+    cfg = write(tmp_path, f'[[meters]]\nid = "76348799"\ndriver = "mc99"\nkey = "{KEY}"\n')
+    msg = error_of(cfg)
+    assert msg.startswith(f"{cfg}: meters[0].driver: expected one of ")
+    assert "'auto'" in msg
+    assert "'kamwater'" in msg and msg.endswith("found 'mc99'")

@@ -1,0 +1,93 @@
+"""The daemon's own sinks (stdout JSON lines, journal) and its wiring of the MQTT and BLE sinks
+from config.toml settings."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+from pathlib import Path
+
+from gatewayd.app import build_sinks
+from gatewayd.config import load_config
+from gatewayd.sinks.journal import JournalSink
+from gatewayd.sinks.stdout import StdoutSink
+
+READING = {
+    "id": "76348799",
+    "manufacturer": "KAM",
+    "meter": "kamwater",
+    "rssi_dbm": -71.5,
+    "total_m3": 6.408,
+    "alarms": {"leak": True, "dry": False},
+    "records": [],
+}
+
+
+async def test_stdout_sink_writes_one_json_line_per_reading_and_drains_on_stop() -> None:
+    out = io.StringIO()
+    sink = StdoutSink(out)
+    await sink.start()
+    for i in range(50):
+        sink.publish({**READING, "total_m3": i})
+    await sink.stop(5)
+    lines = out.getvalue().splitlines()
+    assert [json.loads(x)["total_m3"] for x in lines] == list(range(50))
+    assert sink.stats()["dropped"] == 0 and sink.stats()["written"] == 50
+
+
+async def test_stdout_sink_drops_oldest_when_full() -> None:
+    out = io.StringIO()
+    sink = StdoutSink(out, max_queue=3)
+    for i in range(5):  # not started: nothing is written, the queue overflows
+        sink.publish({**READING, "total_m3": i})
+    assert sink.stats()["dropped"] == 2
+    await sink.start()
+    await sink.stop(5)
+    assert [json.loads(x)["total_m3"] for x in out.getvalue().splitlines()] == [2, 3, 4]
+
+
+def test_journal_sink_logs_structured_fields(caplog: object) -> None:
+    records: list[logging.LogRecord] = []
+
+    class Grab(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("gatewayd.test.journal")
+    logger.addHandler(Grab())
+    logger.setLevel(logging.INFO)
+    JournalSink(logger).publish(READING, alarm_changed=True)
+    (r,) = records
+    assert r.levelno == logging.WARNING  # an alarm became active
+    assert r.METER_ID == "76348799" and r.MANUFACTURER == "KAM"  # type: ignore[attr-defined]
+    assert r.RSSI_DBM == "-71.5" and r.GATEWAYD_EVENT == "alarm"  # type: ignore[attr-defined]
+    assert r.getMessage().startswith('reading 76348799 (kamwater): {"meter": "kamwater"')
+    assert '"total_m3": 6.408' in r.getMessage() and "records" not in r.getMessage()
+
+
+async def test_mqtt_and_ble_sinks_are_built_from_config(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        f'[gateway]\nid = "site-9"\nstate_dir = "{tmp_path}"\n'
+        '[mqtt]\nhost = "127.0.0.1"\nport = 1884\nprefix = "ms"\npassword = "pw-secret"\n'
+        '[ble]\nsecurity = "encrypted"\nbus_address = "unix:path=/nonexistent"\n'
+        "[stdout]\nenabled = true\n"
+    )
+    config = load_config(cfg, credentials_dir=None)
+    sinks = build_sinks(config, journal=True, stats=dict)
+    by_name = {s.name: s for s in sinks}
+    assert sorted(by_name) == ["ble", "journal", "mqtt", "stdout"]
+    mqtt = by_name["mqtt"].settings  # type: ignore[attr-defined]
+    assert (mqtt.gateway_id, mqtt.host, mqtt.port, mqtt.prefix) == (
+        "site-9",
+        "127.0.0.1",
+        1884,
+        "ms",
+    )
+    assert mqtt.password == "pw-secret" and mqtt.state_dir == tmp_path
+    ble = by_name["ble"].settings  # type: ignore[attr-defined]
+    assert (ble.gateway_id, ble.security, ble.adapter) == ("site-9", "encrypted", "hci0")
+    for s in sinks:  # nothing was started; stopping must still be clean
+        await asyncio.wait_for(s.stop(1), 5)
