@@ -18,6 +18,8 @@ from typing import Any
 
 from gatewayd.config_read import ConfigError, Table, load_toml
 from gatewayd.meters.registry import driver_names
+from gatewayd.radios import registry as radio_registry
+from gatewayd.radios.base import ListenMode
 from gatewayd.secrets import Key, Secret
 
 __all__ = [
@@ -36,8 +38,8 @@ __all__ = [
 ]
 
 DEFAULT_PATH = Path("/etc/gatewayd/config.toml")
-RADIO_KINDS = ("im871a", "amb8465", "cul", "rtlwmbus", "replay")
-RADIO_MODES = ("c1", "t1", "c1+t1")
+RADIO_KINDS = tuple(radio_registry.KINDS)
+RADIO_MODES = tuple(m.value for m in ListenMode)
 BLE_SECURITY = ("authenticated", "encrypted")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 JOURNAL_CHOICES = ("auto", "yes", "no")
@@ -204,7 +206,7 @@ def parse_config(
     gw.reject_unknown({"id", "state_dir"})
     rd = root.table("radio")
     radio = RadioSettings(
-        kind=rd.choice("kind", RADIO_KINDS, RadioSettings().kind),
+        kind=rd.choice("kind", RADIO_KINDS, RadioSettings().kind, radio_registry.ALIASES),
         device=rd.string("device", RadioSettings().device),
         mode=rd.choice("mode", RADIO_MODES, RadioSettings().mode),
         silence_reset_s=rd.number("silence_reset_s", RadioSettings().silence_reset_s, minimum=0),

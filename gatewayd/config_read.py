@@ -131,10 +131,18 @@ class Table:
             raise self.error(key, expected, describe(v))
         return v
 
-    def choice(self, key: str, choices: Iterable[str], default: str) -> str:
+    def choice(
+        self,
+        key: str,
+        choices: Iterable[str],
+        default: str,
+        aliases: Mapping[str, str] | None = None,
+    ) -> str:
+        """One of `choices` (or an alias of one, returned as the canonical name)."""
         options = tuple(choices)
         expected = "one of " + ", ".join(repr(c) for c in options)
         v: str = self._get(key, (str,), expected, default)
+        v = (aliases or {}).get(v.lower(), v)
         if v not in options:
             raise self.error(key, expected, repr(v))
         return v
