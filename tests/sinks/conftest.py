@@ -264,6 +264,9 @@ class Subscriber:
     topic: str = "#"
     client_id: str = "test-subscriber"
     persistent: bool = True
+    username: str | None = None
+    password: str | None = None
+    tls: dict[str, Any] | None = None  # paho tls_set() arguments
     messages: list[Msg] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -281,6 +284,10 @@ class Subscriber:
             protocol=MQTTProtocolVersion.MQTTv5,
         )
         c.reconnect_delay_set(1, 1)
+        if self.username is not None:
+            c.username_pw_set(self.username, self.password)
+        if self.tls is not None:
+            c.tls_set(**self.tls)
         opts = SubscribeOptions(qos=2, retainAsPublished=True)
 
         def on_connect(cl: Any, _u: Any, flags: Any, rc: Any, _p: Any) -> None:

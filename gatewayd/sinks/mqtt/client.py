@@ -101,7 +101,7 @@ class Supervisor:
 
     def request_stop(self, drain_until: float, goodbye_s: float) -> None:
         """Drain until loop time `drain_until`, then take `goodbye_s` to say `offline` and
-        disconnect. Not connected: return at once."""
+        disconnect. Backing off: return at once; connecting: finish that attempt first."""
         self._drain_until = drain_until
         self._goodbye_s = goodbye_s
         self._stop.set()
@@ -109,14 +109,18 @@ class Supervisor:
 
     async def run(self) -> None:
         failures = 0
-        while not self._stop.is_set():
+        while True:  # the first attempt is made even when a stop is already requested
             session = _Session(Connection(self._s, self._topics.status, self._ack))
             try:
                 await session.conn.open()
             except ConnectError as e:
                 failures += 1
                 self._counters.connect_failures += 1
+                if self._stop.is_set():
+                    return
                 await self._back_off(str(e), failures)
+                if self._stop.is_set():
+                    return
                 continue
             failures = 0
             self._counters.connects += 1
@@ -136,6 +140,8 @@ class Supervisor:
             self._counters.disconnects += 1
             failures = 1
             await self._back_off(f"connection to {self._where} lost: {reason}", failures)
+            if self._stop.is_set():
+                return
 
     # ------------------------------------------------------------------ one connection
 
@@ -152,8 +158,11 @@ class Supervisor:
             len(self._outbox),
         )
         conn.publish(self._topics.status, ONLINE, retain=True)
-        for topic, payload in self._discovery():
-            conn.publish(topic, payload, retain=True)
+        if self._counters.connects > 1:
+            # The broker may have lost retained configs while we were away (the first
+            # connection gets them from the outbox, where publish() put them).
+            for topic, payload in self._discovery():
+                conn.publish(topic, payload, retain=True)
         stats_task = asyncio.create_task(self._publish_stats(conn))
         try:
             return await self._pump(session)
@@ -249,7 +258,7 @@ class Supervisor:
         self._last_problem = problem
         log.log(
             level,
-            "MQTT: %s; retrying in %.1f s (backoff up to %.0f s); %d messages kept in the outbox",
+            "MQTT: %s; retrying in %.3g s (backoff up to %g s); %d messages kept in the outbox",
             problem,
             delay,
             self._s.reconnect_max_s,

@@ -67,6 +67,28 @@ def tls_context(settings: MqttSettings) -> ssl.SSLContext:
     return ctx
 
 
+class _Client(paho.Client):
+    """paho's client, closing the socket when the TLS handshake fails.
+
+    paho (2.2) leaves the half-made TLS socket to the garbage collector when the handshake
+    raises; with a broker that keeps refusing our certificate that is one leaked socket per
+    attempt until the next collection.
+    """
+
+    def _ssl_wrap_socket(self, tcp_sock: socket.socket) -> ssl.SSLSocket:
+        ctx = self._ssl_context
+        if ctx is None:  # paho only calls this with TLS configured
+            raise ValueError("TLS requested without an SSL context")
+        sock = ctx.wrap_socket(tcp_sock, server_hostname=self._host, do_handshake_on_connect=False)
+        try:
+            sock.settimeout(self._connect_timeout)
+            sock.do_handshake()  # the context checks the host name (check_hostname=True)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+
 class Connection:
     """Connect with `open()`; then publish(), watch `lost`, and `close()` or `abort()`."""
 
@@ -77,10 +99,11 @@ class Connection:
         self._connack: asyncio.Future[None] = self._loop.create_future()
         self.lost: asyncio.Future[str] = self._loop.create_future()
         self._sock: Any = None
+        self._attached = False  # paho callbacks before this come from the connect thread
         self._misc_task: asyncio.Task[None] | None = None
         v5 = settings.protocol == "5"
         self._v5 = v5
-        client = paho.Client(
+        client = _Client(
             CallbackAPIVersion.VERSION2,
             client_id=settings.effective_client_id,
             protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
@@ -172,6 +195,7 @@ class Connection:
         if sock is None:  # closed between connect() and here
             raise ConnectError(f"connection to {self._where} closed during connect")
         self._sock = sock
+        self._attached = True
         c = self._client
         c.on_socket_close = self._handle_socket_close
         c.on_socket_register_write = self._handle_register_write
@@ -228,7 +252,7 @@ class Connection:
     def _handle_connect(
         self, _c: paho.Client, _u: Any, _flags: Any, rc: ReasonCode, _p: Properties | None
     ) -> None:
-        if self._connack.done():
+        if not self._attached or self._connack.done():
             return
         if rc.is_failure:
             hint = ""
@@ -243,6 +267,8 @@ class Connection:
     def _handle_disconnect(
         self, _c: paho.Client, _u: Any, flags: Any, rc: ReasonCode, _p: Properties | None
     ) -> None:
+        if not self._attached:
+            return  # the connect thread: open() reports the failure itself
         if getattr(flags, "is_disconnect_packet_from_server", False):
             reason = f"broker sent DISCONNECT: {rc}"
         elif rc.getName() == "Unspecified error":
@@ -257,4 +283,6 @@ class Connection:
     def _handle_publish(
         self, _c: paho.Client, _u: Any, mid: int, rc: ReasonCode, _p: Properties | None
     ) -> None:
+        if not self._attached:
+            return
         self._on_ack(mid, not rc.is_failure)

@@ -126,8 +126,6 @@ class MqttSink:
             loop = asyncio.get_running_loop()
             goodbye = min(1.0, timeout * 0.2)
             sup.request_stop(loop.time() + timeout - goodbye, goodbye)
-            if not sup.connected:
-                task.cancel()
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 async with asyncio.timeout(timeout):
                     await asyncio.shield(task)

@@ -1,0 +1,38 @@
+"""A gateway-like process for the kill tests: an MqttSink fed numbered readings.
+
+    python -m tests.sinks.mqtt_gateway_proc SETTINGS_JSON START COUNT
+
+Stores readings START..START+COUNT-1, prints "stored", then keeps delivering until SIGTERM
+(clean stop: drain, `offline`, exit 0) or SIGKILL (nothing: the broker fires the will).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from gatewayd.sinks.mqtt import MqttSettings, MqttSink
+from tests.sinks.mqtt_readings import numbered
+
+
+async def main(cfg: dict[str, object], start: int, count: int) -> int:
+    cfg["state_dir"] = Path(str(cfg["state_dir"]))
+    sink = MqttSink(MqttSettings(**cfg))  # type: ignore[arg-type]
+    await sink.start()
+    for i in range(start, start + count):
+        sink.publish(numbered(i))
+    print("stored", flush=True)
+    done = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, done.set)
+    await done.wait()
+    await sink.stop(2.0)
+    return 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+    sys.exit(asyncio.run(main(json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))))
