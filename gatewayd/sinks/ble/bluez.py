@@ -60,6 +60,8 @@ async def call(
     body: list[Any] | None = None,
 ) -> list[Any]:
     """One method call with a timeout; a D-Bus error reply raises DBusError."""
+    if not bus.connected:  # dbus-fast would queue it on a dead socket
+        raise DBusError("org.freedesktop.DBus.Error.Disconnected", "not connected")
     msg = Message(
         destination=dest,
         path=path,
@@ -118,22 +120,17 @@ class Registrar:
         self._app_registered = False
         self._adv_registered = False
         self._generation = 0  # bumped whenever BlueZ may have forgotten us
-        self.changed = asyncio.Condition()  # notified on every state change (tests wait on it)
 
     # ---- state ----
 
-    def _set_state(self, state: BleState, detail: str = "") -> None:
-        if state is self.state:
+    def _set_state(self, state: BleState, detail: str = "", again: bool = False) -> None:
+        """One log line per change (`again`: the same state reached anew, e.g. re-registered)."""
+        if state is self.state and not again:
             return
         self.state = state
         level = logging.WARNING if state in (BleState.FAILED, BleState.NO_BUS) else logging.INFO
         where = f" ({self.adapter_path})" if state is not BleState.NO_BUS else ""
         log.log(level, "BLE%s: %s%s", where, state.value, f": {detail}" if detail else "")
-        asyncio.get_running_loop().create_task(self._notify_changed())
-
-    async def _notify_changed(self) -> None:
-        async with self.changed:
-            self.changed.notify_all()
 
     def _forget(self) -> None:
         """BlueZ lost our registrations (restart, adapter removed, advertisement released)."""
@@ -232,6 +229,7 @@ class Registrar:
             if GATT_MANAGER not in ifaces:
                 self._set_state(BleState.NO_ADAPTER)
                 return
+            registering = not self._app_registered
             if not self._app_registered:
                 await call(
                     bus,
@@ -262,7 +260,7 @@ class Registrar:
             self._kick.set()  # BlueZ changed under us: look again
             return
         note = "" if ADV_MANAGER in ifaces else "no LEAdvertisingManager1, not advertising"
-        self._set_state(BleState.REGISTERED, note)
+        self._set_state(BleState.REGISTERED, note, again=registering)
 
     async def stop(self, task: asyncio.Task[None], timeout: float) -> None:
         """Cancel the supervisor, unregister cleanly within `timeout`, close the connection."""

@@ -86,7 +86,7 @@ class BleSink:
         """Store the reading for reads and notify subscribers; returns at once, never raises."""
         try:
             record = self.latest.update(reading)
-        except (ValueError, KeyError, TypeError) as exc:
+        except Exception as exc:  # never into the pipeline: count, log once
             self.counts["bad_readings"] += 1
             if not self._bad_reading_logged:
                 self._bad_reading_logged = True

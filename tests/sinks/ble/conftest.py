@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -29,15 +30,14 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
 """
 
 
-@pytest.fixture(scope="session")
-def dbus_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Start dbus-daemon on a socket in tmp; the address, e.g. unix:path=/tmp/.../bus,guid=..."""
+def start_dbus_daemon(directory: Path) -> tuple[subprocess.Popen[str], str]:
+    """dbus-daemon on directory/bus with a generated config; (process, address)."""
     exe = shutil.which("dbus-daemon")
     if exe is None:
         pytest.fail("dbus-daemon not found: install Debian 'dbus' (bash dev.sh test does)")
-    d = tmp_path_factory.mktemp("dbus")
-    conf = d / "bus.conf"
-    conf.write_text(BUS_CONFIG.format(path=d / "bus"))
+    conf = directory / "bus.conf"
+    conf.write_text(BUS_CONFIG.format(path=directory / "bus"))
+    (directory / "bus").unlink(missing_ok=True)
     proc = subprocess.Popen(
         [exe, "--config-file", str(conf), "--nofork", "--print-address=1"],
         stdout=subprocess.PIPE,
@@ -46,12 +46,26 @@ def dbus_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     assert proc.stdout is not None
     address = proc.stdout.readline().strip()
     proc.stdout.close()
+    if not address.startswith("unix:"):
+        proc.kill()
+        proc.wait(5)
+        pytest.fail(f"dbus-daemon printed {address!r}")
+    return proc, address
+
+
+def stop_dbus_daemon(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    proc.wait(5)
+
+
+@pytest.fixture(scope="session")
+def dbus_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The private bus shared by the BLE tests: unix:path=/tmp/.../bus,guid=..."""
+    proc, address = start_dbus_daemon(tmp_path_factory.mktemp("dbus"))
     try:
-        assert address.startswith("unix:"), f"dbus-daemon printed {address!r}"
         yield address
     finally:
-        proc.terminate()
-        proc.wait(5)
+        stop_dbus_daemon(proc)
 
 
 @pytest.fixture

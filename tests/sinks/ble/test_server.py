@@ -12,6 +12,7 @@ from dbus_fast import DBusError
 
 from gatewayd.sinks.ble import BleSettings, BleSink, gatt
 from gatewayd.sinks.ble.bluez import BleState
+from tests.sinks.ble.conftest import start_dbus_daemon, stop_dbus_daemon
 from tests.sinks.ble.fake_bluez import BLUEZ_FLAGS, CHAR, SERVICE, FakeBluez, legacy_adv_size
 from tests.sinks.ble.test_gatt import K1_FRAME, K1_READING
 
@@ -274,3 +275,29 @@ async def test_no_system_bus(
     await asyncio.sleep(0.3)
     await s.stop(1.0)
     assert sum("no system bus" in r.getMessage() for r in caplog.records) == 1
+
+
+async def test_system_bus_restart(make_sink: Any, tmp_path: Any) -> None:
+    """dbus-daemon itself goes away and comes back: reconnect with fresh objects, register."""
+    proc, _ = start_dbus_daemon(tmp_path)
+    address = f"unix:path={tmp_path}/bus"
+    s = make_sink(bus_address=address)
+    fake = FakeBluez(address)
+    try:
+        await fake.start()
+        await s.start()
+        await fake.wait(lambda: bool(fake.apps))
+        stop_dbus_daemon(proc)
+        await until(lambda: s.state is BleState.NO_BUS)
+        s.publish(K1_READING)
+        await fake.stop()
+        proc, _ = start_dbus_daemon(tmp_path)
+        fake = FakeBluez(address)
+        await fake.start()
+        await fake.wait(lambda: bool(fake.apps) and bool(fake.adverts))
+        await until(lambda: s.state is BleState.REGISTERED)
+        assert await fake.read(gatt.READING.uuid) == K1_RECORD
+    finally:
+        await s.stop(1.0)
+        await fake.stop()
+        stop_dbus_daemon(proc)
