@@ -165,7 +165,7 @@ def build_reading(
     Raises registry.UnknownDriverError for an unknown driver name.
     """
     addr = telegram.address
-    drv = driver_for(addr, driver)
+    drv = driver_for(addr, driver, telegram.ci)
     fields, alarms = drv.decode(telegram)
     if state is not None:
         fields, alarms = state.update(addr.id, drv.name, fields, alarms)

@@ -7,11 +7,17 @@ from collections.abc import Callable
 from typing import Protocol
 
 from gatewayd.meters.apator162 import Apator162
+from gatewayd.meters.bfw240radio import bfw240radio
+from gatewayd.meters.diehl_prios import izar, izarv2
 from gatewayd.meters.driver import Detect, Driver, TableDriver
+from gatewayd.meters.hydrodigit import hydrodigit
 from gatewayd.meters.kamstrup_heat import kamheat
 from gatewayd.meters.kamstrup_other import kampress, omnipower
 from gatewayd.meters.kamstrup_water import kamwater
+from gatewayd.meters.mfct import CiDetect, MfctDriver
 from gatewayd.meters.oms import oms
+from gatewayd.meters.qundis_water import qwater, qwaterv2
+from gatewayd.meters.techem_mk import mkradio3, mkradio3a
 from gatewayd.wmbus.link import Address
 
 # Every built-in driver, most specific first. The factories build fresh, immutable tables.
@@ -23,7 +29,16 @@ class _Listed(Driver, Protocol):
     aliases: tuple[str, ...]
 
 
-_DRIVERS: tuple[_Listed, ...] = (*(f() for f in FACTORIES), Apator162())
+# Drivers that read manufacturer-specific data (gatewayd/meters/mfct.py).
+MFCT_FACTORIES: tuple[Callable[[], MfctDriver], ...] = (
+    hydrodigit, qwaterv2, qwater, izar, izarv2, bfw240radio, mkradio3, mkradio3a,
+)  # fmt: skip
+
+_DRIVERS: tuple[_Listed, ...] = (
+    *(f() for f in FACTORIES),
+    Apator162(),
+    *(f() for f in MFCT_FACTORIES),
+)
 BY_NAME: dict[str, Driver] = {}
 for _d in _DRIVERS:
     BY_NAME[_d.name] = _d
@@ -31,6 +46,13 @@ for _d in _DRIVERS:
         BY_NAME[_alias] = _d
 BY_MVT: dict[tuple[str, int, int], Driver] = {
     (m.manufacturer, m.version, m.device_type): d for d in _DRIVERS for m in d.detect
+}
+# Meters whose address bytes are not a real version/device type, known by a manufacturer CI.
+BY_MCI: dict[tuple[str, int], Driver] = {
+    (c.manufacturer, c.ci): d
+    for d in _DRIVERS
+    for c in getattr(d, "ci_detect", ())
+    if isinstance(c, CiDetect)
 }
 GENERIC: Driver = BY_NAME["oms"]
 
@@ -44,15 +66,20 @@ def driver_names() -> list[str]:
     return sorted({"auto", *BY_NAME})
 
 
-def detect(address: Address) -> Driver:
-    """The driver for this meter by (manufacturer, version, device type); the OMS driver if none."""
-    return BY_MVT.get((address.manufacturer, address.version, address.device_type), GENERIC)
+def detect(address: Address, ci: int | None = None) -> Driver:
+    """The driver for this meter by (manufacturer, version, device type), else by
+    (manufacturer, CI) when the telegram's CI is given; the OMS driver if none."""
+    d = BY_MVT.get((address.manufacturer, address.version, address.device_type))
+    if d is None:
+        d = BY_MCI.get((address.manufacturer, ci), GENERIC) if ci is not None else GENERIC
+    return d
 
 
-def driver_for(address: Address, name: str = "auto") -> Driver:
-    """The driver named `name` ("auto": detect it from the address). Raises UnknownDriverError."""
+def driver_for(address: Address, name: str = "auto", ci: int | None = None) -> Driver:
+    """The driver named `name` ("auto": detect it from the address and, for meters known by a
+    manufacturer CI, the telegram's CI). Raises UnknownDriverError."""
     if name == "auto":
-        return detect(address)
+        return detect(address, ci)
     try:
         return BY_NAME[name.lower()]
     except KeyError:

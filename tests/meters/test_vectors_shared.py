@@ -40,11 +40,6 @@ XFAIL_EXACT: dict[str, str] = {
     "flowiq2200/Votten#2~aes-ctr": "same compact frame as flowiq2200/Votten#2, re-encrypted",
 }
 RECALL_MIN = 0.90
-XFAIL_RECALL = (
-    "records the parser cannot read yet (bfw240radio, qwaterv2, unismart, whe5x) and "
-    "manufacturer-specific encodings without a driver (hydrodigit, qwater, apator162, izar, "
-    "apatorna1, mkradio3a, ...)"
-)
 
 # (unit suffix of the expected field) -> {record unit: factor}, as the scorer converts
 SCALE: dict[str, dict[str, float]] = {
@@ -176,9 +171,7 @@ def recall() -> tuple[int, int]:
 
 @pytest.mark.parametrize(
     "corpus",
-    [pytest.param("shared", marks=[pytest.mark.xfail(strict=True, reason=XFAIL_RECALL)])]
-    if VECTORS
-    else [],
+    ["shared"] if VECTORS else [],
 )
 def test_value_recall_over_all_wireless_vectors(corpus: str) -> None:
     hit, total = recall()
