@@ -301,3 +301,8 @@ async def test_system_bus_restart(make_sink: Any, tmp_path: Any) -> None:
         await s.stop(1.0)
         await fake.stop()
         stop_dbus_daemon(proc)
+
+
+def test_advertised_name_from_settings() -> None:
+    assert BleSink(BleSettings(gateway_id="gw1")).local_name == "MS-gw1"
+    assert BleSink(BleSettings(gateway_id="gw1", name="Pump house 3")).local_name == "Pump hou"
