@@ -292,3 +292,11 @@ def test_schema_accepts_every_decoded_reading() -> None:
     }
     failures = {k: v for k, v in failures.items() if v}
     assert failures == {}
+
+
+def test_docs_carry_the_schema_and_every_topic() -> None:
+    doc = (REPO / "docs/mqtt.md").read_text()
+    schema_text = (REPO / "gatewayd/sinks/mqtt/reading.schema.json").read_text().rstrip()
+    assert schema_text in doc  # the schema integrators read is the one the tests use
+    for topic in ("/meters/<id>", "/alarms/<id>", "/status", "/stats", "/config"):
+        assert topic in doc
