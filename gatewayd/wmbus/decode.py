@@ -100,6 +100,8 @@ class Decoder:
             recs = tuple(Record(h, None, b"") for h in heads)
             return _telegram(frame, link, address, ell, hdr, ci, encrypted, apl, recs, sig=sig)
         if info.apl == "compact":
+            if tpl_encrypted and apl[:2] == b"\x2f\x2f":
+                apl = apl[2:]  # the decryption check marker, not part of the compact header
             if len(apl) < 4:
                 raise FrameError("compact frame header truncated", meter_id)
             sig = apl[0] | (apl[1] << 8)
