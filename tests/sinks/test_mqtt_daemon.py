@@ -1,0 +1,72 @@
+"""The real daemon: `gatewayd run` (replay radio -> decode -> policy -> MqttSink) to mosquitto."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from tests.conftest import REPO
+from tests.daemon.harness import KEY, METER, mc21
+from tests.sinks.conftest import Broker, Subscriber
+
+SCHEMA = json.loads((REPO / "gatewayd/sinks/mqtt/reading.schema.json").read_text())
+BASE = "metersync/e2e-gw"
+
+
+async def test_gatewayd_run_publishes_readings_and_the_will_fires_when_killed(
+    broker: Broker, subscribe: Any, tmp_path: Path
+) -> None:
+    sub: Subscriber = subscribe(broker.port, f"{BASE}/#")
+    telegrams = tmp_path / "telegrams.txt"
+    telegrams.write_text("".join(f"{mc21(i, 5000 + i).hex()};-70\n" for i in range(4)))
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"""
+[gateway]
+id = "e2e-gw"
+state_dir = "{tmp_path / "state"}"
+
+[radio]
+kind = "replay"
+device = "{telegrams}"
+
+[[meters]]
+id = "{METER}"
+name = "kitchen"
+key = "{KEY.hex().upper()}"
+
+[mqtt]
+host = "127.0.0.1"
+port = {broker.port}
+"""
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gatewayd", "run", "--config", str(config)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        msgs = await sub.wait_for(
+            lambda ms: len([m for m in ms if m.topic == f"{BASE}/meters/{METER}"]) == 4,
+            timeout=30,
+        )
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    readings = [m for m in msgs if m.topic == f"{BASE}/meters/{METER}"]
+    assert all(m.retain and m.qos == 1 for m in readings)
+    bodies = [json.loads(m.payload) for m in readings]
+    for b in bodies:
+        jsonschema.validate(b, SCHEMA)
+    assert [b["total_m3"] for b in bodies] == [5.0, 5.001, 5.002, 5.003]
+    assert {b["rssi_dbm"] for b in bodies} == {-70}
+    await sub.wait_for(lambda ms: ms[-1].topic == f"{BASE}/status" and ms[-1].payload == b"offline")
+    status = [m.payload for m in sub.snapshot() if m.topic == f"{BASE}/status"]
+    assert status[0] == b"online" and status[-1] == b"offline"
