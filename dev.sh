@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 
 VENV=.venv
 # Debian packages the test suite needs (services it starts on loopback or private buses).
-TEST_APT_PACKAGES=(python3-venv dbus mosquitto)
+TEST_APT_PACKAGES=(python3-venv dbus mosquitto systemd fakeroot shellcheck passwd)
 
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 
