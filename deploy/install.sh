@@ -97,7 +97,9 @@ restart_service() {
     if ((LIVE_SYSTEMD)); then
         systemctl daemon-reload
         systemctl enable gatewayd.service
-        systemctl restart gatewayd.service # Type=notify: returns once the daemon is READY
+        # Type=notify: returns once the daemon has reported READY=1
+        systemctl restart gatewayd.service ||
+            die "gatewayd did not start: journalctl -u gatewayd -n 50 (install.sh --rollback goes back)"
         systemctl --no-pager --lines=5 status gatewayd.service >&2 || true
     else
         systemctl --root="$ROOT" enable gatewayd.service
@@ -203,7 +205,7 @@ if [[ -f $SRC/docs/deploy.md ]]; then
 fi
 if ((LIVE_SYSTEMD)); then
     udevadm control --reload-rules
-    udevadm trigger --subsystem-match=tty --action=add
+    udevadm trigger --subsystem-match=tty
 fi
 
 # ---------------------------------------------------------------- check, switch, start
