@@ -173,3 +173,18 @@ def test_merge_refuses_a_bad_existing_key_without_showing_it(
 def test_keys_without_action_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["keys"]) == 2
     assert "import-kem" in capsys.readouterr().err
+
+
+def test_merged_file_is_what_the_daemon_reads_as_its_credential(
+    kem_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gatewayd.config import load_config
+
+    creds = tmp_path / "credentials"
+    creds.mkdir()
+    args = ["keys", "import-kem", str(kem_path), "--password", PASSWORD]
+    assert main([*args, "--merge", str(creds / "keys.toml")]) == 0
+    config = tmp_path / "config.toml"
+    config.write_text('[gateway]\nid = "t"\n\n[[meters]]\nid = "76348799"\nname = "kitchen"\n')
+    loaded = load_config(config, credentials_dir=str(creds))
+    assert loaded.keys() == {"76348799": bytes.fromhex(EXPECTED["76348799"])}
