@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from gatewayd.meters.units import factor
 from gatewayd.meters.vifrange import HeaderInfo, header_info
@@ -191,15 +192,24 @@ def flag_value(rec: Record) -> int:
 def number(rec: Record, unit: str) -> object:
     """The record's value converted to `unit`; None when absent or not convertible."""
     v = rec.value
-    if not isinstance(v, int | float) or isinstance(v, bool):
+    t = type(v)  # exact type checks: this runs for every named field of every telegram
+    if t is not int and t is not float:
         return None
     f = factor(unit, rec.header.unit) if unit else 1.0
     if f is None:
         return None
-    out = v * f
-    if isinstance(out, float) and out.is_integer() and abs(out) < 1e15:
-        return int(out)
-    return round(out, 9) if isinstance(out, float) else out
+    num = cast(int | float, v)
+    if f == 1.0:
+        if t is int:
+            return num
+        out = num
+    else:
+        out = num * f
+    if type(out) is float:
+        if out.is_integer() and abs(out) < 1e15:
+            return int(out)
+        return round(out, 9)
+    return out
 
 
 def info_of(h: RecordHeader) -> HeaderInfo:
