@@ -196,6 +196,9 @@ class Connection:
             raise ConnectError(f"connection to {self._where} closed during connect")
         self._sock = sock
         self._attached = True
+        if isinstance(sock, socket.socket):  # also ssl.SSLSocket: small PUBLISHes go out at once
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         c = self._client
         c.on_socket_close = self._handle_socket_close
         c.on_socket_register_write = self._handle_register_write
