@@ -1,9 +1,10 @@
 """The on-disk outbox: messages wait here, in order, until the broker has acknowledged them.
 
-One sqlite database in WAL mode. `put()` is one small committed transaction (tens of µs on
-the event loop, measured by benchmarks/mqtt.py), so a reading is on disk before anything else
-happens to it. Rows are read back oldest first and deleted only after their PUBACK. The table
-is bounded: past `max_rows` the oldest rows are dropped and counted.
+One sqlite database in WAL mode. `put()` is one small committed transaction on the event loop
+(well under a millisecond; benchmarks/mqtt.py measures it), so a reading is on disk before
+anything else happens to it. A WAL checkpoint now and then costs more (it syncs the file).
+Rows are read back oldest first and deleted only after their PUBACK. The table is bounded:
+past `max_rows` the oldest rows are dropped and counted.
 
 Durability: `synchronous=NORMAL` survives a crash or SIGKILL of the process with every committed
 row; a power cut may lose the last transactions since the WAL was last synced (sqlite's WAL
