@@ -161,9 +161,8 @@ class ReplayRadio:
                 yield self._frame(t)
 
     async def _pace(self, start: float, n: int) -> None:
-        if self.rate > 0:
-            delay = start + n / self.rate - time.monotonic()
-            await asyncio.sleep(max(delay, 0))
+        delay = start + n / self.rate - time.monotonic() if self.rate > 0 else 0.0
+        await asyncio.sleep(max(delay, 0.0))  # always yield: rate 0 must not starve the loop
 
     def _frame(self, t: ReplayTelegram) -> RadioFrame:
         return RadioFrame(

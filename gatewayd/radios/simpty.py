@@ -234,8 +234,7 @@ class PtySimulator(abc.ABC):
             self.counters["frames_sent"] += 1
             if self.repeat:
                 self._queue.append((kind, data))
-            if self.rate > 0:
-                await asyncio.sleep(1 / self.rate)
+            await asyncio.sleep(1 / self.rate if self.rate > 0 else 0)  # rate 0: still yield
 
     async def _write(self, data: bytes, *, chunked: bool = False) -> None:
         step = self.chunk_size if chunked and self.chunk_size else len(data)

@@ -41,9 +41,10 @@ class RadioState(enum.Enum):
 class RadioSupervisor:
     """`async for frame in supervisor.frames()`: frames from whichever radio is currently up.
 
-    fail_fast: raise the first failure instead of retrying (a commissioning tool wants to say
-    "no such port" at once). frames() ends only when the input ends (replay, stdin) or on a
-    RadioConfigError, which it raises.
+    fail_fast: until the radio has run once, raise a failure instead of retrying (a
+    commissioning tool wants to say "no such port" at once; later losses are retried).
+    frames() ends only when the input ends (replay, stdin) or on a RadioConfigError, which it
+    raises.
     """
 
     def __init__(
@@ -81,6 +82,7 @@ class RadioSupervisor:
     async def frames(self) -> AsyncIterator[RadioFrame]:
         delay = self.backoff_initial_s
         attempt = 0
+        has_run = False
         while True:
             radio = self._factory()
             self._current = radio
@@ -91,6 +93,7 @@ class RadioSupervisor:
             try:
                 async with radio:
                     self.info = dict(radio.info)
+                    has_run = True
                     self._set(RadioState.RUNNING, _describe(radio.info))
                     frames = radio.frames()
                     try:
@@ -118,7 +121,7 @@ class RadioSupervisor:
                 raise
             except RadioLost as exc:
                 self._done["radio_lost"] += 1
-                if self.fail_fast:
+                if self.fail_fast and not has_run:
                     self._set(RadioState.STOPPED, str(exc), level=logging.ERROR)
                     raise
                 reason = str(exc)

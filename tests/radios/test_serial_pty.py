@@ -12,7 +12,7 @@ from gatewayd.radios.sim import AmberSimulator, CulSimulator, ImstSimulator, Pty
 from gatewayd.radios.supervisor import RadioState
 from gatewayd.wmbus.link import FrameFormat
 from tests.radios.helpers import Consumer, wait_state, wait_until
-from tests.radios.streams import K1, K2, O1, long_frame
+from tests.radios.streams import K1, K2, O1, long_frame, read_hex, read_raw
 
 FRAMES = [K1, K2, O1, long_frame(195)]
 # kind, simulator, expected dBm for the simulator's default raw RSSI, frame format reported
@@ -181,3 +181,27 @@ async def test_cul_t1_reports_frame_a() -> None:
         -104.0,
     )
     assert sim.commands[:3] == [b"V\r\n", b"X21\r\n", b"brt\r\n"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "sim_cls", "recording", "expected"),
+    [
+        ("im871a", ImstSimulator, read_hex("im871a_k1.hex"), [(K1, -32.5)] * 2),
+        ("amb8465", AmberSimulator, read_hex("amb8465_k1.hex"), [(K1, -112.0)]),
+        ("cul", CulSimulator, read_raw("cul_k1.txt"), [(K1, -104.0)] * 2),
+    ],
+    ids=IDS,
+)
+async def test_recorded_stream_through_the_pty(
+    kind: str, sim_cls: type[PtySimulator], recording: bytes, expected: list[object]
+) -> None:
+    """The hand-written recordings (PROTOCOL.md §6 bytes), written unmodified to the pty."""
+    async with sim_cls(rate=0) as sim:
+        consumer = Consumer(open_radio(kind, sim.device_path, "c1"))
+        try:
+            await wait_until(lambda: sim.mode == "c1")
+            sim.inject(recording)
+            got = await consumer.take(len(expected))
+        finally:
+            await consumer.close()
+    assert [(f.frame, f.rssi_dbm) for f in got] == expected
