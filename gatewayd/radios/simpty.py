@@ -220,11 +220,16 @@ class PtySimulator(abc.ABC):
             self._streaming.clear()
 
     async def _stream(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_at = loop.time()
         while True:
-            await self._streaming.wait()
+            if not self._streaming.is_set():
+                await self._streaming.wait()
+                next_at = loop.time()
             if not self._queue:
                 self._has_items.clear()
                 await self._has_items.wait()
+                next_at = loop.time()
                 continue
             kind, data = self._queue.popleft()
             if kind == "raw":
@@ -234,7 +239,9 @@ class PtySimulator(abc.ABC):
             self.counters["frames_sent"] += 1
             if self.repeat:
                 self._queue.append((kind, data))
-            await asyncio.sleep(1 / self.rate if self.rate > 0 else 0)  # rate 0: still yield
+            # an absolute schedule keeps `rate` exact; after a stall it restarts from now
+            next_at = max(next_at + (1 / self.rate if self.rate > 0 else 0), loop.time() - 1)
+            await asyncio.sleep(max(next_at - loop.time(), 0))  # rate 0: still yield
 
     async def _write(self, data: bytes, *, chunked: bool = False) -> None:
         step = self.chunk_size if chunked and self.chunk_size else len(data)
