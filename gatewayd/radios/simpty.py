@@ -55,8 +55,9 @@ class PtySimulator(abc.ABC):
         self.config_count = 0
         self.counters: collections.Counter[str] = collections.Counter()
         self.commands: list[bytes] = []  # every recognised command, as received
-        self._queue: collections.deque[tuple[str, bytes]] = collections.deque(
-            ("frame", f) for f in frames
+        # (kind, bytes, raw RSSI for this frame or None = the current rssi_raw)
+        self._queue: collections.deque[tuple[str, bytes, int | None]] = collections.deque(
+            ("frame", f, None) for f in frames
         )
         self._has_items = asyncio.Event()
         self._streaming = asyncio.Event()  # configured and not paused
@@ -89,14 +90,15 @@ class PtySimulator(abc.ABC):
     def device_path(self) -> str:
         return str(self.link) if self.link is not None else self.pts_path
 
-    def send(self, *frames: bytes) -> None:
-        """Queue clean frames to be heard (sent at `rate` once configured)."""
-        self._queue.extend(("frame", f) for f in frames)
+    def send(self, *frames: bytes, rssi_raw: int | None = None) -> None:
+        """Queue clean frames to be heard (sent at `rate` once configured), optionally each
+        with its own raw RSSI byte (module units; default: the current `rssi_raw`)."""
+        self._queue.extend(("frame", f, rssi_raw) for f in frames)
         self._has_items.set()
 
     def inject(self, raw: bytes) -> None:
         """Queue raw bytes (noise, a corrupt frame) to be written in stream order."""
-        self._queue.append(("raw", raw))
+        self._queue.append(("raw", raw, None))
         self._has_items.set()
 
     def pause(self) -> None:
@@ -231,14 +233,16 @@ class PtySimulator(abc.ABC):
                 await self._has_items.wait()
                 next_at = loop.time()
                 continue
-            kind, data = self._queue.popleft()
+            kind, data, rssi = self._queue.popleft()
             if kind == "raw":
                 await self._write(data, chunked=True)
                 continue
+            if rssi is not None:
+                self.rssi_raw = rssi
             await self._write(self.data_indication(data), chunked=True)
             self.counters["frames_sent"] += 1
             if self.repeat:
-                self._queue.append((kind, data))
+                self._queue.append((kind, data, rssi))
             # an absolute schedule keeps `rate` exact; after a stall it restarts from now
             next_at = max(next_at + (1 / self.rate if self.rate > 0 else 0), loop.time() - 1)
             await asyncio.sleep(max(next_at - loop.time(), 0))  # rate 0: still yield

@@ -205,3 +205,16 @@ async def test_recorded_stream_through_the_pty(
         finally:
             await consumer.close()
     assert [(f.frame, f.rssi_dbm) for f in got] == expected
+
+
+async def test_per_frame_rssi() -> None:
+    async with ImstSimulator(rate=0) as sim:
+        sim.send(K1, rssi_raw=100)
+        sim.send(K2, rssi_raw=230)
+        consumer = Consumer(open_radio("im871a", sim.device_path))
+        try:
+            got = await consumer.take(2)
+        finally:
+            await consumer.close()
+    # PROTOCOL.md §6.1: 0.5·100 − 122.5 = −72.5 dBm; raw ≥ 230 is reported as 0 dBm
+    assert [(f.frame, f.rssi_dbm) for f in got] == [(K1, -72.5), (K2, 0.0)]
