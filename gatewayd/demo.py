@@ -127,8 +127,7 @@ async def _replay(sim: ImstSimulator, daemon: Daemon) -> None:
         delay = start + offset - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        sim.rssi_raw = max(0, min(229, round((rssi + 122.5) * 2)))
-        sim.send(frame)
+        sim.send(frame, rssi_raw=max(0, min(229, round((rssi + 122.5) * 2))))
 
 
 def _forever(lines: list[tuple[float, float, bytes]]) -> Iterator[tuple[float, float, bytes]]:
