@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 
 VENV=.venv
 # Debian packages the test suite needs (services it starts on loopback or private buses).
-TEST_APT_PACKAGES=(python3-venv dbus mosquitto systemd fakeroot shellcheck passwd)
+TEST_APT_PACKAGES=(python3-venv dbus mosquitto systemd fakeroot shellcheck passwd libsystemd-dev pkg-config)
 
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 
@@ -23,13 +23,16 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >&2
 }
 
+# setup [EXTRAS]: the venv and the project with its pyproject extras (default: dev). The test
+# suite adds journald (systemd-python, built against libsystemd-dev: installed by apt first).
 setup() {
+    local extras=${1:-dev}
     if [[ ! -x $VENV/bin/python ]]; then
         python3 -m venv "$VENV" 2>/dev/null || { apt_install python3-venv && rm -rf "$VENV" && python3 -m venv "$VENV"; }
     fi
-    local stamp=$VENV/.gatewayd-installed
+    local stamp=$VENV/.gatewayd-installed-${extras//,/-}
     if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
-        "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev]' >&2
+        "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e ".[$extras]" >&2
         touch "$stamp"
     fi
 }
@@ -42,8 +45,8 @@ case "$cmd" in
         exec "$VENV/bin/gatewayd" demo "$@"
         ;;
     test)
-        setup
         apt_install "${TEST_APT_PACKAGES[@]}"
+        setup dev,journald
         "$VENV/bin/ruff" check .
         "$VENV/bin/ruff" format --check .
         "$VENV/bin/mypy"
