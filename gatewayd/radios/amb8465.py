@@ -16,6 +16,7 @@ from functools import reduce
 from operator import xor
 
 from gatewayd.radios.base import ListenMode, RadioFrame, RadioLost
+from gatewayd.radios.framing import skip_to_start
 from gatewayd.radios.serialradio import SerialRadio
 from gatewayd.wmbus.link import FrameFormat
 
@@ -87,15 +88,7 @@ class AmberFramer:
         self._buf += data
         out: list[AmberMessage] = []
         buf = self._buf
-        while True:
-            start = buf.find(SOF)
-            if start < 0:
-                self.counters["garbage_bytes"] += len(buf)
-                buf.clear()
-                break
-            if start:
-                self.counters["garbage_bytes"] += start
-                del buf[:start]
+        while skip_to_start(buf, SOF, self.counters):
             if len(buf) < 3:
                 break
             cap = MAX_PAYLOAD.get(buf[1])

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gatewayd.radios.base import ListenMode, RadioConfigError, RadioFrame, RadioLost
+from gatewayd.radios.framing import skip_to_start
 from gatewayd.radios.serialradio import SerialRadio
 from gatewayd.wmbus.crc import crc16_x25
 from gatewayd.wmbus.link import FrameFormat
@@ -96,15 +97,7 @@ class ImstFramer:
         self._buf += data
         out: list[HciMessage] = []
         buf = self._buf
-        while True:
-            start = buf.find(SOF)
-            if start < 0:
-                self.counters["garbage_bytes"] += len(buf)
-                buf.clear()
-                break
-            if start:
-                self.counters["garbage_bytes"] += start
-                del buf[:start]
+        while skip_to_start(buf, SOF, self.counters):
             if len(buf) < 4:
                 break
             ctrl, endpoint = buf[1] >> 4, buf[1] & 0x0F
