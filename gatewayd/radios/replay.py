@@ -16,12 +16,10 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Self
 
 from gatewayd.radios.base import ListenMode, RadioFrame
 from gatewayd.radios.lines import LineSplitter
-from gatewayd.radios.textsource import TextSource
+from gatewayd.radios.textsource import TextSource, TextSourceRadio
 from gatewayd.wmbus.errors import FrameError
 from gatewayd.wmbus.link import FrameFormat, strip_crcs
 
@@ -100,7 +98,7 @@ class ReplayFramer:
         return out
 
 
-class ReplayRadio:
+class ReplayRadio(TextSourceRadio):
     """Telegrams from `device` (a path or "-") at `rate` frames/s (0 = as fast as read).
 
     With repeat=True the telegrams are replayed in a loop forever (the demo); otherwise
@@ -122,22 +120,6 @@ class ReplayRadio:
         self.counters = self.framer.counters
         self.info: dict[str, str] = {}
         self._source = TextSource(device)
-
-    @property
-    def name(self) -> str:
-        return f"{self.kind}:{self.device}"
-
-    async def __aenter__(self) -> Self:
-        await self._source.__aenter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self._source.aclose()
 
     async def frames(self) -> AsyncIterator[RadioFrame]:
         seen: list[ReplayTelegram] = []

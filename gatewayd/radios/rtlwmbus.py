@@ -14,12 +14,10 @@ import stat
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Self
 
 from gatewayd.radios.base import LinkMode, ListenMode, RadioFrame, RadioLost
 from gatewayd.radios.lines import LineSplitter
-from gatewayd.radios.textsource import TextSource
+from gatewayd.radios.textsource import TextSource, TextSourceRadio
 from gatewayd.wmbus.link import FrameFormat
 
 log = logging.getLogger(__name__)
@@ -81,7 +79,7 @@ class RtlWmbusFramer:
         return RtlTelegram(link_mode, bytes(frame))
 
 
-class RtlWmbusRadio:
+class RtlWmbusRadio(TextSourceRadio):
     """rtl_wmbus output as RadioFrames. device: "| command", a FIFO or file, "-", or "" (default).
 
     The end of a spawned pipeline or FIFO is RadioLost (the supervisor restarts it); the end of
@@ -97,22 +95,6 @@ class RtlWmbusRadio:
         self.counters = self.framer.counters
         self.info: dict[str, str] = {}
         self._source = TextSource(self.device)
-
-    @property
-    def name(self) -> str:
-        return f"{self.kind}:{self.device}"
-
-    async def __aenter__(self) -> Self:
-        await self._source.__aenter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self._source.aclose()
 
     async def frames(self) -> AsyncIterator[RadioFrame]:
         while True:

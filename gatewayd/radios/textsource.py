@@ -108,3 +108,27 @@ class TextSource:
         assert self._proc is not None
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._proc.pid, sig)
+
+
+class TextSourceRadio:
+    """The lifecycle shared by radios that read a TextSource (rtl_wmbus, replay)."""
+
+    kind: str
+    device: str
+    _source: TextSource
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}:{self.device}"
+
+    async def __aenter__(self) -> Self:
+        await self._source.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._source.aclose()
