@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import stat
 import sys
 import tomllib
 from collections.abc import Iterable
@@ -137,17 +139,28 @@ def _line_input(line: str, n: int) -> tuple[bytes | None, bytes | None, str | No
         return None, None, f"line {n}: not hex"
 
 
-def run_batch(lines: Iterable[str], out: TextIO, batch: BatchDecoder) -> int:
+def run_batch(lines: Iterable[str], out: TextIO, batch: BatchDecoder, *, live: bool = False) -> int:
+    """One JSON line out per line in. live: flush after each line (input from a pipe or a
+    terminal may be a live stream, e.g. `tail -f`); a file is read at full speed."""
     dumps = json.dumps
     write = out.write
     for n, line in enumerate(lines, 1):
         data, key, err = _line_input(line, n)
         if data is None:
             write(dumps({"id": None, "error": err, "raw": line.strip()}) + "\n")
-            continue
-        write(dumps(batch.one(data, key)) + "\n")
+        else:
+            write(dumps(batch.one(data, key)) + "\n")
+        if live:
+            out.flush()
     out.flush()
     return 0
+
+
+def _is_live(stream: TextIO) -> bool:
+    try:
+        return not stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError):
+        return True
 
 
 def run(args: argparse.Namespace) -> int:
@@ -166,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     batch = BatchDecoder(keys, default_key, args.driver, args.crc)
     if args.hex is None:
-        return run_batch(sys.stdin, sys.stdout, batch)
+        return run_batch(sys.stdin, sys.stdout, batch, live=_is_live(sys.stdin))
     try:
         data = bytes.fromhex(args.hex.replace(" ", ""))
     except ValueError:

@@ -96,3 +96,20 @@ def test_explain_annotates_each_layer() -> None:
     text = p.stdout
     for expected in ("M = KAM", "A id = 76348799", "ELL SN: ENC=1", "CI = 0x78", "volume", "6.408"):
         assert expected in text, expected
+
+
+def test_batch_answers_each_line_of_a_live_stream_at_once() -> None:
+    # stdin is a pipe kept open: each answer must come before the next line is written
+    p = subprocess.Popen([sys.executable, "-m", "gatewayd", "decode", "--key", KEY],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+    assert p.stdin is not None and p.stdout is not None
+    try:
+        for want in (6.408, 6.409):
+            p.stdin.write((K1 if want == 6.408 else K2B) + "\n")
+            p.stdin.flush()
+            assert json.loads(p.stdout.readline())["total_m3"] == want
+    finally:
+        p.stdin.close()
+        p.wait(timeout=30)
+        p.stdout.close()
+    assert p.returncode == 0
