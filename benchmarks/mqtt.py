@@ -91,14 +91,14 @@ def pct(xs: Sequence[float], p: float) -> float:
     return sorted(xs)[min(len(xs) - 1, int(len(xs) * p))] * 1000 if xs else float("nan")
 
 
-def start_broker(d: Path) -> tuple[subprocess.Popen[bytes], int]:
+def start_broker(d: Path, nodelay: bool = False) -> tuple[subprocess.Popen[bytes], int]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     conf = d / "mosquitto.conf"
     conf.write_text(
         f"user {getpass.getuser()}\nlistener {port} 127.0.0.1\nallow_anonymous true\n"
-        "max_queued_messages 1000000\n"
+        "max_queued_messages 1000000\n" + ("set_tcp_nodelay true\n" if nodelay else "")
     )
     exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     proc = subprocess.Popen([exe, "-c", str(conf)], stderr=subprocess.DEVNULL)
@@ -367,11 +367,14 @@ async def main() -> None:
     ap.add_argument("--minutes", type=float, default=0.0, help="soak at 100/s, RSS every minute")
     ap.add_argument("--rates", default="100,1000", help="paced runs, readings/s ('' to skip)")
     ap.add_argument("--direct", action="store_true", help="in-memory feed, no radio/pipeline")
+    ap.add_argument(
+        "--broker-nodelay", action="store_true", help="mosquitto's set_tcp_nodelay true"
+    )
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
-        broker, port = start_broker(tmp)
+        broker, port = start_broker(tmp, args.broker_nodelay)
         try:
             print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, mosquitto :{port}")
             runs = [(float(r), int(float(r) * args.seconds)) for r in args.rates.split(",") if r]
