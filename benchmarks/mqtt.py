@@ -4,7 +4,7 @@
                                         [--minutes 0] [--direct]
 
 Starts a private Debian mosquitto (stock settings) on a free 127.0.0.1 port and, for each run,
-the real daemon in-process (gatewayd.app.Daemon: radio supervisor -> Pipeline (dedup, decode,
+the real daemon in-process (gatewayd.daemon.app.Daemon: radio supervisor -> Pipeline (dedup, decode,
 driver, publish policy) -> sinks, with its status/save/watchdog tasks) with `[radio] kind =
 "replay"` reading a file of hex telegrams. The telegrams are our own (wmbus.encode.kamstrup_c1,
 Multical 21 full frames) from 200 meters, each with its own random key; every telegram's volume
@@ -50,14 +50,14 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from gatewayd.app import Daemon
-from gatewayd.config import load_config
+from gatewayd.config.schema import load_config
+from gatewayd.daemon.app import Daemon
+from gatewayd.daemon.notify import Notifier
 from gatewayd.meters import MeterState, build_reading
 from gatewayd.radios import registry
 from gatewayd.radios.base import RadioFrame
 from gatewayd.sinks.base import Reading
 from gatewayd.sinks.mqtt import MqttSettings, MqttSink
-from gatewayd.systemd import Notifier
 from gatewayd.wmbus.decode import Decoder
 from gatewayd.wmbus.encode import kamstrup_c1
 from gatewayd.wmbus.link import FrameFormat

@@ -130,7 +130,7 @@ def framer_figures(n: int) -> None:
 
 SIM_CHILD = """
 import asyncio, sys
-from gatewayd.radios.sim import ImstSimulator
+from gatewayd.demo.sim import ImstSimulator
 K1 = bytes.fromhex(sys.argv[2])
 async def main():
     async with ImstSimulator([K1], rate=float(sys.argv[1]), repeat=True) as sim:

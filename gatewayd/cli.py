@@ -16,13 +16,16 @@ from gatewayd import __version__
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "run": ("gatewayd.app", "run the daemon"),
-    "demo": ("gatewayd.demo", "the whole pipeline on a simulated radio, as a live table"),
-    "decode": ("gatewayd.cmd_decode", "decode telegrams given as hex (argument or stdin lines)"),
-    "listen": ("gatewayd.radios.listen", "commissioning: print every frame a radio hears"),
-    "check-config": ("gatewayd.check_config", "validate the configuration and keys"),
-    "keys": ("gatewayd.keys.cli", "key provisioning (import-kem)"),
-    "ble": ("gatewayd.sinks.ble.cli", "BLE tools (pair)"),
+    "run": ("gatewayd.commands.run", "run the daemon"),
+    "demo": ("gatewayd.commands.demo", "the whole pipeline on a simulated radio, as a live table"),
+    "decode": (
+        "gatewayd.commands.decode",
+        "decode telegrams given as hex (argument or stdin lines)",
+    ),
+    "listen": ("gatewayd.commands.listen", "commissioning: print every frame a radio hears"),
+    "check-config": ("gatewayd.commands.check_config", "validate the configuration and keys"),
+    "keys": ("gatewayd.commands.keys", "key provisioning (import-kem)"),
+    "ble": ("gatewayd.commands.ble", "BLE tools (pair)"),
 }
 
 
@@ -33,11 +36,12 @@ class _Command(Protocol):
 
 
 def _load(name: str) -> _Command | None:
+    """The command's module, or None where a damaged install lacks it (install.sh checks this)."""
     try:
         return cast(_Command, importlib.import_module(COMMANDS[name][0]))
     except ModuleNotFoundError as exc:
         if exc.name and COMMANDS[name][0].startswith(exc.name):
-            return None  # not built yet
+            return None
         raise
 
 

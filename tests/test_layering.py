@@ -14,8 +14,8 @@ PKG = Path(__file__).resolve().parent.parent / "gatewayd"
 IO_MODULES = {"asyncio", "socket", "serial", "serial_asyncio_fast", "subprocess", "select",
               "selectors", "sqlite3", "threading", "paho", "dbus_fast", "systemd", "os",
               "pathlib", "io", "tomllib", "logging", "signal"}  # fmt: skip
-ADAPTERS = ("gatewayd.radios", "gatewayd.sinks", "gatewayd.app", "gatewayd.config",
-            "gatewayd.pipeline", "gatewayd.cli", "gatewayd.demo")  # fmt: skip
+ADAPTERS = ("gatewayd.radios", "gatewayd.sinks", "gatewayd.daemon.app", "gatewayd.config.schema",
+            "gatewayd.daemon.pipeline", "gatewayd.cli", "gatewayd.commands.demo")  # fmt: skip
 
 
 def imports(path: Path) -> set[str]:
@@ -54,6 +54,6 @@ def opens_serial(path: Path) -> bool:
     return any(n.split(".")[0] in ("serial", "serial_asyncio_fast") for n in imports(path))
 
 
-def test_only_serial_py_opens_a_serial_port() -> None:
+def test_only_serialport_opens_a_serial_port() -> None:
     users = {str(p.relative_to(PKG)) for p in PKG.rglob("*.py") if opens_serial(p)}
-    assert users == {"radios/serial.py"}
+    assert users == {"radios/serialport.py"}

@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import ClassVar, Generic, Protocol, Self, TypeVar
 
 from gatewayd.radios.base import ListenMode, RadioFrame, RadioLost
-from gatewayd.radios.serial import close_serial, describe_port, is_port_error, open_serial
+from gatewayd.radios.serialport import close_serial, describe_port, is_port_error, open_serial
 
 log = logging.getLogger(__name__)
 

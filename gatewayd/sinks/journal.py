@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 
-from gatewayd.logs import fields
+from gatewayd.daemon.logs import fields
 from gatewayd.sinks.base import Reading
 
 _SKIP = frozenset({"id", "manufacturer", "rssi_dbm", "records", "timestamp", "version"})

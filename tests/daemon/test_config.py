@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gatewayd.config import ConfigError, load_config
+from gatewayd.config.schema import ConfigError, load_config
 
 KEY = "28F64A24988064A079AA2C807D6102AE"  # PROTOCOL.md §9's documented public test key
 

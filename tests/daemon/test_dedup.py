@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gatewayd.dedup import Dedup, dedup_key
+from gatewayd.wmbus.dedup import Dedup, dedup_key
 
 ADDR = bytes.fromhex("2D2C998734761B16")  # KAM 76348799 v1B cold water
 

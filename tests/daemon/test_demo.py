@@ -10,9 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-from gatewayd.config import load_config
-from gatewayd.demo import recording
-from gatewayd.demo_data import DEMO_KEYS, render
+from gatewayd.commands.demo import recording
+from gatewayd.config.schema import load_config
+from gatewayd.demo.data import DEMO_KEYS, render
 from gatewayd.meters.reading import build_reading
 from gatewayd.wmbus.decode import Decoder
 from gatewayd.wmbus.errors import NoKeyError

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from gatewayd.radios.sim import ImstSimulator
-from gatewayd.secrets import MASK
+from gatewayd.config.secrets import MASK
+from gatewayd.demo.sim import ImstSimulator
 from tests.daemon.harness import KEY, METER, OTHER_KEY, DaemonProcess, mc21, write_config
 
 pytestmark = pytest.mark.skipif(
@@ -151,12 +151,12 @@ def child_env(**env: str) -> dict[str, str]:
 # What a pipeline logs, then a key, a traceback, a library's multi-line warning.
 CHILD = """
 import logging, sys
-from gatewayd.logs import fields, setup_logging
-from gatewayd.secrets import Key
+from gatewayd.daemon.logs import fields, setup_logging
+from gatewayd.config.secrets import Key
 
 handler = setup_logging("debug", journal=sys.argv[1])
 print(f"{type(handler).__module__}.{type(handler).__name__}", flush=True)
-log = logging.getLogger("gatewayd.pipeline")
+log = logging.getLogger("gatewayd.daemon.pipeline")
 log.info(
     "meter %s: alarms now %s",
     "76348799",
@@ -198,7 +198,7 @@ async def test_structured_fields_reach_journald_and_secrets_do_not(
 
     line = journal.one(MESSAGE="meter 76348799: alarms now leak")
     assert line["PRIORITY"] == "6"  # info
-    assert line["LOGGER"] == "gatewayd.pipeline"
+    assert line["LOGGER"] == "gatewayd.daemon.pipeline"
     assert line["METER_ID"] == "76348799"
     assert line["MANUFACTURER"] == "KAM"
     assert line["RSSI_DBM"] == "-71.5"

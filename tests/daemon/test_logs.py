@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 import logging
 
-from gatewayd.logs import fields, setup_logging, under_systemd
-from gatewayd.secrets import Key, Secret
+from gatewayd.config.secrets import Key, Secret
+from gatewayd.daemon.logs import fields, setup_logging, under_systemd
 
 HEX = "00112233445566778899AABBCCDDEEFF"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gatewayd.policy import PublishPolicy
+from gatewayd.daemon.policy import PublishPolicy
 
 
 class Clock:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gatewayd.radios.sim import ImstSimulator
+from gatewayd.demo.sim import ImstSimulator
 from gatewayd.wmbus.decode import Decoder
 from gatewayd.wmbus.errors import FormatUnknownError
 from tests.daemon.harness import (

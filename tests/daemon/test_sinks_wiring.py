@@ -9,8 +9,8 @@ import json
 import logging
 from pathlib import Path
 
-from gatewayd.app import build_sinks
-from gatewayd.config import load_config
+from gatewayd.config.schema import load_config
+from gatewayd.daemon.app import build_sinks
 from gatewayd.sinks.journal import JournalSink
 from gatewayd.sinks.stdout import StdoutSink
 

@@ -7,7 +7,7 @@ import os
 import socket
 from pathlib import Path
 
-from gatewayd.systemd import Notifier
+from gatewayd.daemon.notify import Notifier
 
 
 def listener(path: Path) -> socket.socket:

@@ -186,7 +186,7 @@ def test_rollback_without_a_previous_release_fails(target: Target) -> None:
 
 
 def test_a_build_without_check_config_is_refused(target: Target, source: Path) -> None:
-    (source / "gatewayd" / "check_config.py").unlink()
+    (source / "gatewayd" / "commands" / "check_config.py").unlink()
     done = target.run("install.sh", src=source)
     assert done.returncode != 0
     assert "'check-config' is not available" in done.stderr

@@ -178,7 +178,7 @@ def test_keys_without_action_is_a_usage_error(capsys: pytest.CaptureFixture[str]
 def test_merged_file_is_what_the_daemon_reads_as_its_credential(
     kem_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from gatewayd.config import load_config
+    from gatewayd.config.schema import load_config
 
     creds = tmp_path / "credentials"
     creds.mkdir()

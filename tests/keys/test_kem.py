@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from gatewayd.keys.kem import DamagedKemError, KemError, WrongPasswordError, read_kem
+from gatewayd.config.kem import DamagedKemError, KemError, WrongPasswordError, read_kem
 from tests.keys import kemfiles as K
 
 PASSWORD = "12345678"  # a customer number, as Kamstrup uses by default

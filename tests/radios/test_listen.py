@@ -8,9 +8,9 @@ import signal
 import sys
 from pathlib import Path
 
+from gatewayd.commands.listen import format_line, frame_summary
+from gatewayd.demo.sim import ImstSimulator
 from gatewayd.radios.base import LinkMode, RadioFrame
-from gatewayd.radios.listen import format_line, frame_summary
-from gatewayd.radios.sim import ImstSimulator
 from gatewayd.wmbus.link import FrameFormat
 from tests.conftest import REPO
 from tests.radios.streams import K1, O1

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from gatewayd.demo.sim import AmberSimulator, CulSimulator, ImstSimulator, PtySimulator
 from gatewayd.radios.base import LinkMode, RadioConfigError, RadioLost
 from gatewayd.radios.registry import open_radio
-from gatewayd.radios.sim import AmberSimulator, CulSimulator, ImstSimulator, PtySimulator
 from gatewayd.radios.supervisor import RadioState
 from gatewayd.wmbus.link import FrameFormat
 from tests.radios.helpers import Consumer, wait_state, wait_until

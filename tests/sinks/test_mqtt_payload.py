@@ -10,9 +10,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from gatewayd.sinks.mqtt.client import backoff_delay
 from gatewayd.sinks.mqtt.payload import Topics, alarm_payload, discovery_configs, to_json
 from gatewayd.sinks.mqtt.settings import MqttSettings
+from gatewayd.sinks.mqtt.supervisor import backoff_delay
 from tests.conftest import REPO, load_vectors, shared_vector_files
 from tests.sinks.mqtt_readings import KAMSTRUP
 

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gatewayd.sinks.base import Reading
-from gatewayd.sinks.mqtt.client import Counters, DeliveredHook, Supervisor
 from gatewayd.sinks.mqtt.payload import (
     Topics,
     alarm_payload,
@@ -19,6 +18,7 @@ from gatewayd.sinks.mqtt.payload import (
     to_json,
 )
 from gatewayd.sinks.mqtt.settings import MqttSettings
+from gatewayd.sinks.mqtt.supervisor import Counters, DeliveredHook, Supervisor
 from gatewayd.sinks.outbox import Outbox
 
 log = logging.getLogger("gatewayd.sinks.mqtt")

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gatewayd.config_read import ConfigError, Table, load_toml
+from gatewayd.config.reader import ConfigError, Table, load_toml
+from gatewayd.config.secrets import Key, Secret
 from gatewayd.meters.registry import driver_names
 from gatewayd.radios import registry as radio_registry
 from gatewayd.radios.base import ListenMode
-from gatewayd.secrets import Key, Secret
 
 __all__ = [
     "BleSettings",

@@ -1,4 +1,4 @@
-"""`gatewayd run`: the composition root. Only this module knows every part.
+"""The daemon's composition root (`gatewayd run`). Only this module knows every part.
 
 radio supervisor ─frames─▶ Pipeline (dedup, decode, driver, policy) ─readings─▶ sinks
 systemd: READY=1 once the radio is configured, STATUS= counters, WATCHDOG=1 from the loop
@@ -7,61 +7,33 @@ SIGHUP: reload meters and keys (the radio stays open)   SIGTERM/SIGINT: stop cle
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import dataclasses
 import logging
 import signal
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gatewayd.config import DEFAULT_PATH, Config, ConfigError, load_config
-from gatewayd.logs import fields, set_level, setup_logging
-from gatewayd.pipeline import Listener, Pipeline
-from gatewayd.policy import PublishPolicy
+from gatewayd.config.schema import Config, ConfigError, load_config
+from gatewayd.daemon.logs import fields, set_level
+from gatewayd.daemon.notify import Notifier
+from gatewayd.daemon.pipeline import Listener, Pipeline
+from gatewayd.daemon.policy import PublishPolicy
+from gatewayd.daemon.state import StateStore
+from gatewayd.daemon.stats import Stats
 from gatewayd.sinks.base import Sink
-from gatewayd.state import StateStore
-from gatewayd.stats import Stats
-from gatewayd.systemd import Notifier
 
 if TYPE_CHECKING:
     from gatewayd.radios.supervisor import RadioSupervisor
 
-log = logging.getLogger("gatewayd.app")
+log = logging.getLogger("gatewayd.daemon.app")
 
 DRAIN_S = 5.0  # bounded time for sinks to flush on SIGTERM
 SAVE_EVERY_S = 30.0
 STATUS_EVERY_S = 10.0
 RADIO_CRC_COUNTERS = ("crc_errors", "crc_failed", "checksum_errors")
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config", type=Path, default=DEFAULT_PATH, help=f"config file (default {DEFAULT_PATH})"
-    )
-    parser.add_argument(
-        "--stdout",
-        action="store_true",
-        help="also print each published reading as a JSON line (as [stdout] enabled = true)",
-    )
-
-
-def run(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(f"gatewayd: {exc}", file=sys.stderr)
-        return 2
-    if args.stdout:
-        config = dataclasses.replace(
-            config, stdout=dataclasses.replace(config.stdout, enabled=True)
-        )
-    setup_logging(config.log.level, config.log.journal)
-    return asyncio.run(Daemon(config).run())
 
 
 # ---------------------------------------------------------------- sinks (the one wiring place)

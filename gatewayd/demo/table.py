@@ -8,9 +8,9 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TextIO
 
-from gatewayd.config import Config, MeterSettings
-from gatewayd.policy import Decision
-from gatewayd.stats import Stats
+from gatewayd.config.schema import Config, MeterSettings
+from gatewayd.daemon.policy import Decision
+from gatewayd.daemon.stats import Stats
 
 CLEAR = "\x1b[H\x1b[J"
 COLUMNS = ("id", "name", "type", "volume", "flow", "alarms", "last seen", "RSSI")

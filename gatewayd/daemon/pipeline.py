@@ -14,16 +14,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from gatewayd.config import Config, MeterSettings
-from gatewayd.dedup import Dedup
-from gatewayd.logs import fields
+from gatewayd.config.schema import Config, MeterSettings
+from gatewayd.daemon.logs import fields
+from gatewayd.daemon.policy import Decision, PublishPolicy
+from gatewayd.daemon.stats import ERROR_COUNTERS, Stats
 from gatewayd.meters.reading import MeterState, build_reading, utc_timestamp
-from gatewayd.policy import Decision, PublishPolicy
 from gatewayd.radios.base import RadioFrame
 from gatewayd.sinks.base import Sink
-from gatewayd.stats import ERROR_COUNTERS, Stats
 from gatewayd.wmbus.compact import CompactFormats
 from gatewayd.wmbus.decode import Decoder, FrameSummary, describe
+from gatewayd.wmbus.dedup import Dedup
 from gatewayd.wmbus.errors import TelegramError
 from gatewayd.wmbus.link import FrameFormat
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from gatewayd.secrets import Key
+from gatewayd.config.secrets import Key
 
 T = TypeVar("T")
 _HEX = re.compile(r"[0-9A-Fa-f]*")

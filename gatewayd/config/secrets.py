@@ -2,7 +2,7 @@
 
 A `Key` is a 16-byte AES key; a `Secret` is any other string (an MQTT password). Every value
 created here is also registered with `known_secret_texts()`, which the log filter uses to scrub
-any formatted log line that would still contain one (gatewayd.logs).
+any formatted log line that would still contain one (gatewayd.daemon.logs).
 """
 
 from __future__ import annotations

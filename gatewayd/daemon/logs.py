@@ -14,7 +14,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from gatewayd.secrets import MASK, known_secret_texts
+from gatewayd.config.secrets import MASK, known_secret_texts
 
 LOGGER = "gatewayd"
 FIELDS = ("METER_ID", "MANUFACTURER", "RSSI_DBM", "GATEWAYD_EVENT")

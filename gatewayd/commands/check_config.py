@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from gatewayd.config import DEFAULT_PATH, Config, ConfigError, load_config
+from gatewayd.config.schema import DEFAULT_PATH, Config, ConfigError, load_config
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -23,17 +23,17 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gatewayd.app import Daemon
-from gatewayd.config import Config, ConfigError, LogSettings, RadioSettings, load_config
-from gatewayd.demo_data import DEMO_KEYS, DURATION_S
-from gatewayd.demo_table import Table
-from gatewayd.logs import RedactingFilter, setup_logging
-from gatewayd.systemd import Notifier
+from gatewayd.config.schema import Config, ConfigError, LogSettings, RadioSettings, load_config
+from gatewayd.daemon.app import Daemon
+from gatewayd.daemon.logs import RedactingFilter, setup_logging
+from gatewayd.daemon.notify import Notifier
+from gatewayd.demo.data import DEMO_KEYS, DURATION_S
+from gatewayd.demo.table import Table
 
 if TYPE_CHECKING:
-    from gatewayd.radios.sim import ImstSimulator
+    from gatewayd.demo.sim import ImstSimulator
 
-REPO_CONFIG = Path(__file__).resolve().parent.parent / "config.toml"
+REPO_CONFIG = Path(__file__).resolve().parents[2] / "config.toml"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -98,7 +98,7 @@ def recording() -> list[tuple[float, float, bytes]]:
 
 
 async def _demo(config: Config, table: Table, seconds: float | None, tmp: Path) -> int:
-    from gatewayd.radios.sim import ImstSimulator  # noqa: PLC0415 (the daemon never needs it)
+    from gatewayd.demo.sim import ImstSimulator  # noqa: PLC0415 (the daemon never needs it)
 
     async with ImstSimulator(link=tmp / "ttyWMBUS", rate=0) as sim:
         daemon = Daemon(config, notifier=Notifier({}), listeners=[table.update], journal_sink=False)

@@ -6,7 +6,7 @@ starts and clears), a flowIQ 2200, an OMS mode-5 water meter, a meter nobody con
 repeater's copy of some telegrams (hop bit set) for dedup to drop. Kamstrup meters send every
 16 s; the recording is sped up 8x.
 
-    python -m gatewayd.demo_data > gatewayd/data/demo-telegrams.txt
+    python -m gatewayd.demo.data > gatewayd/data/demo-telegrams.txt
 
 Line format: `<offset s> <RSSI dBm> <clean frame hex>  # comment`.
 """
@@ -144,7 +144,7 @@ def lines() -> Iterator[Line]:
 
 
 def render() -> str:
-    head = "# gatewayd demo telegrams: made by `python -m gatewayd.demo_data`; do not edit\n"
+    head = "# gatewayd demo telegrams: made by `python -m gatewayd.demo.data`; do not edit\n"
     return head + "".join(line.text() + "\n" for line in lines())
 
 

@@ -19,8 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from gatewayd.cmd_decode import UsageError, load_keys, parse_key
-from gatewayd.logs import setup_logging
+from gatewayd.commands.decode import UsageError, load_keys, parse_key
+from gatewayd.daemon.logs import setup_logging
 from gatewayd.radios.base import RadioConfigError, RadioError, RadioFrame, RadioLost
 from gatewayd.radios.registry import KINDS, open_radio, parse_mode, parse_radio_spec
 from gatewayd.wmbus.decode import describe

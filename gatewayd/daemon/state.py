@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gatewayd.logs import fields
+from gatewayd.daemon.logs import fields
 from gatewayd.meters.reading import MeterState
 from gatewayd.wmbus.compact import CompactFormats
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from gatewayd.demo.simpty import PtySimulator
 from gatewayd.radios import amb8465
-from gatewayd.radios.simpty import PtySimulator
 from gatewayd.wmbus.crc import crc16_x25
 from gatewayd.wmbus.link import FrameFormat, add_crcs
 

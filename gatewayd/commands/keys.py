@@ -14,8 +14,8 @@ import stat
 import sys
 from pathlib import Path
 
-from gatewayd.keys.kem import KemError, KemFile, WrongPasswordError, read_kem
-from gatewayd.keys.keysfile import (
+from gatewayd.config.kem import KemError, KemFile, WrongPasswordError, read_kem
+from gatewayd.config.keysfile import (
     HEADER,
     KeysFileError,
     format_keys,
