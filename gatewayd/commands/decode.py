@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
+from gatewayd.errors import ConfigurationError
 from gatewayd.meters import driver_names
 from gatewayd.meters.reading import MeterState, build_reading
 from gatewayd.wmbus.decode import Decoder
@@ -42,7 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--explain", action="store_true", help="annotate every byte")
 
 
-class UsageError(Exception):
+class UsageError(ConfigurationError):
     pass
 
 

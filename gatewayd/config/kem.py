@@ -26,6 +26,8 @@ from xml.etree import ElementTree as ET
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from gatewayd.errors import ConfigurationError
+
 __all__ = [
     "DamagedKemError",
     "KemError",
@@ -44,7 +46,7 @@ _METER_ID = re.compile(r"[0-9]{1,8}")
 _TRAILING_JUNK = bytes(range(0x20))
 
 
-class KemError(ValueError):
+class KemError(ConfigurationError):
     """The file cannot be read as a KEM file. `str()` never contains key material."""
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from gatewayd.errors import ConfigurationError
+
 __all__ = [
     "KeysFileError",
     "MergeResult",
@@ -33,7 +35,7 @@ HEADER: Final = (
 )
 
 
-class KeysFileError(ValueError):
+class KeysFileError(ConfigurationError):
     """A keys file that cannot be read or written. Never names a key's value."""
 
 

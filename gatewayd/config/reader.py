@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from gatewayd.config.secrets import Key
+from gatewayd.errors import ConfigurationError
 
 T = TypeVar("T")
 _HEX = re.compile(r"[0-9A-Fa-f]*")
 
 
-class ConfigError(Exception):
+class ConfigError(ConfigurationError):
     """A configuration problem: `<file>: <dotted.key>: expected <what>, found <what>`."""
 
     def __init__(self, file: str, key: str, expected: str, found: str) -> None:

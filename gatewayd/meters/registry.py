@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
+from gatewayd.errors import ConfigurationError
 from gatewayd.meters.apator162 import Apator162
 from gatewayd.meters.bfw240radio import bfw240radio
 from gatewayd.meters.diehl_prios import izar, izarv2
@@ -57,7 +58,7 @@ BY_MCI: dict[tuple[str, int], Driver] = {
 GENERIC: Driver = BY_NAME["oms"]
 
 
-class UnknownDriverError(ValueError):
+class UnknownDriverError(ConfigurationError):
     """A driver name that no built-in driver answers to."""
 
 

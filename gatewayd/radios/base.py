@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self
 
+from gatewayd.errors import ConfigurationError
+from gatewayd.errors import RadioError as GatewaydRadioError
 from gatewayd.wmbus.link import FrameFormat
 
 
@@ -65,7 +67,7 @@ class ListenMode(enum.Enum):
         return {"c1": LinkMode.C1, "t1": LinkMode.T1}.get(self.value, LinkMode.UNKNOWN)
 
 
-class RadioError(Exception):
+class RadioError(GatewaydRadioError):
     """Root of the radio errors.
 
     RadioError
@@ -74,7 +76,7 @@ class RadioError(Exception):
     """
 
 
-class RadioConfigError(RadioError):
+class RadioConfigError(RadioError, ConfigurationError):
     pass
 
 

@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from gatewayd.errors import SinkError
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -31,7 +33,7 @@ CREATE TABLE IF NOT EXISTS outbox (
 """
 
 
-class OutboxError(Exception):
+class OutboxError(SinkError):
     """The outbox file cannot be opened or written (disk full, permissions, corruption)."""
 
 

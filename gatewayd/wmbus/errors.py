@@ -1,4 +1,6 @@
-"""The decoder's exception tree. Nothing else may escape the decoder for any input bytes.
+"""The decoder's exceptions: the TelegramError branch of gatewayd/errors.py.
+
+Nothing else may escape the decoder for any input bytes.
 
 TelegramError               a telegram could not be decoded; .meter_id names the meter if known
 ├── FrameError              malformed bytes: bad length, bad CRC, truncated header/record
@@ -10,16 +12,16 @@ TelegramError               a telegram could not be decoded; .meter_id names the
 
 from __future__ import annotations
 
+from gatewayd.errors import TelegramError
 
-class TelegramError(Exception):
-    """Base of every decoder error. The message names the meter (when known) and the reason."""
-
-    kind = "error"
-
-    def __init__(self, reason: str, meter_id: str | None = None) -> None:
-        self.reason = reason
-        self.meter_id = meter_id
-        super().__init__(f"meter {meter_id}: {reason}" if meter_id else reason)
+__all__ = [
+    "FormatUnknownError",
+    "FrameError",
+    "NoKeyError",
+    "TelegramError",
+    "UnsupportedError",
+    "WrongKeyError",
+]
 
 
 class FrameError(TelegramError):

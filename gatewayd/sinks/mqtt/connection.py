@@ -22,6 +22,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from gatewayd.errors import SinkError
 from gatewayd.sinks.mqtt.payload import OFFLINE
 from gatewayd.sinks.mqtt.settings import MqttSettings
 
@@ -32,11 +33,11 @@ SESSION_EXPIRY_S = 7 * 24 * 3600  # MQTT 5: keep the session a week (3.1.1: clea
 AckCallback = Callable[[int, bool], None]  # (mid, accepted by the broker)
 
 
-class ConnectError(Exception):
+class ConnectError(SinkError):
     """The attempt failed; `str()` says why in words an installer can act on."""
 
 
-class NotConnected(Exception):
+class NotConnected(SinkError):
     """publish() on a connection that is gone."""
 
 
