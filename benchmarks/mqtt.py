@@ -142,7 +142,9 @@ class Probe:
 
 
 class TimedSink:
-    """The real MqttSink; publish() timed, and each outbox row it adds tied to its frame."""
+    """The real MqttSink (a DurableSink: the daemon stages each reading, then commits batches
+    with one fsync before any other sink sees them); stage() timed, each outbox row it adds
+    tied to its frame."""
 
     def __init__(self, inner: MqttSink, probe: Probe) -> None:
         self.inner = inner
@@ -153,15 +155,22 @@ class TimedSink:
         await self.inner.start()
 
     def publish(self, reading: Reading, *, alarm_changed: bool = False) -> None:
+        raise AssertionError("the daemon stages readings for a durable sink")
+
+    def stage(self, reading: Reading, *, alarm_changed: bool = False) -> Any:
         p = self._p
         t = time.perf_counter()
-        self.inner.publish(reading, alarm_changed=alarm_changed)
+        staged = self.inner.stage(reading, alarm_changed=alarm_changed)
         if p.published < p.n:
             p.cost[p.published] = time.perf_counter() - t
         p.published += 1
         for _ in range(1 + alarm_changed):  # ha_discovery is off: no config rows
             p.row_arrival[p.rows] = p.arrival
             p.rows += 1
+        return staged
+
+    async def store(self, staged: Sequence[Any]) -> None:
+        await self.inner.store(staged)
 
     def raw(self, frame: bytes, rssi_dbm: float | None) -> None:
         self.inner.raw(frame, rssi_dbm)

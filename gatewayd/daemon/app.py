@@ -194,6 +194,8 @@ class Daemon:
             await radio
         if radio.done() and not radio.cancelled() and radio.exception() is not None:
             self._exit_code = self._exit_code or 1
+        if self.pipeline is not None:
+            await self.pipeline.handoff.drain(DRAIN_S)  # accepted readings onto the disk first
         await self._drain(started)
         for task in background:
             task.cancel()

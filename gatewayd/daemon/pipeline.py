@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from gatewayd.config.schema import Config, MeterSettings
+from gatewayd.daemon.handoff import Handoff
 from gatewayd.daemon.logs import fields
 from gatewayd.daemon.policy import Decision, PublishPolicy
 from gatewayd.daemon.stats import ERROR_COUNTERS, Stats
@@ -64,6 +65,7 @@ class Pipeline:
         self.config = config
         self.stats = stats
         self.sinks = list(sinks)
+        self.handoff = Handoff(self.sinks, count=stats.incr)  # durable before any sink sees it
         self.meter_state = meter_state if meter_state is not None else MeterState()
         self.policy = policy or PublishPolicy(config.publish.heartbeat_s)
         self.dedup = Dedup(config.dedup.window_s, max_entries=config.dedup.max_entries, clock=clock)
@@ -138,8 +140,7 @@ class Pipeline:
         ctx = fields("decoded", meter_id, summary.address.manufacturer, rf.rssi_dbm)
         if decision.publish:
             self.stats.incr("published")
-            for sink in self.sinks:
-                _guard(sink.publish, reading, alarm_changed=decision.alarm_changed)
+            self.handoff.publish(reading, decision.alarm_changed)
             if decision.alarm_changed:
                 log.info("meter %s: alarms now %s", meter_id, reading.get("alarms"), extra=ctx)
             else:

@@ -20,6 +20,7 @@ COUNTERS: dict[str, str] = {
     "decoded": "telegrams decoded into readings",
     "driver_errors": "readings a meter driver failed to build",
     "published": "readings handed to the sinks",
+    "unstored": "readings dropped while the disk refused them (they reached no sink)",
     "suppressed": "readings the publish policy held back (unchanged)",
 }
 

@@ -9,8 +9,8 @@ raw telegrams (BLE); most sinks ignore it. `start()` launches the sink's own sup
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Protocol
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 Reading = Mapping[str, Any]  # the DESIGN.md §4.2 JSON object
 
@@ -27,3 +27,15 @@ class Sink(Protocol):
     def stats(self) -> dict[str, int]: ...
 
     async def stop(self, timeout: float) -> None: ...
+
+
+@runtime_checkable
+class DurableSink(Sink, Protocol):
+    """A sink that keeps readings on disk (the MQTT outbox). When one is configured, the daemon
+    gives a reading to the other sinks only after `store()` has it on disk and fsynced:
+    `stage()` turns one reading into what will be stored (on the loop, may raise ValueError),
+    `store()` commits a batch of staged readings at once and raises SinkError on failure."""
+
+    def stage(self, reading: Reading, *, alarm_changed: bool = False) -> Any: ...
+
+    async def store(self, staged: Sequence[Any]) -> None: ...

@@ -1,36 +1,61 @@
 """The on-disk outbox: messages wait here, in order, until the broker has acknowledged them.
 
-One sqlite database in WAL mode. `put()` is one small committed transaction on the event loop
-(well under a millisecond; benchmarks/mqtt.py measures it), so a reading is on disk before
-anything else happens to it. A WAL checkpoint now and then costs more (it syncs the file).
-Rows are read back oldest first and deleted only after their PUBACK. The table is bounded:
-past `max_rows` the oldest rows are dropped and counted.
+One sqlite database in WAL mode with `synchronous=FULL`: a commit returns only once the WAL is
+fsynced, so a committed row survives a crash, a SIGKILL and a power cut. `await commit()` runs
+the transaction in one worker thread (the event loop never waits for the disk); the caller
+batches what arrived together, so one fsync covers many readings (group commit).
 
-Durability: `synchronous=NORMAL` survives a crash or SIGKILL of the process with every committed
-row; a power cut may lose the last transactions since the WAL was last synced (sqlite's WAL
-guarantee), never corrupt the file. `FULL` would fsync per reading, which an SD card cannot
-sustain at radio rates.
+Rows are read back oldest first (a second, read-only connection on the loop thread sees only
+committed rows) and forgotten once their PUBACK arrives: a forgotten row is never handed out
+again, and its DELETE rides along with the next commit (or runs on its own within a second).
+A failed DELETE (disk full) is retried later; it never costs a delivery.
+
+Disk use is bounded: at most `max_rows` rows (past that the oldest are dropped and counted),
+a WAL checkpointed when it passes `wal_max_bytes` and every `checkpoint_every_s`, and kept at
+that size rather than truncated (rewriting allocated blocks needs no new space and no
+file-system metadata writes). The free space of the state dir is checked every few seconds:
+below `low_space_bytes` one WARNING, counted in `low_space`, and one INFO when it is back.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import os
 import sqlite3
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from gatewayd.errors import SinkError
 
+log = logging.getLogger("gatewayd.sinks.outbox")
+
+WAL_MAX_BYTES = 1 << 20
+CHECKPOINT_EVERY_S = 60.0
+LOW_SPACE_BYTES = 16 << 20
+SPACE_CHECK_S = 5.0
+DELETE_DELAY_S = 1.0  # acknowledged rows not deleted by a commit by then get their own
+DELETE_RETRY_S = 5.0  # after a failed DELETE (disk full)
+PAGE_SIZE = 4096  # for new files
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,
     topic TEXT NOT NULL,
     payload BLOB NOT NULL,
     retain INTEGER NOT NULL,
     created REAL NOT NULL
 )
 """
+_INSERT = "INSERT INTO outbox (seq, topic, payload, retain, created) VALUES (?, ?, ?, ?, ?)"
+_DROP_OLDEST = "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT ?)"
+
+Message = tuple[str, bytes, bool]  # topic, payload, retain
 
 
 class OutboxError(SinkError):
@@ -39,7 +64,7 @@ class OutboxError(SinkError):
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    seq: int  # strictly increasing, never reused (AUTOINCREMENT)
+    seq: int  # strictly increasing within a run, above every row already in the file
     topic: str
     payload: bytes
     retain: bool
@@ -47,89 +72,266 @@ class Entry:
 
 
 class Outbox:
-    """A bounded, ordered, persistent queue of MQTT messages. Not thread-safe: one loop owns it."""
+    """A bounded, ordered, persistent queue of MQTT messages, owned by one event loop.
 
-    def __init__(self, path: Path, max_rows: int) -> None:
+    The synchronous methods may be called from any thread (a lock guards the writing
+    connection); `commit()`, `forget()` and `after()` belong to the loop.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        max_rows: int,
+        *,
+        wal_max_bytes: int = WAL_MAX_BYTES,
+        checkpoint_every_s: float = CHECKPOINT_EVERY_S,
+        low_space_bytes: int = LOW_SPACE_BYTES,
+    ) -> None:
         if max_rows < 1:
             raise ValueError("max_rows must be at least 1")
         self.path = path
         self.max_rows = max_rows
         self.dropped = 0  # rows removed unsent because the outbox was full, since open
+        self.commits = 0  # transactions committed (each one fsync of the WAL)
+        self.write_failures = 0  # transactions that failed (disk full, I/O error)
+        self.low_space = 0  # times the free space fell below low_space_bytes
+        self.free_bytes = -1  # at the last check; -1: not checked yet
+        self._low_space_bytes = low_space_bytes
+        self._checkpoint_every_s = checkpoint_every_s
+        self._lock = threading.Lock()
+        self._forgotten: set[int] = set()  # acknowledged; DELETE not committed yet
+        self._deleting: set[int] = set()  # in a transaction right now
+        self._executor: ThreadPoolExecutor | None = None
+        self._delete_timer: asyncio.TimerHandle | None = None
+        self._delete_task: asyncio.Task[None] | None = None
+        self._failing = False
+        self._last_checkpoint = self._last_space_check = time.monotonic()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db = self._connect(path)
+            self._db.execute(f"PRAGMA page_size={PAGE_SIZE}")  # no effect on an existing file
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            (page,) = self._db.execute("PRAGMA page_size").fetchone()
+            self._db.execute(f"PRAGMA wal_autocheckpoint={max(16, wal_max_bytes // page)}")
+            self._db.execute(f"PRAGMA journal_size_limit={wal_max_bytes}")
             self._db.execute(_SCHEMA)
-            (count,) = self._db.execute("SELECT COUNT(*) FROM outbox").fetchone()
+            (count, top) = self._db.execute("SELECT COUNT(*), MAX(seq) FROM outbox").fetchone()
+            self._reader = self._connect(path)
+            self._reader.execute("PRAGMA query_only=1")
         except (OSError, sqlite3.Error) as e:
             raise OutboxError(f"cannot open outbox {path}: {e}") from e
         self._count: int = count
+        self._next_seq: int = (top or 0) + 1
+        self._check_space(force=True)
+
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA busy_timeout=5000")
+        return db
 
     def __len__(self) -> int:
-        return self._count
+        """Rows waiting for their PUBACK (acknowledged ones whose DELETE is pending excluded)."""
+        return self._count - len(self._forgotten)
+
+    # ------------------------------------------------------------------ writing
 
     def put(self, topic: str, payload: bytes, *, retain: bool) -> int:
-        """Append one message; return how many old rows were dropped to make room (usually 0)."""
+        """Append one message now (fsynced); return how many old rows were dropped for it."""
         return self.put_many([(topic, payload, retain)])
 
-    def put_many(self, messages: Iterable[tuple[str, bytes, bool]]) -> int:
-        """Append messages in one transaction, in the given order; return rows dropped."""
-        now = time.time()
-        rows = [(t, p, int(r), now) for t, p, r in messages]
-        try:
-            with self._transaction():
-                self._db.executemany(
-                    "INSERT INTO outbox (topic, payload, retain, created) VALUES (?, ?, ?, ?)",
-                    rows,
-                )
-                self._count += len(rows)
-                excess = self._count - self.max_rows
-                if excess > 0:
-                    cur = self._db.execute(
-                        "DELETE FROM outbox WHERE seq IN "
-                        "(SELECT seq FROM outbox ORDER BY seq LIMIT ?)",
-                        (excess,),
-                    )
-                    self._count -= cur.rowcount
-                    self.dropped += cur.rowcount
-                    return cur.rowcount
-        except sqlite3.Error as e:
-            self._count = self._recount()
-            raise OutboxError(f"cannot write outbox {self.path}: {e}") from e
-        return 0
+    def put_many(self, messages: Iterable[Message]) -> int:
+        """Append messages in one fsynced transaction, in order; return rows dropped."""
+        _seqs, dropped, _deleted = self._write(list(messages), [])
+        return dropped
 
-    def after(self, seq: int, limit: int) -> list[Entry]:
-        """Up to `limit` rows with a sequence number above `seq`, oldest first."""
-        cur = self._db.execute(
-            "SELECT seq, topic, payload, retain, created FROM outbox "
-            "WHERE seq > ? ORDER BY seq LIMIT ?",
-            (seq, limit),
-        )
-        return [Entry(s, t, bytes(p), bool(r), c) for s, t, p, r, c in cur]
+    async def commit(self, messages: Sequence[Message]) -> list[int]:
+        """Store `messages` in one fsynced transaction in the worker thread, together with the
+        DELETEs of forgotten rows; return their sequence numbers. Raises OutboxError."""
+        deletes = self._take_deletes()
+        loop = asyncio.get_running_loop()
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="gatewayd-outbox")
+        try:
+            seqs, _dropped, deleted = await loop.run_in_executor(
+                self._executor, self._write, list(messages), deletes
+            )
+        finally:
+            self._deleting.difference_update(deletes)
+        self._forgotten.difference_update(deleted)
+        return seqs
 
     def delete(self, seqs: Iterable[int]) -> int:
-        """Remove acknowledged rows (ones already dropped are ignored); return rows removed."""
-        keys = [(s,) for s in seqs]
+        """Remove rows now (ones already gone are ignored); return rows removed."""
+        keys = list(seqs)
         if not keys:
             return 0
+        before = self._count
+        self._write([], keys, strict=True)
+        self._forgotten.difference_update(keys)
+        return before - self._count
+
+    def forget(self, seqs: Iterable[int]) -> None:
+        """Acknowledged rows: never handed out again; deleted with the next commit or soon."""
+        self._forgotten.update(seqs)
+        if self._forgotten and self._delete_timer is None:
+            loop = asyncio.get_running_loop()
+            self._delete_timer = loop.call_later(DELETE_DELAY_S, self._delete_soon)
+
+    def _delete_soon(self) -> None:
+        self._delete_timer = None
+        if self._delete_task is None or self._delete_task.done():
+            self._delete_task = asyncio.get_running_loop().create_task(self._delete_now())
+
+    async def _delete_now(self) -> None:
+        if not self._forgotten - self._deleting:
+            return
+        with contextlib.suppress(OutboxError):  # logged once by _write; retried below
+            await self.commit([])
+        if self._forgotten - self._deleting and self._delete_timer is None:
+            self._delete_timer = asyncio.get_running_loop().call_later(
+                DELETE_RETRY_S, self._delete_soon
+            )
+
+    def _take_deletes(self) -> list[int]:
+        deletes = [s for s in self._forgotten if s not in self._deleting]
+        self._deleting.update(deletes)
+        return deletes
+
+    def _write(
+        self, messages: list[Message], deletes: list[int], *, strict: bool = False
+    ) -> tuple[list[int], int, list[int]]:
+        """One transaction: DELETEs, INSERTs, overflow drops. Returns (seqs, dropped, deleted).
+
+        When it fails with DELETEs in it, the DELETEs are tried alone (they may fit where the
+        new rows do not); then OutboxError is raised if there were messages (or `strict`)."""
+        with self._lock:
+            try:
+                seqs, dropped = self._transaction(messages, deletes)
+            except sqlite3.Error as e:
+                self.write_failures += 1
+                self._count = self._recount()
+                deleted: list[int] = []
+                if deletes and messages:
+                    try:
+                        self._transaction([], deletes)
+                        deleted = deletes
+                    except sqlite3.Error:
+                        self._count = self._recount()
+                if not self._failing:
+                    self._failing = True
+                    log.error(
+                        "outbox %s: cannot write (%s); what is stored is still delivered, "
+                        "writes are retried; counted as 'write_failures', logged once",
+                        self.path,
+                        e,
+                    )
+                self._check_space(force=True)
+                if messages or strict:
+                    raise OutboxError(f"cannot write outbox {self.path}: {e}") from e
+                return [], 0, deleted
+            self._maintain()
+            return seqs, dropped, deletes
+
+    def _transaction(self, messages: list[Message], deletes: list[int]) -> tuple[list[int], int]:
+        db = self._db
+        now = time.time()
+        first = self._next_seq
+        seqs = list(range(first, first + len(messages)))
+        db.execute("BEGIN IMMEDIATE")
         try:
-            with self._transaction():
-                before = self._db.total_changes
-                self._db.executemany("DELETE FROM outbox WHERE seq = ?", keys)
-                removed = self._db.total_changes - before
-        except sqlite3.Error as e:
-            self._count = self._recount()
-            raise OutboxError(f"cannot write outbox {self.path}: {e}") from e
-        self._count -= removed
-        return removed
+            removed = dropped = 0
+            if deletes:
+                before = db.total_changes
+                db.executemany("DELETE FROM outbox WHERE seq = ?", [(s,) for s in deletes])
+                removed = db.total_changes - before
+            if messages:
+                db.executemany(
+                    _INSERT,
+                    [(s, t, p, int(r), now) for s, (t, p, r) in zip(seqs, messages, strict=False)],
+                )
+            excess = self._count - removed + len(messages) - self.max_rows
+            if excess > 0:
+                dropped = db.execute(_DROP_OLDEST, (excess,)).rowcount
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        self.commits += 1
+        self._next_seq = first + len(messages)
+        self._count += len(messages) - removed - dropped
+        self.dropped += dropped
+        return seqs, dropped
+
+    def _maintain(self) -> None:
+        """Checkpoint by time; free-space check (writer thread, lock held)."""
+        now = time.monotonic()
+        if now - self._last_checkpoint >= self._checkpoint_every_s:
+            self._last_checkpoint = now
+            try:
+                self._db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.Error as e:
+                log.debug("outbox checkpoint failed: %s", e)
+        if now - self._last_space_check >= SPACE_CHECK_S:
+            self._check_space()
+        if self._failing:
+            self._failing = False
+            log.info("outbox %s: writing again", self.path)
+
+    def _check_space(self, *, force: bool = False) -> None:
+        self._last_space_check = time.monotonic()
+        try:
+            st = os.statvfs(self.path.parent)
+        except OSError:
+            return
+        was_low = 0 <= self.free_bytes < self._low_space_bytes
+        self.free_bytes = st.f_bavail * st.f_frsize
+        low = self.free_bytes < self._low_space_bytes
+        if low and not was_low:
+            self.low_space += 1
+            log.warning(
+                "state dir %s: only %.1f MiB free (below %.0f MiB); the outbox may soon not "
+                "store new readings; counted as 'low_space', logged once until it recovers",
+                self.path.parent,
+                self.free_bytes / 2**20,
+                self._low_space_bytes / 2**20,
+            )
+        elif was_low and not low:
+            log.info("state dir %s: %.1f MiB free again", self.path.parent, self.free_bytes / 2**20)
+
+    # ------------------------------------------------------------------ reading
+
+    def after(self, seq: int, limit: int) -> list[Entry]:
+        """Up to `limit` committed, unacknowledged rows above `seq`, oldest first."""
+        skip = self._forgotten
+        cur = self._reader.execute(
+            "SELECT seq, topic, payload, retain, created FROM outbox "
+            "WHERE seq > ? ORDER BY seq LIMIT ?",
+            (seq, limit + len(skip)),
+        )
+        rows = [Entry(s, t, bytes(p), bool(r), c) for s, t, p, r, c in cur if s not in skip]
+        return rows[:limit]
 
     def oldest_age_s(self) -> float:
         """Seconds since the oldest waiting row was put; 0 when empty."""
-        row = self._db.execute("SELECT MIN(created) FROM outbox").fetchone()
+        row = self._reader.execute("SELECT MIN(created) FROM outbox").fetchone()
         return 0.0 if row[0] is None else max(0.0, time.time() - row[0])
 
     def close(self) -> None:
+        """Delete what is acknowledged (best effort) and close; safe to call twice."""
+        if self._delete_timer is not None:
+            self._delete_timer.cancel()
+            self._delete_timer = None
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+        if self._forgotten:
+            with contextlib.suppress(OutboxError, sqlite3.ProgrammingError):
+                self._write([], list(self._forgotten))
+            self._forgotten.clear()
+        self._reader.close()
         self._db.close()
 
     def _recount(self) -> int:
@@ -138,19 +340,3 @@ class Outbox:
         except sqlite3.Error:
             return self._count
         return int(count)
-
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
-
-
-class _Transaction:
-    """BEGIN … COMMIT, ROLLBACK on error (the connection runs in autocommit mode otherwise)."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN")
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")

@@ -120,3 +120,26 @@ def test_unwritable_state_dir_is_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     with pytest.raises(OutboxError, match="cannot open outbox"):
         Outbox(blocker / "o.sqlite3", 10)
+
+
+async def test_forgotten_rows_are_never_handed_out_and_deleted_with_the_next_commit(
+    tmp_path: Path,
+) -> None:
+    box = Outbox(tmp_path / "o.sqlite3", 100)
+    first = await box.commit([("t", b"a", False), ("t", b"b", False), ("t", b"c", False)])
+    assert [r.payload for r in box.after(0, 10)] == [b"a", b"b", b"c"]
+    box.forget(first[:2])
+    assert [r.payload for r in box.after(0, 10)] == [b"c"]  # at once, before any DELETE
+    assert len(box) == 1
+    await box.commit([("t", b"d", False)])  # the DELETEs ride along
+    db = sqlite3.connect(box.path)
+    assert [p for (p,) in db.execute("SELECT payload FROM outbox ORDER BY seq")] == [b"c", b"d"]
+    db.close()
+    box.close()
+
+
+def test_commits_are_fsynced_wal_transactions(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "o.sqlite3", 100)
+    assert box._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL: fsync per commit
+    assert box._db.execute("PRAGMA journal_size_limit").fetchone()[0] > 0  # bounded WAL
+    box.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,8 +18,8 @@ from gatewayd.sinks.mqtt.payload import (
     to_json,
 )
 from gatewayd.sinks.mqtt.settings import MqttSettings
-from gatewayd.sinks.mqtt.supervisor import Counters, DeliveredHook, Supervisor
-from gatewayd.sinks.outbox import Outbox
+from gatewayd.sinks.mqtt.supervisor import Counters, DeliveredHook, Discovery, Supervisor
+from gatewayd.sinks.outbox import Message, Outbox, OutboxError
 
 log = logging.getLogger("gatewayd.sinks.mqtt")
 
@@ -67,7 +67,7 @@ class MqttSink:
         self._on_delivered = on_delivered
         self._outbox = Outbox(settings.outbox_path, settings.outbox_max)
         self._counters = Counters()
-        self._discovered: dict[str, tuple[tuple[str, bytes], ...]] = {}
+        self._discovery = Discovery()
         self._supervisor: Supervisor | None = None
         self._task: asyncio.Task[None] | None = None
         self._overflow_logged = False
@@ -81,7 +81,7 @@ class MqttSink:
             self.settings,
             self._outbox,
             self.topics,
-            discovery=self._discovery_messages,
+            discovery=self._discovery,
             stats_payload=self._stats_payload,
             counters=self._counters,
             on_delivered=self._on_delivered,
@@ -89,17 +89,63 @@ class MqttSink:
         self._task = asyncio.create_task(self._supervisor.run(), name="mqtt-supervisor")
 
     def publish(self, reading: Reading, *, alarm_changed: bool = False) -> None:
+        """Store one reading now (one fsynced commit on the calling thread). The daemon goes
+        through `stage()` + `store()` instead, which batch and keep the loop free."""
         try:
-            self._store(reading, alarm_changed)
+            if self._closed:
+                raise RuntimeError("sink is stopped")
+            self._stored(self._outbox.put_many(self.stage(reading, alarm_changed=alarm_changed)))
         except Exception as e:
-            self._counters.errors += 1
-            if not self._error_logged:
-                self._error_logged = True
-                log.error(
-                    "MQTT: cannot store a reading (%s); counted under 'errors', "
-                    "further failures are only counted",
-                    e,
-                )
+            self._store_failed(e)
+
+    def stage(self, reading: Reading, *, alarm_changed: bool = False) -> list[Message]:
+        """The outbox rows for one reading (its JSON encoded once, here). Raises ValueError for
+        a reading without a usable meter id. Home Assistant discovery configs for a meter or
+        field set not seen before are remembered (never stored: they are sent on every
+        connect, and at once when new)."""
+        mid = meter_id(reading)
+        if self.settings.ha_discovery:
+            configs = tuple(
+                (c.topic, c.payload())
+                for c in discovery_configs(reading, self.topics, self.settings.ha_prefix)
+            )
+            if self._discovery.update(mid, configs) and self._supervisor is not None:
+                self._supervisor.wake()
+        messages = [(self.topics.meter(mid), to_json(reading), True)]
+        if alarm_changed:
+            messages.append((self.topics.alarms(mid), alarm_payload(reading), False))
+        return messages
+
+    async def store(self, staged: Sequence[list[Message]]) -> None:
+        """Commit staged readings to disk in one transaction (fsynced) before returning.
+        Raises OutboxError (disk full, I/O error): the caller keeps them and retries."""
+        if self._closed:
+            raise OutboxError("the MQTT sink is stopped")
+        before = self._outbox.dropped
+        await self._outbox.commit([m for messages in staged for m in messages])
+        self._stored(self._outbox.dropped - before)
+
+    def _stored(self, dropped: int) -> None:
+        if dropped and not self._overflow_logged:
+            self._overflow_logged = True
+            log.warning(
+                "MQTT outbox full (outbox_max=%d): dropping the oldest messages while %s is "
+                "unreachable; counted in stats 'dropped', logged once",
+                self._outbox.max_rows,
+                f"{self.settings.host}:{self.settings.port}",
+            )
+        if self._supervisor is not None:
+            self._supervisor.wake()
+
+    def _store_failed(self, e: Exception) -> None:
+        self._counters.errors += 1
+        if not self._error_logged:
+            self._error_logged = True
+            log.error(
+                "MQTT: cannot store a reading (%s); counted under 'errors', "
+                "further failures are only counted",
+                e,
+            )
 
     def raw(self, frame: bytes, rssi_dbm: float | None) -> None:
         """Raw telegrams are not published over MQTT."""
@@ -115,6 +161,8 @@ class MqttSink:
             "connect_failures": c.connect_failures,
             "disconnects": c.disconnects,
             "errors": c.errors,
+            "write_failures": self._outbox.write_failures,
+            "low_space": self._outbox.low_space,
             "connected": int(self._supervisor is not None and self._supervisor.connected),
         }
 
@@ -137,37 +185,6 @@ class MqttSink:
         self._outbox.close()
 
     # ------------------------------------------------------------------ internals
-
-    def _store(self, reading: Reading, alarm_changed: bool) -> None:
-        if self._closed:
-            raise RuntimeError("sink is stopped")
-        mid = meter_id(reading)
-        messages: list[tuple[str, bytes, bool]] = []
-        if self.settings.ha_discovery:
-            configs = tuple(
-                (c.topic, c.payload())
-                for c in discovery_configs(reading, self.topics, self.settings.ha_prefix)
-            )
-            if self._discovered.get(mid) != configs:
-                self._discovered[mid] = configs
-                messages.extend((t, p, True) for t, p in configs)
-        messages.append((self.topics.meter(mid), to_json(reading), True))
-        if alarm_changed:
-            messages.append((self.topics.alarms(mid), alarm_payload(reading), False))
-        dropped = self._outbox.put_many(messages)
-        if dropped and not self._overflow_logged:
-            self._overflow_logged = True
-            log.warning(
-                "MQTT outbox full (outbox_max=%d): dropping the oldest messages while %s is "
-                "unreachable; counted in stats 'dropped', logged once",
-                self._outbox.max_rows,
-                f"{self.settings.host}:{self.settings.port}",
-            )
-        if self._supervisor is not None:
-            self._supervisor.wake()
-
-    def _discovery_messages(self) -> list[tuple[str, bytes]]:
-        return [m for configs in self._discovered.values() for m in configs]
 
     def _stats_payload(self) -> Mapping[str, Any]:
         extra = dict(self._stats_provider()) if self._stats_provider is not None else {}

@@ -48,6 +48,29 @@ class Counters:
     errors: int = 0  # readings publish() could not store, outbox I/O failures
 
 
+class Discovery:
+    """Home Assistant discovery configs by meter, in memory only: sent on every connect and
+    as soon as one is new, never stored in the outbox (so never dropped with it)."""
+
+    def __init__(self) -> None:
+        self.version = 0  # bumped on every change
+        self._by_meter: dict[str, tuple[int, tuple[tuple[str, bytes], ...]]] = {}
+
+    def update(self, meter: str, configs: tuple[tuple[str, bytes], ...]) -> bool:
+        """Remember a meter's configs; True when they changed."""
+        known = self._by_meter.get(meter)
+        if known is not None and known[1] == configs:
+            return False
+        self.version += 1
+        self._by_meter[meter] = (self.version, configs)
+        return True
+
+    def since(self, version: int) -> list[tuple[str, bytes]]:
+        """Every (topic, payload) changed after `version` (0: all), oldest change first."""
+        changed = sorted((v, c) for v, c in self._by_meter.values() if v > version)
+        return [m for _v, configs in changed for m in configs]
+
+
 @dataclass
 class _Session:
     """Book-keeping of one connection: what is in flight and what came back."""
@@ -57,6 +80,7 @@ class _Session:
     direct: dict[int, asyncio.Future[bool]] = field(default_factory=dict)  # mid -> PUBACK ok
     acked: list[int] = field(default_factory=list)  # seqs to delete
     cursor: int = 0  # highest outbox seq handed to this connection
+    discovery_version: int = 0  # Discovery.version last sent on this connection
 
 
 class Supervisor:
@@ -68,7 +92,7 @@ class Supervisor:
         outbox: Outbox,
         topics: Topics,
         *,
-        discovery: Callable[[], list[tuple[str, bytes]]],
+        discovery: Discovery,
         stats_payload: Callable[[], Mapping[str, Any]],
         counters: Counters,
         on_delivered: DeliveredHook | None = None,
@@ -158,11 +182,6 @@ class Supervisor:
             len(self._outbox),
         )
         conn.publish(self._topics.status, ONLINE, retain=True)
-        if self._counters.connects > 1:
-            # The broker may have lost retained configs while we were away (the first
-            # connection gets them from the outbox, where publish() put them).
-            for topic, payload in self._discovery():
-                conn.publish(topic, payload, retain=True)
         stats_task = asyncio.create_task(self._publish_stats(conn))
         try:
             return await self._pump(session)
@@ -176,10 +195,15 @@ class Supervisor:
         window = self._s.max_inflight
         while True:
             if session.acked:
-                self._outbox.delete(session.acked)
+                self._outbox.forget(session.acked)  # never handed out again; deleted soon
                 session.acked.clear()
             if conn.lost.done():
                 return conn.lost.result()
+            if self._discovery.version != session.discovery_version:
+                # New configs, or a new connection (the broker may have lost retained ones).
+                for topic, payload in self._discovery.since(session.discovery_version):
+                    conn.publish(topic, payload, retain=True)
+                session.discovery_version = self._discovery.version
             if self._stop.is_set():
                 empty = len(self._outbox) == 0 and not session.inflight
                 if empty or loop.time() >= self._drain_until:

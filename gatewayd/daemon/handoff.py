@@ -1,0 +1,142 @@
+"""Durable before anyone sees it: readings reach the sinks only once they are on disk.
+
+With a durable sink configured (the MQTT outbox), `publish()` stages a reading and queues it;
+one task commits whatever is queued in one fsynced transaction (group commit: readings that
+arrive while a commit is in flight share the next one), and only then hands the batch, in
+order, to every other sink (stdout, journal, BLE). So anything a sink has shown is on disk and
+will reach the broker after a crash or a power cut.
+
+When the commit fails (disk full, I/O error), the batch stays queued in memory, in order, and
+is retried every `retry_s` until it fits; readings past `max_waiting` are dropped oldest first
+and counted as `unstored`. Without a durable sink, readings go to the sinks at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from gatewayd.errors import SinkError
+from gatewayd.sinks.base import DurableSink, Reading, Sink
+
+log = logging.getLogger("gatewayd.daemon.handoff")
+
+RETRY_S = 1.0
+MAX_WAITING = 10_000
+
+_Item = tuple[Reading, bool, Any]  # reading, alarm_changed, staged
+
+
+class Handoff:
+    def __init__(
+        self,
+        sinks: Sequence[Sink],
+        *,
+        count: Callable[[str], None] = lambda _name: None,
+        retry_s: float = RETRY_S,
+        max_waiting: int = MAX_WAITING,
+    ) -> None:
+        self.durable: DurableSink | None = next(
+            (s for s in sinks if isinstance(s, DurableSink)), None
+        )
+        self.others = [s for s in sinks if s is not self.durable]
+        self._count = count
+        self._retry_s = retry_s
+        self._max_waiting = max_waiting
+        self._waiting: deque[_Item] = deque()
+        self._task: asyncio.Task[None] | None = None
+        self._failing = False
+        self._inflight = 0  # the first items of _waiting, in the commit running now
+        self.unstored = 0
+        self.stored = 0
+        self.refused = 0
+
+    @property
+    def waiting(self) -> int:
+        """Readings accepted but not on disk yet."""
+        return len(self._waiting)
+
+    def publish(self, reading: Reading, alarm_changed: bool) -> None:
+        """Never raises, never blocks."""
+        store = self.durable
+        if store is None:
+            self._hand_out(reading, alarm_changed)
+            return
+        try:
+            staged = store.stage(reading, alarm_changed=alarm_changed)
+        except Exception as exc:  # a reading it cannot take (no usable id): the others get it
+            self.refused += 1
+            if self.refused == 1:
+                log.warning("%s refused a reading (%r); further ones only counted", store.name, exc)
+            self._hand_out(reading, alarm_changed)
+            return
+        self._waiting.append((reading, alarm_changed, staged))
+        if len(self._waiting) > self._max_waiting:  # the oldest not being committed right now
+            del self._waiting[min(self._inflight, len(self._waiting) - 1)]
+            self.unstored += 1
+            self._count("unstored")
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._commit_loop())
+
+    async def drain(self, timeout: float) -> None:
+        """Wait (bounded) until everything accepted is stored and handed out."""
+        task = self._task
+        if task is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(task), timeout)
+
+    async def _commit_loop(self) -> None:
+        store = self.durable
+        assert store is not None
+        try:
+            await asyncio.sleep(0)  # let the frames of one radio read join this batch
+            while self._waiting:
+                batch = list(self._waiting)
+                self._inflight = len(batch)
+                try:
+                    await store.store([staged for _r, _a, staged in batch])
+                except SinkError as exc:
+                    self._failed(exc)
+                    self._inflight = 0
+                    await asyncio.sleep(self._retry_s)
+                    continue
+                except Exception:  # a bug must not stop the readings
+                    log.exception("%s: unexpected error storing readings", store.name)
+                    self._inflight = 0
+                    await asyncio.sleep(self._retry_s)
+                    continue
+                if self._failing:
+                    self._failing = False
+                    log.info("readings are stored again (%d were waiting)", len(batch))
+                for _ in batch:  # new ones may have been appended meanwhile
+                    self._waiting.popleft()
+                self._inflight = 0
+                self.stored += len(batch)
+                for reading, alarm_changed, _staged in batch:
+                    self._hand_out(reading, alarm_changed)
+        finally:
+            self._task = None
+            self._inflight = 0
+
+    def _failed(self, exc: SinkError) -> None:
+        if not self._failing:
+            self._failing = True
+            log.error(
+                "cannot store readings (%s): they wait in memory (up to %d, then the oldest "
+                "are dropped and counted as 'unstored') and reach no sink until stored; "
+                "retrying every %g s",
+                exc,
+                self._max_waiting,
+                self._retry_s,
+            )
+
+    def _hand_out(self, reading: Reading, alarm_changed: bool) -> None:
+        for sink in self.others:
+            try:
+                sink.publish(reading, alarm_changed=alarm_changed)
+            except Exception:
+                log.exception("%r failed", sink.publish)
