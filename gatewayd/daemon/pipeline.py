@@ -18,14 +18,14 @@ from gatewayd.config.schema import Config, MeterSettings
 from gatewayd.daemon.handoff import Handoff
 from gatewayd.daemon.logs import fields
 from gatewayd.daemon.policy import Decision, PublishPolicy
-from gatewayd.daemon.stats import ERROR_COUNTERS, Stats
+from gatewayd.daemon.stats import Stats, error_counter
 from gatewayd.meters.reading import MeterState, build_reading, utc_timestamp
 from gatewayd.radios.base import RadioFrame
 from gatewayd.sinks.base import Sink
 from gatewayd.wmbus.compact import CompactFormats
 from gatewayd.wmbus.decode import Decoder, FrameSummary, describe
 from gatewayd.wmbus.dedup import Dedup
-from gatewayd.wmbus.errors import TelegramError
+from gatewayd.wmbus.errors import FormatUnknownError, NoKeyError, TelegramError, WrongKeyError
 from gatewayd.wmbus.link import FrameFormat
 
 log = logging.getLogger(__name__)
@@ -157,11 +157,10 @@ class Pipeline:
     def _failed(
         self, exc: TelegramError, meter_id: str, summary: FrameSummary, rf: RadioFrame
     ) -> None:
-        counter = ERROR_COUNTERS.get(exc.kind, "bad_frame")
-        self.stats.incr(counter)
+        self.stats.incr(error_counter(exc))
         extra = fields(exc.kind, meter_id, summary.address.manufacturer, rf.rssi_dbm)
         log.debug("meter %s: telegram not decoded (%s): %s", meter_id, exc.kind, exc, extra=extra)
-        if exc.kind == "wrong_key":
+        if isinstance(exc, WrongKeyError):
             self._once(
                 "wrong_key",
                 meter_id,
@@ -172,7 +171,7 @@ class Pipeline:
                 level=logging.WARNING,
                 extra=extra,
             )
-        elif exc.kind == "no_key":
+        elif isinstance(exc, NoKeyError):
             self._once(
                 "no_key",
                 meter_id,
@@ -181,7 +180,7 @@ class Pipeline:
                 level=logging.WARNING,
                 extra=extra,
             )
-        elif exc.kind == "format_unknown":
+        elif isinstance(exc, FormatUnknownError):
             self._once(
                 "format_unknown",
                 meter_id,
@@ -196,7 +195,7 @@ class Pipeline:
 
     def _bad(self, exc: TelegramError, frame: bytes, meter_id: str | None = None) -> None:
         if meter_id is None:
-            self.stats.incr(ERROR_COUNTERS.get(exc.kind, "bad_frame"))
+            self.stats.incr(error_counter(exc))
         log.debug("undecodable telegram %s: %s", frame.hex(), exc, extra=fields(exc.kind, meter_id))
         now = self._clock()
         if now - self._last_bad_log < RATE_LIMIT_S:

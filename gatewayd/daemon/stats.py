@@ -6,6 +6,15 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
+from gatewayd.wmbus.errors import (
+    FormatUnknownError,
+    FrameError,
+    NoKeyError,
+    TelegramError,
+    UnsupportedError,
+    WrongKeyError,
+)
+
 # Counter name -> what it counts. The names are a contract (MQTT stats topic, STATUS=).
 COUNTERS: dict[str, str] = {
     "frames": "telegrams received from the radio",
@@ -24,15 +33,22 @@ COUNTERS: dict[str, str] = {
     "suppressed": "readings the publish policy held back (unchanged)",
 }
 
-# TelegramError.kind -> counter
-ERROR_COUNTERS: dict[str, str] = {
-    "frame": "bad_frame",
-    "unsupported": "unsupported",
-    "no_key": "no_key",
-    "wrong_key": "wrong_key",
-    "format_unknown": "format_unknown",
-    "error": "bad_frame",
-}
+# Decoder error class -> counter (matched by class; any other TelegramError is a bad frame)
+ERROR_COUNTERS: tuple[tuple[type[TelegramError], str], ...] = (
+    (FrameError, "bad_frame"),
+    (UnsupportedError, "unsupported"),
+    (NoKeyError, "no_key"),
+    (WrongKeyError, "wrong_key"),
+    (FormatUnknownError, "format_unknown"),
+)
+
+
+def error_counter(exc: TelegramError) -> str:
+    """The counter a decoder error is counted in."""
+    for cls, counter in ERROR_COUNTERS:
+        if isinstance(exc, cls):
+            return counter
+    return "bad_frame"
 
 
 class _HasStats(Protocol):

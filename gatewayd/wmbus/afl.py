@@ -35,29 +35,32 @@ def parse_afl(frame: bytes, pos: int, meter_id: str) -> tuple[AflHeader, int]:
     end = pos + 2 + afll
     if len(frame) <= end:
         raise FrameError(f"AFL length {afll} runs past the end of the frame", meter_id)
+    if afll < 2:
+        raise FrameError(f"AFL length {afll} leaves no room for the FCL", meter_id)
     fcl = frame[pos + 2] | (frame[pos + 3] << 8)
     if fcl & FCL_MORE_FRAGMENTS or fcl & 0xFF:
         raise UnsupportedError(f"fragmented AFL message (FCL 0x{fcl:04X})", meter_id)
     p = pos + 4
-    mcl = ki = mcr = mac = ml = None
+    mcl: int | None = None
+    ki = mcr = mac = ml = None
+
+    def field(name: str, n: int) -> bytes:
+        nonlocal p
+        if p + n > end:
+            raise FrameError(f"AFL {name} runs past AFLL {afll}", meter_id)
+        p += n
+        return bytes(frame[p - n : p])
+
     if fcl & FCL_MCL:
-        mcl = frame[p]
-        p += 1
+        mcl = field("MCL", 1)[0]
     if fcl & FCL_KI:
-        ki = bytes(frame[p : p + 2])
-        p += 2
+        ki = field("KI", 2)
     if fcl & FCL_MCR:
-        mcr = bytes(frame[p : p + 4])
-        p += 4
+        mcr = field("MCR", 4)
     if fcl & FCL_MAC:
         if mcl is None or (mcl & 0x0F) not in MAC_LENGTHS:
             raise UnsupportedError("AFL MAC present with an unknown authentication type", meter_id)
-        n = MAC_LENGTHS[mcl & 0x0F]
-        mac = bytes(frame[p : p + n])
-        p += n
+        mac = field("MAC", MAC_LENGTHS[mcl & 0x0F])
     if fcl & FCL_ML:
-        ml = bytes(frame[p : p + 2])
-        p += 2
-    if p > end:
-        raise FrameError(f"AFL fields ({p - pos - 2} bytes) exceed AFLL {afll}", meter_id)
+        ml = field("ML", 2)
     return AflHeader(fcl, mcl, ki, mcr, mac, ml), end

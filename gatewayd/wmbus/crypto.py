@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from cryptography.hazmat.primitives.ciphers import Cipher
 from cryptography.hazmat.primitives.ciphers.algorithms import AES128
-from cryptography.hazmat.primitives.ciphers.modes import CBC, CTR, ECB
+from cryptography.hazmat.primitives.ciphers.modes import CBC, CTR
 from cryptography.hazmat.primitives.cmac import CMAC
 
+from gatewayd.wmbus.errors import WrongKeyError
+
 ZERO_IV = bytes(16)
+
+
+def aes128_key(key: bytes, meter_id: str | None) -> bytes:
+    """The key itself when it is 16 bytes; else a WrongKeyError naming the meter (a key of the
+    wrong length must not surface as the AES library's ValueError)."""
+    if len(key) != 16:
+        raise WrongKeyError(
+            f"the key is {len(key)} bytes; AES-128 needs 16 (32 hex digits)", meter_id
+        )
+    return key
 
 
 def aes_ctr(key: bytes, counter_block: bytes, data: bytes) -> bytes:
@@ -25,11 +37,6 @@ def aes_cbc_decrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
 def aes_cbc_encrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
     ctx = Cipher(AES128(key), CBC(iv)).encryptor()
     return ctx.update(data) + ctx.finalize()
-
-
-def aes_ecb_encrypt(key: bytes, block: bytes) -> bytes:
-    ctx = Cipher(AES128(key), ECB()).encryptor()
-    return ctx.update(block) + ctx.finalize()
 
 
 def cmac(key: bytes, message: bytes) -> bytes:

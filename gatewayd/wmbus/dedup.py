@@ -14,52 +14,36 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from gatewayd.wmbus.crc import crc16_en13757
+from gatewayd.wmbus.ell import CC_HOP, CC_REPEATED
+from gatewayd.wmbus.errors import TelegramError
+from gatewayd.wmbus.headers import walk_headers
+from gatewayd.wmbus.tpl import CFG_HOP, CFG_REPEATED
 
-# ELL CI -> (header length from the CI on, offset of SN or None)
-_ELL: dict[int, tuple[int, int | None]] = {
-    0x8C: (3, None),
-    0x8D: (9, 3),
-    0x8E: (11, None),
-    0x8F: (17, 11),
-}
-_ELL_CC_MASK = 0xFF & ~0x12  # H (hop) and R (repeated access)
-# TPL CI -> offset of the 16-bit CFG word from the CI (short or long header)
-_TPL_CFG: dict[int, int] = {0x7A: 3, 0x7B: 3, 0x72: 11, 0x73: 11}
-_TPL_CFG_MASK = 0xFF & ~0x03  # HC (hop counter) and RA (repeated access), low CFG byte
-_AFL = 0x90
+_ELL_CC_MASK = 0xFF & ~(CC_HOP | CC_REPEATED)
+_TPL_CFG_MASK = 0xFF & ~(CFG_HOP | CFG_REPEATED)  # the low CFG byte
 
 
 def dedup_key(frame: bytes) -> bytes:
     """The identity of a telegram for duplicate detection (never raises)."""
-    if len(frame) < 11:
+    try:
+        h = walk_headers(frame, open_ell_payload=False, lenient=True)
+    except TelegramError:  # not even a DLL header
         return b"\x00" + frame
     key = bytearray(frame[2:10])  # M(2) ID(4) VER TYPE
-    pos = 10
-    ci = frame[pos]
-    if ci in _ELL:
-        size, sn_at = _ELL[ci]
-        header = bytearray(frame[pos : pos + size])
-        if len(header) < size:
-            return b"\x00" + frame
+    if h.ell_span is not None:
+        start, end = h.ell_span
+        header = bytearray(frame[start:end])
         header[1] &= _ELL_CC_MASK
         key += header
-        pos += size
-        if sn_at is not None and int.from_bytes(header[sn_at : sn_at + 4], "little") >> 29:
-            return bytes(key) + _crc(frame[pos:])  # encrypted from here on (PLCRC + payload)
-        ci = frame[pos] if pos < len(frame) else -1
-    if ci == _AFL and pos + 1 < len(frame):
-        size = 2 + frame[pos + 1]
-        key += frame[pos : pos + size]
-        pos += size
-        ci = frame[pos] if pos < len(frame) else -1
-    if ci in _TPL_CFG:
-        cfg_at = _TPL_CFG[ci]
-        header = bytearray(frame[pos : pos + cfg_at + 2])
-        if len(header) == cfg_at + 2:
-            header[cfg_at] &= _TPL_CFG_MASK
-            key += header
-            pos += cfg_at + 2
-    return bytes(key) + _crc(frame[pos:])
+    if h.afl_span is not None:
+        key += frame[h.afl_span[0] : h.afl_span[1]]
+    tpl, span = h.tpl, h.tpl_span
+    if tpl is not None and span is not None:
+        header = bytearray(frame[span[0] : span[1]])
+        if tpl.cfg is not None:
+            header[(9 if tpl.long_address is not None else 1) + 2] &= _TPL_CFG_MASK
+        key += header
+    return bytes(key) + _crc(frame[h.body_at :])
 
 
 def _crc(data: bytes) -> bytes:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gatewayd.wmbus.crc import crc16_en13757
-from gatewayd.wmbus.crypto import aes_ctr
+from gatewayd.wmbus.crypto import aes128_key, aes_ctr
 from gatewayd.wmbus.errors import FrameError, NoKeyError, UnsupportedError, WrongKeyError
 from gatewayd.wmbus.telegram import EllHeader
 
-ELL_CIS = frozenset((0x8C, 0x8D, 0x8E, 0x8F))
 CC_HOP = 0x10
 CC_REPEATED = 0x02
 
@@ -40,57 +39,59 @@ def ctr_counter_block(dll_address: bytes, cc: int, sn_bytes: bytes) -> bytes:
     return dll_address + bytes([cc & ~(CC_HOP | CC_REPEATED) & 0xFF]) + sn_bytes + b"\x00\x00\x00"
 
 
-def peek_encrypted(frame: bytes, pos: int) -> bool:
-    """Whether the ELL at frame[pos] announces encryption (no decryption attempted)."""
-    layout = LAYOUTS[frame[pos]]
-    if not layout.has_session:
-        return False
-    sn_at = pos + 3 + (8 if layout.has_address else 0)
-    if len(frame) < sn_at + 4:
-        return False
-    return session_encryption(int.from_bytes(frame[sn_at : sn_at + 4], "little")) != 0
+def read_ell(frame: bytes, pos: int, meter_id: str) -> tuple[EllHeader, int]:
+    """Parse the ELL header whose CI is frame[pos] (nothing is decrypted or verified).
 
-
-def parse_ell(
-    frame: bytes, pos: int, key: bytes | None, meter_id: str
-) -> tuple[EllHeader, bytes, int, bool]:
-    """Parse the ELL at frame[pos] (its CI) and decrypt what follows.
-
-    Returns (header, frame with the ELL payload decrypted, position of the next CI, encrypted).
-    With ENC = 1 the PayloadCRC is the key check: a payload that verifies as it stands is taken
-    as already decrypted only after decryption with the given key has failed (or with no key).
+    Returns the header and the position just past it (past the PayloadCRC for ELL II / IV).
     """
     ci = frame[pos]
     layout = LAYOUTS[ci]
     end = pos + 1 + layout.header_len
-    if len(frame) < end + (2 if layout.has_session else 0) + 1:
-        raise FrameError(f"ELL 0x{ci:02X} header truncated", meter_id)
-    cc, acc = frame[pos + 1], frame[pos + 2]
     if not layout.has_session:
-        return EllHeader(ci, cc, acc, None, None), frame, end, False
-    sn_at = end - 4
-    sn_bytes = frame[sn_at:end]
-    sn = int.from_bytes(sn_bytes, "little")
-    enc = session_encryption(sn)
-    crc_at = end
-    body_at = end + 2
-    encrypted = enc != 0
+        if len(frame) < end:
+            raise FrameError(f"ELL 0x{ci:02X} header truncated", meter_id)
+        return EllHeader(ci, frame[pos + 1], frame[pos + 2], None, None), end
+    if len(frame) < end + 2:
+        raise FrameError(f"ELL 0x{ci:02X} header truncated", meter_id)
+    sn = int.from_bytes(frame[end - 4 : end], "little")
+    crc = frame[end] | (frame[end + 1] << 8)  # as on air: encrypted when ENC = 1
+    return EllHeader(ci, frame[pos + 1], frame[pos + 2], sn, crc), end + 2
+
+
+def open_ell(
+    frame: bytes, pos: int, ell: EllHeader, key: bytes | None, meter_id: str
+) -> tuple[bytes, EllHeader]:
+    """Verify (and with ENC = 1 decrypt) the ELL payload after the header at frame[pos].
+
+    Returns the frame with the payload in clear and the header with its PayloadCRC in clear.
+    With ENC = 1 the PayloadCRC is the key check:
+    a payload that verifies as it stands is taken as already decrypted only after decryption
+    with the given key has failed (or with no key).
+    """
+    if ell.session is None:
+        return frame, ell
+    enc = session_encryption(ell.session)
+    crc_at = pos + 1 + LAYOUTS[ell.ci].header_len
     if enc == 0:
-        plain = frame
-    elif enc != 1:
+        if not _crc_holds(frame, crc_at):
+            raise FrameError("ELL payload CRC mismatch", meter_id)
+        return frame, ell
+    if enc != 1:
         raise UnsupportedError(f"ELL encryption {enc} (only AES-128-CTR = 1 is defined)", meter_id)
-    else:
-        plain = _decrypt(frame, crc_at, key, meter_id, ctr_counter_block(frame[2:10], cc, sn_bytes))
+    iv = ctr_counter_block(frame[2:10], ell.cc, frame[crc_at - 4 : crc_at])
+    plain = _decrypt(frame, crc_at, key, meter_id, iv)
     crc = plain[crc_at] | (plain[crc_at + 1] << 8)
-    if enc == 0 and crc16_en13757(plain[body_at:]) != crc:
-        raise FrameError("ELL payload CRC mismatch", meter_id)
-    return EllHeader(ci, cc, acc, sn, crc), plain, body_at, encrypted
+    return plain, EllHeader(ell.ci, ell.cc, ell.acc, ell.session, crc)
+
+
+def ell_encrypted(ell: EllHeader) -> bool:
+    return ell.session is not None and session_encryption(ell.session) != 0
 
 
 def _decrypt(frame: bytes, crc_at: int, key: bytes | None, meter_id: str, iv: bytes) -> bytes:
     head = frame[:crc_at]
     if key is not None:
-        plain = head + aes_ctr(key, iv, frame[crc_at:])
+        plain = head + aes_ctr(aes128_key(key, meter_id), iv, frame[crc_at:])
         if _crc_holds(plain, crc_at):
             return plain
     if _crc_holds(frame, crc_at):

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from gatewayd.wmbus.afl import parse_afl
-from gatewayd.wmbus.decode import CI_AFL, Decoder
-from gatewayd.wmbus.ell import ELL_CIS, LAYOUTS
+from gatewayd.wmbus.ci import CI_TABLE
+from gatewayd.wmbus.decode import Decoder
+from gatewayd.wmbus.ell import LAYOUTS
 from gatewayd.wmbus.errors import TelegramError
 from gatewayd.wmbus.link import FrameFormat, strip_crcs
 from gatewayd.wmbus.records import parse_header
-from gatewayd.wmbus.tpl import CI_TABLE, SECURITY_MODE_NAMES, encrypted_blocks, parse_tpl_header
+from gatewayd.wmbus.tpl import SECURITY_MODE_NAMES, encrypted_blocks
 
 C_FIELDS = {0x44: "SND_NR", 0x46: "SND_IR", 0x47: "ACC_NR", 0x48: "ACC_DMD", 0x08: "RSP_UD"}
-CI_NAMES = {0x8C: "ELL I", 0x8D: "ELL II", 0x8E: "ELL III", 0x8F: "ELL IV", 0x90: "AFL",
-            0x78: "TPL none, full APL", 0x79: "TPL none, compact APL", 0x7A: "TPL short",
-            0x72: "TPL long", 0x7B: "TPL short, compact APL", 0x73: "TPL long, compact APL",
-            0x69: "format frame", 0x6A: "format frame, short TPL", 0x6B: "format frame, long TPL",
-            0x8A: "TPL short, no APL", 0x8B: "TPL long, no APL"}  # fmt: skip
 
 
 class _Rows:
@@ -56,39 +51,37 @@ def explain(
     r.add(4, 8, f"A id = {a.id}")
     r.add(8, 9, f"A version = {a.version} (0x{a.version:02X})")
     r.add(9, 10, f"A device type = {a.media}")
-    pos = 10
-    if f[pos] in ELL_CIS:
-        ci = f[pos]
-        lay = LAYOUTS[ci]
-        r.add(pos, pos + 1, f"CI = 0x{ci:02X} {CI_NAMES[ci]}")
-        r.add(pos + 1, pos + 2, f"ELL CC = 0x{f[pos + 1]:02X}")
-        r.add(pos + 2, pos + 3, f"ELL ACC = {f[pos + 2]}")
+    hs = telegram.headers
+    assert hs is not None  # every decoded telegram carries its headers
+    if hs.ell is not None and hs.ell_span is not None:
+        pos, end = hs.ell_span
+        ell = hs.ell
+        r.add(pos, pos + 1, f"CI = 0x{ell.ci:02X} {CI_TABLE[ell.ci].name}")
+        r.add(pos + 1, pos + 2, f"ELL CC = 0x{ell.cc:02X}")
+        r.add(pos + 2, pos + 3, f"ELL ACC = {ell.acc}")
         p = pos + 3
-        if lay.has_address:
+        if LAYOUTS[ell.ci].has_address:
             r.add(p, p + 8, "ELL M2/A2 (address)")
             p += 8
-        if lay.has_session:
-            sn = int.from_bytes(f[p : p + 4], "little")
+        if ell.session is not None:
+            sn = ell.session
             r.add(
                 p, p + 4, f"ELL SN: ENC={sn >> 29} time={(sn >> 4) & 0x1FFFFFF} session={sn & 15}"
             )
-            state = "decrypted, verified" if telegram.encrypted else "clear"
-            r.add(p + 4, p + 6, f"ELL payload CRC ({state})")
-            p += 6
-        pos = p
-    if pos < len(f) and f[pos] == CI_AFL:
-        afl, end = parse_afl(f, pos, a.id)
+            state = "decrypted, verified" if hs.encrypted_ell else "clear"
+            r.add(p + 4, end, f"ELL payload CRC ({state})")
+    if hs.afl is not None and hs.afl_span is not None:
+        pos, end = hs.afl_span
         r.add(pos, pos + 2, f"CI = 0x90 AFL, AFLL = {f[pos + 1]}")
-        r.add(pos + 2, end, f"AFL FCL 0x{afl.fcl:04X}, MCL, MCR, MAC (verified)")
-        pos = end
-    if pos >= len(f):
+        r.add(pos + 2, end, f"AFL FCL 0x{hs.afl.fcl:04X}, MCL, MCR, MAC (verified)")
+    hdr, info, span = hs.tpl, hs.info, hs.tpl_span
+    if hdr is None or info is None or span is None:
         return "\n".join(out + r.lines)
-    ci = f[pos]
-    parsed = parse_tpl_header(f, pos, a.id)
-    r.add(pos, pos + 1, f"CI = 0x{ci:02X} {CI_NAMES.get(ci, 'manufacturer specific')}")
-    hdr = parsed.header
+    pos, body_at = span
+    ci = hdr.ci
+    r.add(pos, pos + 1, f"CI = 0x{ci:02X} {info.name}")
     if hdr.cfg is not None:
-        p = parsed.body_at - (4 if parsed.cfg_ext is None else 5)
+        p = body_at - (4 if hdr.cfg_ext is None else 5)
         if hdr.long_address is not None:
             r.add(
                 pos + 1,
@@ -99,17 +92,16 @@ def explain(
         r.add(p + 1, p + 2, f"TPL status = 0x{hdr.status or 0:02X}")
         mode = SECURITY_MODE_NAMES.get(hdr.security_mode, str(hdr.security_mode))
         r.add(p + 2, p + 4, f"TPL CFG: security {mode}, {encrypted_blocks(hdr.cfg)} blocks")
-        if parsed.cfg_ext is not None:
+        if hdr.cfg_ext is not None:
             r.add(p + 4, p + 5, "TPL CFG extension")
-    info = CI_TABLE.get(ci)
     apl = telegram.apl
     ar = _Rows(apl, "+")
     note = " (decrypted)" if telegram.encrypted else ""
-    if info is not None and info.apl == "compact":
-        r.add(parsed.body_at, len(f), f"compact APL: signature {telegram.format_signature:04X}, "
+    if info.apl == "compact":
+        r.add(body_at, len(f), f"compact APL: signature {telegram.format_signature:04X}, "
               f"FCRC verified; the equivalent full APL{note}, offsets from its start:")  # fmt: skip
     elif apl:
-        r.add(parsed.body_at, len(f), f"APL{note}, offsets from its start:")
+        r.add(body_at, len(f), f"APL{note}, offsets from its start:")
     q = 0
     idx = 0
     while q < len(apl):

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gatewayd.wmbus.link import Address, LinkHeader
 from gatewayd.wmbus.records import Record
+
+if TYPE_CHECKING:
+    from gatewayd.wmbus.headers import Headers
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +29,7 @@ class TplHeader:
     cfg: int | None
     security_mode: int
     long_address: Address | None  # from a long (0x72-style) header
+    cfg_ext: int | None = None  # the CFG extension byte (security mode 7)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +41,7 @@ class Telegram:
     to the equivalent full APL). records: every data record. manufacturer_data: the bytes after
     DIF 0x0F/0x1F. encrypted: the telegram was encrypted on air. format_signature: the
     Kamstrup/OMS compact-format signature of the record headers (CRC over DIF/VIF bytes).
+    headers: the DLL/ELL/AFL/TPL headers as walked, with their byte spans in `frame`.
     warnings: what was decoded only in part (records before a malformed tail are kept, as
     real meters send trailing garbage; the rest is reported here, never silently dropped).
     """
@@ -53,6 +59,7 @@ class Telegram:
     compact: bool
     format_signature: int | None
     warnings: tuple[str, ...] = ()  # e.g. records after a truncated one could not be read
+    headers: Headers | None = None  # every header with its byte span in `frame`
 
     @property
     def id(self) -> str:

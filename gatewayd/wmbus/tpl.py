@@ -1,39 +1,13 @@
-"""Transport layer (EN 13757-7): CI map, short/long headers, security modes 5 and 7."""
+"""Transport layer (EN 13757-7): short/long headers, security modes 5 and 7."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from gatewayd.wmbus.afl import AflHeader
-from gatewayd.wmbus.crypto import ZERO_IV, aes_cbc_decrypt, cmac, kdf_a
+from gatewayd.wmbus.ci import CI_TABLE
+from gatewayd.wmbus.crypto import ZERO_IV, aes128_key, aes_cbc_decrypt, cmac, kdf_a
 from gatewayd.wmbus.errors import FrameError, NoKeyError, UnsupportedError, WrongKeyError
 from gatewayd.wmbus.link import Address, bcd_id, manufacturer_code
 from gatewayd.wmbus.telegram import TplHeader
-
-
-@dataclass(frozen=True, slots=True)
-class CiInfo:
-    header: str  # "none" | "short" | "long"
-    apl: str  # "full" | "compact" | "format" | "none" | "cosem" | "manufacturer"
-
-
-CI_TABLE: dict[int, CiInfo] = {
-    0x78: CiInfo("none", "full"),
-    0x79: CiInfo("none", "compact"),
-    0x7A: CiInfo("short", "full"),
-    0x72: CiInfo("long", "full"),
-    0x7B: CiInfo("short", "compact"),
-    0x73: CiInfo("long", "compact"),
-    0x69: CiInfo("none", "format"),
-    0x6A: CiInfo("short", "format"),
-    0x6B: CiInfo("long", "format"),
-    0x8A: CiInfo("short", "none"),
-    0x8B: CiInfo("long", "none"),
-    0x7C: CiInfo("long", "cosem"),
-    0x7D: CiInfo("short", "cosem"),
-}
-for _ci in range(0xA0, 0xB8):
-    CI_TABLE[_ci] = CiInfo("none", "manufacturer")
 
 SECURITY_MODE_NAMES = {
     0: "none",
@@ -52,27 +26,22 @@ CFG_HOP = 0x0001
 CFG_REPEATED = 0x0002
 
 
-@dataclass(frozen=True, slots=True)
-class TplParsed:
-    header: TplHeader
-    body_at: int  # where the (possibly encrypted) APL starts
-    cfg_ext: int | None
-
-
 def security_mode(cfg: int) -> int:
     return (cfg >> 8) & 0x1F
 
 
-def parse_tpl_header(frame: bytes, pos: int, meter_id: str) -> TplParsed:
-    """Parse the TPL header whose CI is frame[pos]. Unknown CIs raise UnsupportedError."""
+def parse_tpl_header(frame: bytes, pos: int, meter_id: str) -> tuple[TplHeader, int]:
+    """Parse the TPL header whose CI is frame[pos]; return it and where the APL starts.
+
+    Unknown CIs raise UnsupportedError."""
     ci = frame[pos]
     info = CI_TABLE.get(ci)
-    if info is None:
+    if info is None or info.layer != "tpl":
         raise UnsupportedError(f"CI 0x{ci:02X} is not a transport layer we decode", meter_id)
     p = pos + 1
     long_addr = None
     if info.header == "none":
-        return TplParsed(TplHeader(ci, None, None, None, 0, None), p, None)
+        return TplHeader(ci, None, None, None, 0, None), p
     if info.header == "long":
         if len(frame) < p + 8:
             raise FrameError("long TPL header truncated", meter_id)
@@ -93,7 +62,7 @@ def parse_tpl_header(frame: bytes, pos: int, meter_id: str) -> TplParsed:
             raise FrameError("TPL CFG extension truncated", meter_id)
         cfg_ext = frame[p]
         p += 1
-    return TplParsed(TplHeader(ci, acc, sts, cfg, mode, long_addr), p, cfg_ext)
+    return TplHeader(ci, acc, sts, cfg, mode, long_addr, cfg_ext), p
 
 
 def encrypted_blocks(cfg: int) -> int:
@@ -102,17 +71,17 @@ def encrypted_blocks(cfg: int) -> int:
 
 def decrypt_tpl(
     frame: bytes,
-    tpl_at: int,
-    parsed: TplParsed,
+    tpl_span: tuple[int, int],
+    hdr: TplHeader,
     address: Address,
     afl: AflHeader | None,
     key: bytes | None,
     meter_id: str,
 ) -> tuple[bytes, bool]:
     """Decrypt the APL after a TPL header. Returns (APL bytes, was encrypted)."""
-    hdr = parsed.header
+    tpl_at, body_at = tpl_span
     mode = hdr.security_mode
-    body = frame[parsed.body_at :]
+    body = frame[body_at:]
     if mode == 0:
         return body, False
     if mode not in (5, 7):
@@ -137,9 +106,10 @@ def decrypt_tpl(
         if enc[:2] == b"\x2f\x2f":
             return body, False  # stored already decrypted; nothing to verify without a key
         raise NoKeyError("encrypted (TPL mode 7) and no key configured", meter_id)
-    if parsed.cfg_ext is not None and (parsed.cfg_ext >> 4) & 0x03 != 1:
-        raise UnsupportedError(f"mode 7 key derivation KDFS {(parsed.cfg_ext >> 4) & 3}", meter_id)
+    if hdr.cfg_ext is not None and (hdr.cfg_ext >> 4) & 0x03 != 1:
+        raise UnsupportedError(f"mode 7 key derivation KDFS {(hdr.cfg_ext >> 4) & 3}", meter_id)
     meter_id_bytes = address.raw[2:6]
+    key = aes128_key(key, meter_id)
     kmac = kdf_a(key, 0x01, afl.mcr, meter_id_bytes)
     msg = bytes([afl.mcl]) + afl.mcr + (afl.ml or b"") + frame[tpl_at:]
     if cmac(kmac, msg)[: len(afl.mac)] != afl.mac:
@@ -155,7 +125,7 @@ def decrypt_tpl(
 
 def _cbc_checked(key: bytes | None, iv: bytes, enc: bytes, meter_id: str, what: str) -> bytes:
     if key is not None:
-        plain = aes_cbc_decrypt(key, iv, enc)
+        plain = aes_cbc_decrypt(aes128_key(key, meter_id), iv, enc)
         if plain[:2] == b"\x2f\x2f":
             return plain
     if enc[:2] == b"\x2f\x2f":

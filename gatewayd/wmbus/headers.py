@@ -1,0 +1,109 @@
+"""The one walk over a clean frame's headers: DLL, then ELL, AFL and TPL as present.
+
+The decoder, `describe`, `--explain` and the duplicate key all read headers through
+`walk_headers`; each header comes back typed, with the span of bytes it occupies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gatewayd.wmbus.afl import AflHeader, parse_afl
+from gatewayd.wmbus.ci import CI_AFL, CI_TABLE, ELL_CIS, CiInfo
+from gatewayd.wmbus.ell import ell_encrypted, open_ell, read_ell
+from gatewayd.wmbus.errors import FrameError, TelegramError, UnsupportedError
+from gatewayd.wmbus.link import Address, LinkHeader, parse_link_header
+from gatewayd.wmbus.telegram import EllHeader, TplHeader
+from gatewayd.wmbus.tpl import parse_tpl_header
+
+Span = tuple[int, int]  # [start, end) in Headers.frame
+DLL_SPAN: Span = (0, 10)
+
+
+@dataclass(frozen=True, slots=True)
+class Headers:
+    """Every header of one frame that could be read, in order, with its byte span.
+
+    frame: the clean frame, its ELL payload decrypted when the walk opened it. ci / info: the
+    transport layer's CI and its table entry (None when the walk stopped before it). body_at:
+    the first byte after the last header read (the APL, or what could not be read). sealed: the
+    ELL payload is encrypted and was not opened, so nothing after the ELL was read. complete:
+    False only in a lenient walk that stopped at a header it could not read (at body_at).
+    """
+
+    frame: bytes
+    link: LinkHeader
+    ell: EllHeader | None
+    ell_span: Span | None
+    afl: AflHeader | None
+    afl_span: Span | None
+    tpl: TplHeader | None
+    tpl_span: Span | None
+    ci: int | None
+    info: CiInfo | None
+    body_at: int
+    sealed: bool = False
+    complete: bool = True
+
+    @property
+    def address(self) -> Address:
+        """The meter's identity: the long TPL header's address when there is one."""
+        tpl = self.tpl
+        if tpl is not None and tpl.long_address is not None:
+            return tpl.long_address
+        return self.link.address
+
+    @property
+    def encrypted_ell(self) -> bool:
+        return self.ell is not None and ell_encrypted(self.ell)
+
+
+def walk_headers(
+    frame: bytes, *, ell_key: bytes | None = None, open_ell_payload: bool = True,
+    lenient: bool = False,
+) -> Headers:  # fmt: skip
+    """Read the headers of a clean frame.
+
+    open_ell_payload: verify the ELL PayloadCRC and decrypt an encrypted ELL payload with
+    ell_key (NoKeyError / WrongKeyError when that fails); when False an encrypted ELL payload
+    stays sealed and a clear one is not verified. lenient: a header that cannot be read ends
+    the walk (complete=False) instead of raising; the DLL header must always be readable.
+    Raises only TelegramError subclasses.
+    """
+    link = parse_link_header(frame)
+    meter_id = link.address.id
+    pos = 10
+    ell = ell_span = afl = afl_span = tpl = tpl_span = None
+    ci: int | None = None
+    info: CiInfo | None = None
+    try:
+        c = frame[pos]
+        if c in ELL_CIS:
+            ell, end = read_ell(frame, pos, meter_id)
+            if not open_ell_payload and ell_encrypted(ell):
+                return Headers(frame, link, ell, (pos, end), None, None, None, None, None, None,
+                               end, sealed=True)  # fmt: skip
+            if open_ell_payload:
+                frame, ell = open_ell(frame, pos, ell, ell_key, meter_id)
+            ell_span = (pos, end)
+            pos = end
+            if pos >= len(frame):
+                raise FrameError(f"ELL 0x{c:02X} is followed by nothing", meter_id)
+            c = frame[pos]
+        if c == CI_AFL:
+            afl, end = parse_afl(frame, pos, meter_id)
+            afl_span = (pos, end)
+            pos = end  # parse_afl checked that a CI follows
+            c = frame[pos]
+        known = CI_TABLE.get(c)
+        if known is None or known.layer != "tpl":
+            raise UnsupportedError(f"CI 0x{c:02X} is not a layer we decode", meter_id)
+        tpl, end = parse_tpl_header(frame, pos, meter_id)
+        ci, info, tpl_span = c, known, (pos, end)
+        pos = end
+    except TelegramError:
+        if not lenient:
+            raise
+        return Headers(frame, link, ell, ell_span, afl, afl_span, tpl, tpl_span, ci, info, pos,
+                       complete=False)  # fmt: skip
+    return Headers(frame, link, ell, ell_span, afl, afl_span, tpl, tpl_span, ci, info, pos)

@@ -1,0 +1,91 @@
+"""The one header walker: typed headers with their byte spans, and the users built on it."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gatewayd.wmbus.decode import Decoder
+from gatewayd.wmbus.dedup import dedup_key
+from gatewayd.wmbus.errors import FrameError, TelegramError, WrongKeyError
+from gatewayd.wmbus.explain import explain
+from gatewayd.wmbus.headers import walk_headers
+from gatewayd.wmbus.link import FrameFormat
+from tests.wmbus.test_decode import K1, KAM_KEY, KEYS, O2, O2_KEY, SAMPLES
+
+
+def test_ell_ii_span_covers_ci_cc_acc_sn_and_the_payload_crc() -> None:
+    h = walk_headers(K1, ell_key=KAM_KEY)
+    # CI(1) CC(1) ACC(1) SN(4) PayloadCRC(2) from offset 10, then the TPL CI 0x78 alone
+    assert h.ell is not None and h.ell_span == (10, 19)
+    assert h.afl is None and h.afl_span is None
+    assert h.tpl is not None and h.tpl.ci == 0x78 and h.tpl_span == (19, 20)
+    assert h.info is not None and h.info.apl == "full" and h.body_at == 20
+
+
+def test_sealed_ell_stops_the_walk_without_a_key() -> None:
+    h = walk_headers(K1, open_ell_payload=False)
+    assert h.sealed and h.tpl is None and h.body_at == 19
+    with pytest.raises(TelegramError):
+        walk_headers(K1)  # opening it needs the key
+
+
+def test_long_tpl_header_span_and_identity() -> None:
+    h = walk_headers(O2, open_ell_payload=False)
+    # ELL I: CI CC ACC; then CI 0x72, the 8-byte long address, ACC STS CFG(2)
+    assert h.ell_span == (10, 13) and h.tpl_span == (13, 26)
+    assert h.link.address.id == "11223344" and h.address.id == "55667788"
+
+
+def test_lenient_walk_stops_at_a_truncated_header() -> None:
+    cut = bytes([20]) + O2[1:21]
+    with pytest.raises(FrameError):
+        walk_headers(cut, open_ell_payload=False)
+    h = walk_headers(cut, open_ell_payload=False, lenient=True)
+    assert not h.complete and h.tpl is None and h.body_at == 13
+
+
+def test_the_tpl_identity_names_the_key_not_the_radio_converter() -> None:
+    wrong_for_converter = bytes(16)
+    keys = {"11223344": wrong_for_converter, "55667788": O2_KEY}
+    t = Decoder(keys=keys).decode(O2)
+    assert t.id == "55667788" and t.records
+
+
+def test_a_key_of_the_wrong_length_is_a_wrong_key_naming_the_meter() -> None:
+    with pytest.raises(WrongKeyError) as err:
+        Decoder().decode(K1, key=KAM_KEY[:15])
+    assert err.value.meter_id == "76348799" and "15 bytes" in str(err.value)
+
+
+def test_dedup_key_ignores_the_hop_and_repeated_bits_only() -> None:
+    repeated = bytearray(K1)
+    repeated[11] |= 0x12  # ELL CC: H and R
+    assert dedup_key(bytes(repeated)) == dedup_key(K1)
+    other = bytearray(K1)
+    other[12] ^= 1  # ELL ACC
+    assert dedup_key(bytes(other)) != dedup_key(K1)
+
+
+def test_explain_names_each_layer_from_the_ci_table() -> None:
+    text = explain(K1, FrameFormat.CLEAN, Decoder(keys=KEYS))
+    assert "CI = 0x8D ELL II" in text and "CI = 0x78 TPL none, full APL" in text
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(SAMPLES),
+    st.lists(st.tuples(st.integers(0, 300), st.integers(0, 255)), min_size=1, max_size=4),
+    st.integers(1, 300),
+)
+def test_fuzz_dedup_never_raises_and_explain_reports_errors(
+    base: bytes, edits: list[tuple[int, int]], cut: int
+) -> None:
+    data = bytearray(base)
+    for pos, val in edits:
+        data[pos % len(data)] = val
+    data = data[:cut]
+    for frame in (bytes(data), bytes([len(data) - 1]) + bytes(data[1:])):
+        assert isinstance(dedup_key(frame), bytes)
+        assert isinstance(explain(frame, FrameFormat.CLEAN, Decoder(keys=KEYS)), str)
