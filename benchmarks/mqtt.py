@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from gatewayd.config.schema import load_config
+from gatewayd.config.load import load_config
 from gatewayd.daemon.app import Daemon
 from gatewayd.daemon.notify import Notifier
 from gatewayd.meters import MeterState, build_reading

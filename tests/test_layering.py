@@ -14,7 +14,7 @@ PKG = Path(__file__).resolve().parent.parent / "gatewayd"
 IO_MODULES = {"asyncio", "socket", "serial", "serial_asyncio_fast", "subprocess", "select",
               "selectors", "sqlite3", "threading", "paho", "dbus_fast", "systemd", "os",
               "pathlib", "io", "tomllib", "logging", "signal"}  # fmt: skip
-ADAPTERS = ("gatewayd.radios", "gatewayd.sinks", "gatewayd.daemon.app", "gatewayd.config.schema",
+ADAPTERS = ("gatewayd.radios", "gatewayd.sinks", "gatewayd.daemon.app", "gatewayd.config",
             "gatewayd.daemon.pipeline", "gatewayd.cli", "gatewayd.commands.demo")  # fmt: skip
 
 

@@ -6,7 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from gatewayd.config.schema import DEFAULT_PATH, Config, ConfigError, load_config
+from gatewayd.config.load import ConfigError, load_config
+from gatewayd.config.schema import DEFAULT_PATH, Config
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,7 +29,7 @@ def summary(config: Config) -> str:
     ]
     return (
         f"{config.path}: ok: gateway {config.gateway.id}, radio {config.radio.kind} on "
-        f"{config.radio.device} ({config.radio.mode}), {len(config.meters)} meters "
+        f"{config.radio.device} ({config.radio.mode.value}), {len(config.meters)} meters "
         f"({keys} with keys), sinks: {', '.join(sinks) or 'log only'}, "
         f"state in {config.gateway.state_dir}"
     )

@@ -14,11 +14,12 @@ import json
 import os
 import stat
 import sys
-import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
+from gatewayd.config.keysfile import key_table, read_keys
+from gatewayd.config.reader import Table, parse_hex_key
 from gatewayd.errors import ConfigurationError
 from gatewayd.meters import driver_names
 from gatewayd.meters.reading import MeterState, build_reading
@@ -48,30 +49,27 @@ class UsageError(ConfigurationError):
 
 
 def parse_key(text: str, where: str) -> bytes:
-    t = text.strip().replace(" ", "")
     try:
-        key = bytes.fromhex(t)
-    except ValueError:
-        raise UsageError(f"{where}: key is not hex") from None
-    if len(key) != 16:
-        raise UsageError(f"{where}: key must be 32 hex digits, found {len(t)} characters")
-    return key
+        return parse_hex_key(text.strip()).raw
+    except ValueError as exc:
+        raise UsageError(f"{where}: expected 32 hex digits, found {exc}") from None
 
 
 def load_keys(path: Path) -> dict[str, bytes]:
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
-    try:
-        data: Any = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
-    except (ValueError, tomllib.TOMLDecodeError) as exc:
-        raise UsageError(f"{path}: not valid {path.suffix.lstrip('.') or 'TOML'} ({exc})") from None
-    if isinstance(data, dict) and isinstance(data.get("keys"), dict):
-        data = data["keys"]
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}: expected a table of meter id = key")
-    return {str(k).lower(): parse_key(str(v), f"{path}: keys.{k}") for k, v in data.items()}
+    """--keys FILE: a keys file (`[keys]` table) or, for a .json name, a JSON map id -> hex."""
+    if path.suffix != ".json":
+        keys = read_keys(path)
+    else:
+        try:
+            data: Any = json.loads(path.read_text())
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read ({exc.strerror})") from None
+        except ValueError as exc:
+            raise UsageError(f"{path}: not valid JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise UsageError(f"{path}: expected a JSON object of meter id: key")
+        keys = key_table(Table(data, str(path), ""))
+    return {name: key.raw for name, key in keys.items()}
 
 
 def frame_format(data: bytes, crc: str | None) -> FrameFormat:
@@ -168,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         keys = load_keys(args.keys) if args.keys else {}
         default_key = parse_key(args.key, "--key") if args.key else None
-    except UsageError as exc:
+    except ConfigurationError as exc:
         print(f"gatewayd decode: {exc}", file=sys.stderr)
         return 2
     if args.driver != "auto" and args.driver not in driver_names():

@@ -23,7 +23,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gatewayd.config.schema import Config, ConfigError, LogSettings, RadioSettings, load_config
+from gatewayd.config.load import ConfigError, load_config
+from gatewayd.config.schema import Config, ListenMode, LogSettings, RadioSettings
 from gatewayd.daemon.app import Daemon
 from gatewayd.daemon.logs import RedactingFilter, setup_logging
 from gatewayd.daemon.notify import Notifier
@@ -72,7 +73,7 @@ def demo_config(path: Path | None, tmp: Path) -> Config:
     config = load_config(path)
     return dataclasses.replace(
         config,
-        radio=RadioSettings(kind="im871a", device=str(tmp / "ttyWMBUS"), mode="c1"),
+        radio=RadioSettings(kind="im871a", device=str(tmp / "ttyWMBUS"), mode=ListenMode.C1),
         gateway=dataclasses.replace(config.gateway, state_dir=tmp / "state"),
         log=LogSettings(level="info", journal="no"),
     )

@@ -17,12 +17,12 @@ from pathlib import Path
 from gatewayd.config.kem import KemError, KemFile, WrongPasswordError, read_kem
 from gatewayd.config.keysfile import (
     HEADER,
-    KeysFileError,
     format_keys,
     merge,
-    parse_keys,
+    read_keys,
     write_keys_file,
 )
+from gatewayd.errors import ConfigurationError
 
 PASSWORD_ENV = "GATEWAYD_KEM_PASSWORD"
 
@@ -104,11 +104,11 @@ def _merge_into(target: Path, kem: KemFile) -> int:
         return 1
     try:
         if st is not None:
-            existing = parse_keys(target.read_text(encoding="utf-8"), str(target))
+            existing = {name: key.raw.hex().upper() for name, key in read_keys(target).items()}
         keys, _notes = _keys_and_notes(kem)
         result = merge(existing, keys)
         write_keys_file(target, HEADER + format_keys(result.keys))
-    except KeysFileError as exc:
+    except ConfigurationError as exc:
         print(f"gatewayd keys: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

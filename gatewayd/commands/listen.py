@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 from gatewayd.commands.decode import UsageError, load_keys, parse_key
 from gatewayd.daemon.logs import setup_logging
+from gatewayd.errors import ConfigurationError
 from gatewayd.radios.base import RadioConfigError, RadioError, RadioFrame, RadioLost
 from gatewayd.radios.registry import KINDS, open_radio, parse_mode, parse_radio_spec
 from gatewayd.wmbus.decode import describe
@@ -160,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         known = known_meter_ids(args)
         return asyncio.run(listen(args, known, sys.stdout))
-    except (UsageError, RadioConfigError) as exc:
+    except (ConfigurationError, RadioConfigError) as exc:
         print(f"gatewayd listen: {exc}", file=sys.stderr)
         return 2
     except (RadioLost, RadioError) as exc:

@@ -8,7 +8,8 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from gatewayd.config.schema import DEFAULT_PATH, ConfigError, load_config
+from gatewayd.config.load import ConfigError, load_config
+from gatewayd.config.schema import DEFAULT_PATH
 from gatewayd.daemon.app import Daemon
 from gatewayd.daemon.logs import setup_logging
 

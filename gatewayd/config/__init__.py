@@ -1,2 +1,4 @@
-"""Configuration: the typed schema (schema.py), TOML reading with located errors (reader.py),
-secrets and keys (secrets.py, keysfile.py), and Kamstrup KEM key files (kem.py)."""
+"""Configuration: the section types with every default (sections.py; the sinks take theirs
+as built), the whole `Config` and the radio section (schema.py), config.toml -> Config
+(load.py), TOML reading with located, secret-free errors (reader.py), secrets (secrets.py),
+the one keys-file parser (keysfile.py), and Kamstrup KEM key files (kem.py)."""

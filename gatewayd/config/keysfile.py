@@ -1,42 +1,47 @@
-"""keys.toml (DESIGN.md §4.5): a `[keys]` table of meter id -> 32 hex digits, nothing else.
+"""keys.toml: a `[keys]` table of name (a meter id, or a `key_ref`) -> 32 hex digits, nothing else.
 
-`format_keys` writes one; `parse_keys` reads one strictly; `merge` combines; `write_keys_file`
-replaces a file atomically with mode 0600, keeping its owner. Messages never show a key.
+The one keys parser: `parse_keys` (parsed TOML -> name -> `Key`), used by the daemon's config
+(keys_file, the systemd credential), `gatewayd keys --merge`, and `decode`/`listen --keys`.
+`read_keys_file` adds the permission checks a daemon's keys file must pass. `format_keys`
+writes one; `merge` combines; `write_keys_file` replaces a file atomically with mode 0600,
+keeping its owner. Errors name the file and the entry, never a key's digits.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
 import stat
 import tempfile
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
+from gatewayd.config.reader import ConfigError, Table, load_toml
+from gatewayd.config.secrets import Key
 from gatewayd.errors import ConfigurationError
 
 __all__ = [
     "KeysFileError",
     "MergeResult",
     "format_keys",
+    "key_table",
     "merge",
     "parse_keys",
+    "read_credential",
+    "read_keys",
+    "read_keys_file",
     "write_keys_file",
 ]
 
-_METER_ID: Final = re.compile(r"[0-9A-Fa-f]{8}")
-_HEX_KEY: Final = re.compile(r"[0-9A-Fa-f]{32}")
 HEADER: Final = (
     "# gatewayd keys: meter id -> AES-128 key (32 hex digits). Keep this file mode 0600.\n"
 )
 
 
 class KeysFileError(ConfigurationError):
-    """A keys file that cannot be read or written. Never names a key's value."""
+    """A keys file that cannot be written. Never names a key's value."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,26 +64,59 @@ def format_keys(keys: Mapping[str, bytes | str], notes: Mapping[str, str] | None
     return "\n".join(lines) + "\n"
 
 
-def parse_keys(text: str, source: str) -> dict[str, str]:
-    """id -> HEX from a keys file's text; anything but a `[keys]` table of ids is an error."""
+def parse_keys(data: Mapping[str, Any], source: str) -> dict[str, Key]:
+    """A keys file's content -> name (lower case) -> Key; anything but `[keys]` is an error."""
+    root = Table(data, source, "")
+    for name in root.names():
+        if name != "keys":
+            raise root.error(name, "only a [keys] table in a keys file", "an unknown key")
+    return key_table(root.table("keys"))
+
+
+def key_table(table: Table) -> dict[str, Key]:
+    """Every entry of a table as name (lower case) -> Key (a JSON map of id -> hex, too)."""
+    return {name.lower(): table.key(name) for name in table.names()}
+
+
+def read_keys(path: Path) -> dict[str, Key]:
+    """A keys file read and parsed (no permission checks: for the commands' --keys)."""
+    return parse_keys(load_toml(path), str(path))
+
+
+def read_keys_file(
+    path: Path, config: Table, service_uid: int | None, option: str = "keys_file"
+) -> dict[str, Key]:
+    """The daemon's `keys_file`: a regular file, mode 0600, owned by root or the service user.
+
+    Errors about the file itself are reported at `option` in `config` (the config file).
+    """
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise KeysFileError(f"{source}: not valid TOML ({exc})") from None
-    extra = sorted(set(data) - {"keys"})
-    if extra:
-        raise KeysFileError(f"{source}: only a [keys] table is allowed, found {', '.join(extra)}")
-    table = data.get("keys", {})
-    if not isinstance(table, dict):
-        raise KeysFileError(f"{source}: keys must be a table")
-    out: dict[str, str] = {}
-    for meter_id, value in table.items():
-        if not _METER_ID.fullmatch(meter_id):
-            raise KeysFileError(f"{source}: keys.{meter_id}: a meter id is 8 hex digits")
-        if not isinstance(value, str) or not _HEX_KEY.fullmatch(value):
-            raise KeysFileError(f"{source}: keys.{meter_id}: expected 32 hex digits")
-        out[meter_id.lower()] = value.upper()
-    return out
+        st = path.stat()
+    except OSError as exc:
+        raise config.error(option, "a readable keys file", f"{path}: {exc.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise config.error(option, "a regular file", f"{path} is not one")
+    mode = stat.S_IMODE(st.st_mode)
+    if mode & 0o077:
+        raise config.error(
+            option, "mode 0600 (no group or other permissions)", f"{path} has mode {mode:04o}"
+        )
+    uid = os.geteuid() if service_uid is None else service_uid
+    if st.st_uid not in (0, uid):
+        raise config.error(
+            option,
+            f"owner root or the service user (uid {uid})",
+            f"{path} owned by uid {st.st_uid}",
+        )
+    return read_keys(path)
+
+
+def read_credential(path: Path) -> dict[str, Key]:
+    """`$CREDENTIALS_DIRECTORY/keys.toml`: systemd makes it 0400 for the service user."""
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise ConfigError(str(path), "", "no group or other permissions", f"mode {mode:04o}")
+    return read_keys(path)
 
 
 def merge(existing: Mapping[str, str], new: Mapping[str, bytes]) -> MergeResult:

@@ -1,21 +1,43 @@
 """Typed reading of TOML tables with errors that say file, dotted key, expected and found.
 
-Values that are secrets (keys) are described by their shape only ("30 characters"), never shown.
+Secrets are never shown: a secret field (a key, a password) is described by its type or shape
+only ("an integer", "30 characters"); any other value that looks like a key (a run of 16 or more
+hex digits, spaces and colons ignored) is described by its length; and as a backstop every
+message has such runs replaced before it is built.
 """
 
 from __future__ import annotations
 
+import enum
 import re
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from gatewayd.config.secrets import Key
+from gatewayd.config.secrets import MASK, Key
 from gatewayd.errors import ConfigurationError
 
-T = TypeVar("T")
+S = TypeVar("S", bound=str)
+E = TypeVar("E", bound=enum.Enum)
 _HEX = re.compile(r"[0-9A-Fa-f]*")
+_HEX_RUN = re.compile(r"[0-9A-Fa-f]{16,}")
+_SEPARATORS = re.compile(r"[\s:.-]")
+
+
+def looks_like_key(text: str) -> bool:
+    """True for text holding 16+ hex digits in a row (separators ignored): maybe a key."""
+    return _HEX_RUN.search(_SEPARATORS.sub("", text)) is not None
+
+
+def scrub(text: str) -> str:
+    """`text` with every run of 16+ hex digits replaced by the mask."""
+    return _HEX_RUN.sub(MASK, text)
+
+
+def shown(text: str) -> str:
+    """`text` itself, or a stand-in when it looks like a key (for names quoted in errors)."""
+    return f"{MASK} (it looks like a key)" if looks_like_key(text) else text
 
 
 class ConfigError(ConfigurationError):
@@ -23,9 +45,10 @@ class ConfigError(ConfigurationError):
 
     def __init__(self, file: str, key: str, expected: str, found: str) -> None:
         self.file = file
-        self.key = key
-        self.expected = expected
-        self.found = found
+        self.key = scrub(key)
+        self.expected = scrub(expected)
+        self.found = scrub(found)
+        key, expected, found = self.key, self.expected, self.found
         where = f"{file}: {key}" if key else file
         super().__init__(f"{where}: expected {expected}, found {found}")
 
@@ -59,9 +82,11 @@ def describe_kind(value: object) -> str:
 
 
 def describe(value: object) -> str:
-    """How a wrong value is shown in an error (short; not for secrets)."""
+    """How a wrong value is shown in an error (short; one that looks like a key by length only)."""
     if isinstance(value, dict | list):
         return describe_kind(value)
+    if isinstance(value, str) and looks_like_key(value):
+        return f"a string of {len(value)} characters that looks like a key"
     text = repr(value)
     if len(text) > 40:
         text = text[:37] + "..."
@@ -92,7 +117,7 @@ class Table:
         known = set(allowed)
         for k in self._data:
             if k not in known:
-                raise self.error(k, "one of " + ", ".join(sorted(known)), "an unknown key")
+                raise self.error(shown(k), "one of " + ", ".join(sorted(known)), "an unknown key")
 
     def _get(self, key: str, types: tuple[type, ...], expected: str, default: Any) -> Any:
         if key not in self._data:
@@ -135,17 +160,36 @@ class Table:
     def choice(
         self,
         key: str,
-        choices: Iterable[str],
-        default: str,
-        aliases: Mapping[str, str] | None = None,
-    ) -> str:
+        choices: Iterable[S],
+        default: S,
+        aliases: Mapping[str, S] | None = None,
+    ) -> S:
         """One of `choices` (or an alias of one, returned as the canonical name)."""
-        options = tuple(choices)
+        options: tuple[S, ...] = tuple(choices)
         expected = "one of " + ", ".join(repr(c) for c in options)
         v: str = self._get(key, (str,), expected, default)
-        v = (aliases or {}).get(v.lower(), v)
-        if v not in options:
-            raise self.error(key, expected, repr(v))
+        canonical = (aliases or {}).get(v.lower())
+        if canonical is not None:
+            return canonical
+        for option in options:
+            if v == option:
+                return option
+        raise self.error(key, expected, describe(v) if looks_like_key(v) else repr(v))
+
+    def member(self, key: str, enum_type: type[E], default: E) -> E:
+        """A member of a string-valued enum, named by its value."""
+        by_value = {str(m.value): m for m in enum_type}
+        return by_value[self.choice(key, by_value, str(default.value))]
+
+    def secret_string(self, key: str) -> str | None:
+        """An optional secret string (a password): errors give its type, never its value."""
+        if key not in self._data:
+            return None
+        v = self._data[key]
+        if not isinstance(v, str):
+            raise self.error(key, "a string", describe_kind(v))
+        if not v:
+            raise self.error(key, "a non-empty string", "an empty string")
         return v
 
     def boolean(self, key: str, default: bool) -> bool:
@@ -183,10 +227,18 @@ class Table:
         if not isinstance(v, str):
             found = "nothing (the key is missing)" if v is None else describe_kind(v)
             raise self.error(key, "32 hex digits", found)
-        text = v.replace(" ", "")
-        if len(text) != 32:
-            raise self.error(key, "32 hex digits", f"{len(text)} characters")
-        if not _HEX.fullmatch(text):
-            pos = next(i for i, c in enumerate(text) if c not in "0123456789abcdefABCDEF")
-            raise self.error(key, "32 hex digits", f"a non-hex character at position {pos + 1}")
-        return Key.from_hex(text)
+        try:
+            return parse_hex_key(v)
+        except ValueError as exc:
+            raise self.error(key, "32 hex digits", str(exc)) from None
+
+
+def parse_hex_key(text: str) -> Key:
+    """32 hex digits (spaces allowed) -> Key. ValueError says what is wrong, never the digits."""
+    compact = text.replace(" ", "")
+    if len(compact) != 32:
+        raise ValueError(f"{len(compact)} characters")
+    if not _HEX.fullmatch(compact):
+        pos = next(i for i, c in enumerate(compact) if c not in "0123456789abcdefABCDEF")
+        raise ValueError(f"a non-hex character at position {pos + 1}")
+    return Key.from_hex(compact)

@@ -16,7 +16,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from gatewayd.config.schema import Config, ConfigError, load_config
+from gatewayd.config.load import ConfigError, load_config
+from gatewayd.config.schema import Config
 from gatewayd.daemon.logs import fields, set_level
 from gatewayd.daemon.notify import Notifier
 from gatewayd.daemon.pipeline import Listener, Pipeline
@@ -54,54 +55,14 @@ def build_sinks(config: Config, *, journal: bool, stats: StatsProvider) -> list[
 
         sinks.append(JournalSink())
     if config.mqtt is not None:
-        sinks.append(_mqtt_sink(config, stats))
+        from gatewayd.sinks.mqtt import MqttSink  # noqa: PLC0415
+
+        sinks.append(MqttSink(config.mqtt, stats))
     if config.ble is not None:
-        sinks.append(_ble_sink(config, stats))
+        from gatewayd.sinks.ble import BleSink  # noqa: PLC0415
+
+        sinks.append(BleSink(config.ble, stats))
     return sinks
-
-
-def _mqtt_sink(config: Config, stats: StatsProvider) -> Sink:
-    from gatewayd.sinks.mqtt import MqttSettings, MqttSink  # noqa: PLC0415
-
-    m = config.mqtt
-    assert m is not None
-    settings = MqttSettings(
-        gateway_id=config.gateway.id,
-        state_dir=config.gateway.state_dir,
-        host=m.host,
-        port=m.port,
-        username=m.username,
-        password=m.password.value if m.password is not None else None,
-        tls=m.tls,
-        ca_file=m.ca_file,
-        cert_file=m.cert_file,
-        key_file=m.key_file,
-        client_id=m.client_id,
-        prefix=m.prefix,
-        ha_discovery=m.ha_discovery,
-        ha_prefix=m.ha_prefix,
-        outbox_max=m.outbox_max,
-        keepalive=m.keepalive,
-        protocol=m.protocol,  # type: ignore[arg-type]
-        stats_interval_s=m.stats_interval_s,
-    )
-    return MqttSink(settings, stats)
-
-
-def _ble_sink(config: Config, stats: StatsProvider) -> Sink:
-    from gatewayd.sinks.ble import BleSettings, BleSink  # noqa: PLC0415
-
-    b = config.ble
-    assert b is not None
-    settings = BleSettings(
-        enabled=b.enabled,
-        adapter=b.adapter,
-        security=b.security,  # type: ignore[arg-type]
-        gateway_id=config.gateway.id,
-        name=b.name,
-        bus_address=b.bus_address,
-    )
-    return BleSink(settings, stats)
 
 
 # ---------------------------------------------------------------- the daemon
@@ -172,7 +133,7 @@ class Daemon:
             "gatewayd starting: gateway %s, radio %s (%s), %d meters, sinks: %s",
             self.config.gateway.id,
             self.radio_name,
-            self.config.radio.mode,
+            self.config.radio.mode.value,
             len(self.config.meters),
             ", ".join(s.name for s in started) or "none",
             extra=fields("starting"),

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gatewayd.config.schema import ConfigError, load_config
+from gatewayd.config.load import ConfigError, load_config
+from gatewayd.config.schema import ListenMode
 
 KEY = "28F64A24988064A079AA2C807D6102AE"  # PROTOCOL.md §9's documented public test key
 
@@ -85,7 +86,7 @@ def test_full_config(tmp_path: Path) -> None:
     assert (c.radio.kind, c.radio.device, c.radio.mode, c.radio.silence_reset_s) == (
         "amb8465",
         "/dev/ttyUSB1",
-        "c1+t1",
+        ListenMode.C1_T1,
         300.0,
     )
     assert c.dedup.window_s == 30 and c.publish.heartbeat_s == 600
@@ -109,7 +110,7 @@ def test_defaults_and_absent_sinks(tmp_path: Path) -> None:
     c = load_config(write(tmp_path, ""), credentials_dir=None)
     assert (c.radio.kind, c.radio.mode, c.dedup.window_s, c.publish.heartbeat_s) == (
         "im871a",
-        "c1",
+        ListenMode.C1,
         60.0,
         900.0,
     )

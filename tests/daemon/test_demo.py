@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from gatewayd.commands.demo import recording
-from gatewayd.config.schema import load_config
+from gatewayd.config.load import load_config
 from gatewayd.demo.data import DEMO_KEYS, render
 from gatewayd.meters.reading import build_reading
 from gatewayd.wmbus.decode import Decoder

@@ -9,7 +9,7 @@ import json
 import logging
 from pathlib import Path
 
-from gatewayd.config.schema import load_config
+from gatewayd.config.load import load_config
 from gatewayd.daemon.app import build_sinks
 from gatewayd.sinks.journal import JournalSink
 from gatewayd.sinks.stdout import StdoutSink
@@ -86,7 +86,8 @@ async def test_mqtt_and_ble_sinks_are_built_from_config(tmp_path: Path) -> None:
         1884,
         "ms",
     )
-    assert mqtt.password == "pw-secret" and mqtt.state_dir == tmp_path
+    assert mqtt.password is not None and mqtt.password.value == "pw-secret"
+    assert mqtt.state_dir == tmp_path
     ble = by_name["ble"].settings  # type: ignore[attr-defined]
     assert (ble.gateway_id, ble.security, ble.adapter) == ("site-9", "encrypted", "hci0")
     for s in sinks:  # nothing was started; stopping must still be clean

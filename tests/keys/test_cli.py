@@ -152,7 +152,7 @@ def test_merge_refuses_a_file_that_is_not_only_keys(
         main(["keys", "import-kem", str(kem_path), "--password", PASSWORD, "--merge", str(target)])
         == 2
     )
-    assert "only a [keys] table is allowed, found gateway" in capsys.readouterr().err
+    assert "gateway: expected only a [keys] table in a keys file" in capsys.readouterr().err
     assert target.read_text() == original
 
 
@@ -178,7 +178,7 @@ def test_keys_without_action_is_a_usage_error(capsys: pytest.CaptureFixture[str]
 def test_merged_file_is_what_the_daemon_reads_as_its_credential(
     kem_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from gatewayd.config.schema import load_config
+    from gatewayd.config.load import load_config
 
     creds = tmp_path / "credentials"
     creds.mkdir()

@@ -10,8 +10,9 @@ from typing import Any
 import jsonschema
 import pytest
 
+from gatewayd.config.secrets import Secret
+from gatewayd.config.sections import MqttSettings
 from gatewayd.sinks.mqtt.payload import Topics, alarm_payload, discovery_configs, to_json
-from gatewayd.sinks.mqtt.settings import MqttSettings
 from gatewayd.sinks.mqtt.supervisor import backoff_delay
 from tests.conftest import REPO, load_vectors, shared_vector_files
 from tests.sinks.mqtt_readings import KAMSTRUP
@@ -211,7 +212,7 @@ def test_backoff_doubles_is_capped_and_jittered() -> None:
 
 
 def test_settings_defaults_and_validation(tmp_path: Path) -> None:
-    s = MqttSettings(gateway_id="site-17", state_dir=tmp_path, password="hunter22")
+    s = MqttSettings(gateway_id="site-17", state_dir=tmp_path, password=Secret("hunter22"))
     assert s.effective_client_id == "gatewayd-site-17"
     assert s.prefix == "metersync"
     assert s.outbox_path == tmp_path / "mqtt-outbox.sqlite3"

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from gatewayd.config.secrets import Secret
 from gatewayd.sinks.mqtt import MqttSink
 from tests.sinks.conftest import Broker, Pki, Subscriber
 from tests.sinks.mqtt_readings import numbered, seq_of
@@ -97,7 +98,7 @@ async def test_wrong_password_clear_error_once_backoff_and_readings_kept(
         broker,
         tmp_path,
         username="gw17",
-        password="wrong-staple-secret",
+        password=Secret("wrong-staple-secret"),
         reconnect_min_s=0.05,
         reconnect_max_s=0.4,
     )
@@ -132,7 +133,9 @@ async def test_wrong_password_clear_error_once_backoff_and_readings_kept(
     sub: Subscriber = subscribe(
         broker.port, f"{BASE}/#", username="gw17", password="right-horse-battery"
     )
-    right = MqttSink(settings(broker, tmp_path, username="gw17", password="right-horse-battery"))
+    right = MqttSink(
+        settings(broker, tmp_path, username="gw17", password=Secret("right-horse-battery"))
+    )
     await right.start()
     msgs = await sub.wait_for(lambda ms: len([m for m in ms if m.topic == METER]) == 5)
     assert [seq_of(m.payload) for m in msgs if m.topic == METER] == [0, 1, 2, 3, 4]

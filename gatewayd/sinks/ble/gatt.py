@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from gatewayd.config.sections import BleSecurity as Security
 from gatewayd.wmbus.link import bcd_id, id_bytes
-
-Security = Literal["authenticated", "encrypted"]
 
 # ---- UUIDs: one random 128-bit base (never a Bluetooth SIG one); bytes 2-3 number the items ----
 

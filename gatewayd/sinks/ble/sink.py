@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from gatewayd import __version__
+from gatewayd.config.sections import BleSettings
 from gatewayd.sinks.base import Reading
 from gatewayd.sinks.ble import gatt
 from gatewayd.sinks.ble.bluez import BleState, Registrar
@@ -20,7 +21,6 @@ from gatewayd.sinks.ble.objects import (
     GattService,
     NotifyingCharacteristic,
 )
-from gatewayd.sinks.ble.settings import BleSettings
 
 log = logging.getLogger(__name__)
 

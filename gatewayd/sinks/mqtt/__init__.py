@@ -1,6 +1,6 @@
 """MQTT sink: readings through the on-disk outbox to a broker (DESIGN.md §4.3, docs/mqtt.md)."""
 
-from gatewayd.sinks.mqtt.settings import MqttSettings
+from gatewayd.config.sections import MqttSettings
 from gatewayd.sinks.mqtt.sink import MqttSink
 
 __all__ = ["MqttSettings", "MqttSink"]

@@ -22,9 +22,9 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from gatewayd.config.sections import MqttSettings
 from gatewayd.errors import SinkError
 from gatewayd.sinks.mqtt.payload import OFFLINE
-from gatewayd.sinks.mqtt.settings import MqttSettings
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,8 @@ class Connection:
         client.connect_timeout = settings.connect_timeout_s
         client.will_set(status_topic, OFFLINE, qos=1, retain=True)
         if settings.username is not None:
-            client.username_pw_set(settings.username, settings.password)
+            password = settings.password.value if settings.password is not None else None
+            client.username_pw_set(settings.username, password)
         client.on_connect = self._handle_connect
         client.on_disconnect = self._handle_disconnect
         client.on_publish = self._handle_publish

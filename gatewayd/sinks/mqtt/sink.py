@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from gatewayd.config.sections import MqttSettings
 from gatewayd.sinks.base import Reading
 from gatewayd.sinks.mqtt.payload import (
     Topics,
@@ -17,7 +18,6 @@ from gatewayd.sinks.mqtt.payload import (
     meter_id,
     to_json,
 )
-from gatewayd.sinks.mqtt.settings import MqttSettings
 from gatewayd.sinks.mqtt.supervisor import Counters, DeliveredHook, Discovery, Supervisor
 from gatewayd.sinks.outbox import Message, Outbox, OutboxError
 

@@ -18,9 +18,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gatewayd.config.sections import MqttSettings
 from gatewayd.sinks.mqtt.connection import ConnectError, Connection, NotConnected
 from gatewayd.sinks.mqtt.payload import OFFLINE, ONLINE, Topics, to_json
-from gatewayd.sinks.mqtt.settings import MqttSettings
 from gatewayd.sinks.outbox import Outbox, OutboxError
 
 log = logging.getLogger("gatewayd.sinks.mqtt")

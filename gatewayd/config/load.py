@@ -1,0 +1,272 @@
+"""config.toml -> `Config`. Every error names the file, the dotted key, what was expected and
+what was found, and never shows a secret (ConfigError; the CLI exits 2).
+
+Keys come from, in order of precedence: `key` on the meter; `$CREDENTIALS_DIRECTORY/keys.toml`
+(systemd LoadCredential=); the top-level `keys_file` (mode 0600, owned by root or the service
+user). A meter finds its key under `key_ref`, or under its own id.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final, get_args
+
+from gatewayd.config.keysfile import read_credential, read_keys_file
+from gatewayd.config.reader import ConfigError, Table, load_toml, looks_like_key
+from gatewayd.config.schema import Config, RadioSettings
+from gatewayd.config.secrets import Key, Secret
+from gatewayd.config.sections import (
+    BleSecurity,
+    BleSettings,
+    DebugSettings,
+    DedupSettings,
+    GatewaySettings,
+    JournalChoice,
+    LogLevel,
+    LogSettings,
+    MeterSettings,
+    MqttProtocol,
+    MqttSettings,
+    PublishSettings,
+    StdoutSettings,
+    toml_keys,
+)
+from gatewayd.meters.registry import driver_names
+from gatewayd.radios import registry as radio_registry
+from gatewayd.radios.base import ListenMode
+
+__all__ = ["CREDENTIAL_NAME", "ConfigError", "load_config", "parse_config"]
+
+CREDENTIAL_NAME: Final = "keys.toml"
+SECTIONS: Final = (
+    "keys_file",
+    "gateway",
+    "radio",
+    "dedup",
+    "publish",
+    "meters",
+    "mqtt",
+    "ble",
+    "stdout",
+    "log",
+    "debug",
+)
+METER_KEYS: Final = ("id", "name", "driver", "key", "key_ref", "encrypted")
+_METER_ID: Final = re.compile(r"[0-9A-Fa-f]{8}")
+_GATEWAY_ID: Final = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_TOPIC_PART: Final = re.compile(r"[^+#\0]+")
+_TOPIC_EXPECTED: Final = "a topic prefix without + # or NUL"
+LOG_LEVELS: Final[tuple[LogLevel, ...]] = get_args(LogLevel)
+JOURNAL_CHOICES: Final[tuple[JournalChoice, ...]] = get_args(JournalChoice)
+MQTT_PROTOCOLS: Final[tuple[MqttProtocol, ...]] = get_args(MqttProtocol)
+BLE_SECURITY: Final[tuple[BleSecurity, ...]] = get_args(BleSecurity)
+
+
+def load_config(
+    path: Path | str, *, credentials_dir: str | bool | None = True, service_uid: int | None = None
+) -> Config:
+    """Read and validate the config file and its keys. Raises ConfigError.
+
+    credentials_dir: True reads $CREDENTIALS_DIRECTORY; a path uses that; None/False none.
+    """
+    p = Path(path)
+    data = load_toml(p)
+    if credentials_dir is True:
+        credentials_dir = os.environ.get("CREDENTIALS_DIRECTORY")
+    cred = Path(credentials_dir) / CREDENTIAL_NAME if credentials_dir else None
+    return parse_config(data, p, credential=cred, service_uid=service_uid)
+
+
+def parse_config(
+    data: Mapping[str, Any],
+    path: Path,
+    *,
+    credential: Path | None = None,
+    service_uid: int | None = None,
+) -> Config:
+    root = Table(data, str(path), "")
+    root.reject_unknown(SECTIONS)
+    base = path.parent
+    gateway = _gateway(root.table("gateway"), base)
+    radio = _radio(root.table("radio"))
+    dedup = _dedup(root.table("dedup"))
+    publish = _publish(root.table("publish"))
+
+    keys_file = root.optional_path("keys_file", base)
+    file_keys = read_keys_file(keys_file, root, service_uid) if keys_file else {}
+    cred_keys = read_credential(credential) if credential and credential.exists() else {}
+    meters = _meters(root, {**file_keys, **cred_keys}, keys_file, credential)
+
+    mqtt = _mqtt(root.table("mqtt"), base, gateway) if "mqtt" in data else None
+    ble = _ble(root.table("ble"), gateway) if "ble" in data else None
+    return Config(
+        path=path,
+        gateway=gateway,
+        radio=radio,
+        dedup=dedup,
+        publish=publish,
+        meters=meters,
+        mqtt=mqtt,
+        ble=ble if ble is not None and ble.enabled else None,
+        stdout=_stdout(root.table("stdout")),
+        log=_log(root.table("log")),
+        debug=_debug(root.table("debug")),
+        keys_file=keys_file,
+    )
+
+
+# ---------------------------------------------------------------- one function per section
+# Each reads its keys with the section type's own defaults (D = the type with no arguments).
+
+
+def _gateway(t: Table, base: Path) -> GatewaySettings:
+    t.reject_unknown(toml_keys(GatewaySettings))
+    d = GatewaySettings()
+    gateway_id = t.pattern("id", _GATEWAY_ID, "letters, digits, '_', '.', '-' (1-64)", d.id)
+    return GatewaySettings(id=gateway_id, state_dir=t.path("state_dir", base, d.state_dir))
+
+
+def _radio(t: Table) -> RadioSettings:
+    t.reject_unknown(toml_keys(RadioSettings))
+    d = RadioSettings()
+    return RadioSettings(
+        kind=t.choice("kind", tuple(radio_registry.KINDS), d.kind, radio_registry.ALIASES),
+        device=t.string("device", d.device),
+        mode=t.member("mode", ListenMode, d.mode),
+        silence_reset_s=t.number("silence_reset_s", d.silence_reset_s, minimum=0),
+    )
+
+
+def _dedup(t: Table) -> DedupSettings:
+    t.reject_unknown(toml_keys(DedupSettings))
+    d = DedupSettings()
+    return DedupSettings(
+        window_s=t.number("window_s", d.window_s, minimum=0),
+        max_entries=t.integer("max_entries", d.max_entries, minimum=16),
+    )
+
+
+def _publish(t: Table) -> PublishSettings:
+    t.reject_unknown(toml_keys(PublishSettings))
+    return PublishSettings(
+        heartbeat_s=t.number("heartbeat_s", PublishSettings().heartbeat_s, minimum=1)
+    )
+
+
+def _meters(
+    root: Table, keys: Mapping[str, Key], keys_file: Path | None, credential: Path | None
+) -> tuple[MeterSettings, ...]:
+    out: list[MeterSettings] = []
+    seen: set[str] = set()
+    drivers = driver_names()
+    for mt in root.array_of_tables("meters"):
+        mt.reject_unknown(METER_KEYS)
+        mid = mt.pattern("id", _METER_ID, "8 hex digits", None).lower()
+        if mid in seen:
+            raise mt.error("id", "a meter id not listed before", f"{mid} again")
+        seen.add(mid)
+        encrypted = mt.boolean("encrypted", True)
+        key: Key | None = None
+        if "key" in mt:
+            key = mt.key("key")
+        elif encrypted:
+            ref = mt.string("key_ref", mid).lower()
+            key = keys.get(ref)
+            if key is None:
+                raise _no_key(mt, ref, keys_file, credential)
+        out.append(
+            MeterSettings(
+                id=mid,
+                name=mt.string("name", mid),
+                driver=mt.choice("driver", drivers, "auto"),
+                key=key,
+                encrypted=encrypted,
+            )
+        )
+    return tuple(out)
+
+
+def _no_key(mt: Table, ref: str, keys_file: Path | None, credential: Path | None) -> ConfigError:
+    where = (
+        " or ".join(str(s) for s in (keys_file, credential) if s is not None)
+        or "no keys_file configured"
+    )
+    if looks_like_key(ref):
+        # A key pasted as key_ref: say so without printing it.
+        return mt.error(
+            "key_ref",
+            "the name of an entry in [keys] of the keys file (a key itself goes in key = ...)",
+            "a value that looks like a key",
+        )
+    return mt.error(
+        "key",
+        f"a key (key = 32 hex digits, or an entry {ref} in [keys] of the keys file; "
+        "encrypted = false for a meter that sends in clear)",
+        f"none ({where})",
+    )
+
+
+def _mqtt(t: Table, base: Path, gateway: GatewaySettings) -> MqttSettings:
+    t.reject_unknown(toml_keys(MqttSettings))
+    d = MqttSettings(gateway_id=gateway.id, state_dir=gateway.state_dir)
+    password = t.secret_string("password")
+    cert_file = t.optional_path("cert_file", base)
+    key_file = t.optional_path("key_file", base)
+    if key_file is not None and cert_file is None:
+        raise t.error("cert_file", "a client certificate when key_file is given", "none")
+    return MqttSettings(
+        gateway_id=gateway.id,
+        state_dir=gateway.state_dir,
+        host=t.string("host", d.host),
+        port=t.integer("port", d.port, minimum=1, maximum=65535),
+        prefix=t.pattern("prefix", _TOPIC_PART, _TOPIC_EXPECTED, d.prefix),
+        ha_discovery=t.boolean("ha_discovery", d.ha_discovery),
+        ha_prefix=t.pattern("ha_prefix", _TOPIC_PART, _TOPIC_EXPECTED, d.ha_prefix),
+        username=t.optional_string("username"),
+        password=Secret(password) if password is not None else None,
+        client_id=t.optional_string("client_id"),
+        tls=t.boolean("tls", d.tls),
+        ca_file=t.optional_path("ca_file", base),
+        cert_file=cert_file,
+        key_file=key_file,
+        keepalive=t.integer("keepalive", d.keepalive, minimum=5, maximum=65535),
+        protocol=t.choice("protocol", MQTT_PROTOCOLS, d.protocol),
+        outbox_max=t.integer("outbox_max", d.outbox_max, minimum=1),
+        stats_interval_s=t.number("stats_interval_s", d.stats_interval_s, minimum=1),
+    )
+
+
+def _ble(t: Table, gateway: GatewaySettings) -> BleSettings:
+    t.reject_unknown(toml_keys(BleSettings))
+    d = BleSettings()
+    return BleSettings(
+        enabled=t.boolean("enabled", d.enabled),
+        adapter=t.string("adapter", d.adapter),
+        security=t.choice("security", BLE_SECURITY, d.security),
+        name=t.optional_string("name"),
+        bus_address=t.optional_string("bus_address"),
+        gateway_id=gateway.id,
+    )
+
+
+def _stdout(t: Table) -> StdoutSettings:
+    t.reject_unknown(toml_keys(StdoutSettings))
+    return StdoutSettings(enabled=t.boolean("enabled", StdoutSettings().enabled))
+
+
+def _log(t: Table) -> LogSettings:
+    t.reject_unknown(toml_keys(LogSettings))
+    d = LogSettings()
+    return LogSettings(
+        level=t.choice("level", LOG_LEVELS, d.level),
+        journal=t.choice("journal", JOURNAL_CHOICES, d.journal),
+    )
+
+
+def _debug(t: Table) -> DebugSettings:
+    t.reject_unknown(toml_keys(DebugSettings))
+    d = DebugSettings()
+    return DebugSettings(sigusr2_block_s=t.number("sigusr2_block_s", d.sigusr2_block_s, minimum=0))
