@@ -17,7 +17,6 @@ from gatewayd.meters.fields import (
     StatusSpec,
     TextSpec,
     flag_value,
-    info_of,
     number,
 )
 from gatewayd.meters.tplstatus import tpl_status_tokens
@@ -25,6 +24,7 @@ from gatewayd.wmbus.records import RecordHeader
 from gatewayd.wmbus.telegram import Telegram
 
 ALARM_NAMES = ("dry", "reverse", "leak", "burst", "tamper")
+MAX_PLANS = 1024  # header plans kept per driver (emptied when full: a meter repeats a few)
 
 
 class Driver(Protocol):
@@ -100,6 +100,8 @@ class TableDriver:
             h = rec.header
             plan = plans.get(h.difvif)
             if plan is None:
+                if len(plans) >= MAX_PLANS:
+                    plans.clear()
                 plan = plans[h.difvif] = self._plan(h)
             for name, spec in plan.fields:
                 if name not in out:
@@ -125,15 +127,14 @@ class TableDriver:
         return out, alarms
 
     def _plan(self, h: RecordHeader) -> _Plan:
-        info = info_of(h)
         fields = tuple(
             (s.name.format(subunit=h.subunit) if "{" in s.name else s.name, s)
             for s in self.field_specs
-            if s.match.matches(h, info)
+            if s.match.matches(h)
         )
         return _Plan(
             fields=fields,
-            texts=tuple(t for t in self.text_specs if t.match.matches(h, info)),
-            status=tuple(s for s in self.status_specs if s.match.matches(h, info)),
-            alarms=tuple(a for a in self.alarm_rules if a.match.matches(h, info)),
+            texts=tuple(t for t in self.text_specs if t.match.matches(h)),
+            status=tuple(s for s in self.status_specs if s.match.matches(h)),
+            alarms=tuple(a for a in self.alarm_rules if a.match.matches(h)),
         )

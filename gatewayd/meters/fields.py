@@ -13,10 +13,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from gatewayd.meters.units import factor
-from gatewayd.meters.vifrange import HeaderInfo, header_info
 from gatewayd.wmbus.records import Record, RecordHeader
-
-ANY = None  # for Match.function / Match.vif / Match.combinables: "any value"
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +25,7 @@ class Match:
     None accepts any combinables.
     """
 
-    vif: str | None = None
+    vif: str | None = None  # a VIF range name (RecordHeader.vif_range); None: any
     function: str | None = "instantaneous"
     storage: tuple[int, int] = (0, 0)
     tariff: tuple[int, int] = (0, 0)
@@ -36,16 +33,16 @@ class Match:
     combinables: tuple[int, ...] | None = ()
     difvif: bytes | None = None
 
-    def matches(self, h: RecordHeader, info: HeaderInfo) -> bool:
+    def matches(self, h: RecordHeader) -> bool:
         if self.difvif is not None:
             return h.difvif == self.difvif
         return (
-            (self.vif is None or info.vif_range == self.vif)
+            (self.vif is None or h.vif_range == self.vif)
             and (self.function is None or h.function == self.function)
             and self.storage[0] <= h.storage <= self.storage[1]
             and self.tariff[0] <= h.tariff <= self.tariff[1]
             and self.subunit[0] <= h.subunit <= self.subunit[1]
-            and (self.combinables is None or info.combinables == self.combinables)
+            and (self.combinables is None or h.combinable_codes == self.combinables)
         )
 
 
@@ -210,7 +207,3 @@ def number(rec: Record, unit: str) -> object:
             return int(out)
         return round(out, 9)
     return out
-
-
-def info_of(h: RecordHeader) -> HeaderInfo:
-    return header_info(h.difvif)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from gatewayd.wmbus.crc import crc16_en13757
 from gatewayd.wmbus.errors import FormatUnknownError, FrameError
 from gatewayd.wmbus.link import Address
-from gatewayd.wmbus.records import Record, RecordHeader, decode_value, parse_headers
+from gatewayd.wmbus.records import HeaderCache, Record, RecordHeader, decode_value, parse_headers
 
 # Formats Kamstrup meters use (PROTOCOL.md §5.3), so compact frames decode from the first
 # telegram. The SIG of each is computed, not stored, so a typo cannot hide.
@@ -81,10 +81,12 @@ class CompactFormats:
             fmt = self._seeds.get(sig)
         return fmt
 
-    def headers(self, fmt: bytes, meter_id: str | None = None) -> tuple[RecordHeader, ...]:
+    def headers(
+        self, fmt: bytes, meter_id: str | None = None, cache: HeaderCache | None = None
+    ) -> tuple[RecordHeader, ...]:
         hdrs = self._headers.get(fmt)
         if hdrs is None:
-            hdrs = parse_headers(fmt)
+            hdrs = parse_headers(fmt, meter_id, cache)
             if any(h.size < 0 for h in hdrs):
                 raise FrameError("compact format with a variable-length record", meter_id)
             self._headers[fmt] = hdrs
@@ -118,7 +120,13 @@ class CompactFormats:
 
 
 def expand_compact(
-    formats: CompactFormats, address: Address, sig: int, fcrc: int, data: bytes, meter_id: str
+    formats: CompactFormats,
+    address: Address,
+    sig: int,
+    fcrc: int,
+    data: bytes,
+    meter_id: str,
+    cache: HeaderCache | None = None,
 ) -> tuple[bytes, tuple[Record, ...]]:
     """Rebuild a compact frame's full APL and records; check FCRC. Returns (apl, records)."""
     fmt = formats.lookup(address, sig)
@@ -126,7 +134,8 @@ def expand_compact(
         raise FormatUnknownError(
             f"compact frame format {sig:04X} unknown, waiting for a full frame", meter_id
         )
-    headers = formats.headers(fmt, meter_id)
+    cache = HeaderCache() if cache is None else cache
+    headers = formats.headers(fmt, meter_id, cache)
     need = sum(h.size for h in headers)
     if need != len(data):
         raise FrameError(
@@ -141,7 +150,7 @@ def expand_compact(
         pos += h.size
         parts.append(h.difvif)
         parts.append(chunk)
-        records.append(Record(h, decode_value(h, chunk), chunk))
+        records.append(Record(h, decode_value(h, chunk, cache), chunk))
     apl = b"".join(parts)
     if crc16_en13757(apl) != fcrc:
         raise FrameError(

@@ -12,7 +12,7 @@ from gatewayd.wmbus.compact import CompactFormats, expand_compact
 from gatewayd.wmbus.errors import FrameError, UnsupportedError
 from gatewayd.wmbus.headers import Headers, walk_headers
 from gatewayd.wmbus.link import Address, FrameFormat, bcd_id, strip_crcs
-from gatewayd.wmbus.records import Record, parse_headers, parse_records
+from gatewayd.wmbus.records import HeaderCache, Record, parse_headers, parse_records
 from gatewayd.wmbus.telegram import Telegram, TplHeader
 from gatewayd.wmbus.tpl import decrypt_tpl
 
@@ -29,11 +29,12 @@ class FrameSummary:
 
 
 class Decoder:
-    """Decodes telegrams. Holds the key lookup and the compact-format cache (an explicit object,
-    so the daemon can persist it); otherwise stateless."""
+    """Decodes telegrams. Holds the key lookup, the compact-format cache (an explicit object,
+    so the daemon can persist it) and a bounded cache of parsed record headers."""
 
     def __init__(self, keys: KeyLookup | None = None, formats: CompactFormats | None = None):
         self.formats = formats if formats is not None else CompactFormats()
+        self.header_cache = HeaderCache()  # parsed record headers, bounded
         self._keys = keys
 
     def key_for(self, meter_id: str) -> bytes | None:
@@ -75,7 +76,7 @@ class Decoder:
         if info.apl == "none":
             return _telegram(h, address, hdr, ci, encrypted, apl, ())
         if info.apl == "format":
-            heads = parse_headers(apl)
+            heads = parse_headers(apl, meter_id, self.header_cache)
             sig = self.formats.learn(address, apl)
             recs = tuple(Record(head, None, b"") for head in heads)
             return _telegram(h, address, hdr, ci, encrypted, apl, recs, sig=sig)
@@ -86,9 +87,11 @@ class Decoder:
                 raise FrameError("compact frame header truncated", meter_id)
             sig = apl[0] | (apl[1] << 8)
             fcrc = apl[2] | (apl[3] << 8)
-            full, recs = expand_compact(self.formats, address, sig, fcrc, apl[4:], meter_id)
+            full, recs = expand_compact(
+                self.formats, address, sig, fcrc, apl[4:], meter_id, self.header_cache
+            )
             return _telegram(h, address, hdr, ci, encrypted, full, recs, sig=sig, compact=True)
-        parsed_records = parse_records(apl, meter_id, strict=False)
+        parsed_records = parse_records(apl, meter_id, strict=False, cache=self.header_cache)
         recs = parsed_records.records
         warnings: tuple[str, ...] = ()
         full_sig: int | None = None

@@ -114,7 +114,7 @@ def explain(
             ar.add(q, len(apl), "  manufacturer specific data")
             break
         try:
-            h, dp = parse_header(apl, q)
+            h, dp = parse_header(apl, q, cache=decoder.header_cache)
         except TelegramError:
             ar.add(q, len(apl), "  (unparsed)")
             break

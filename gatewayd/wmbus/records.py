@@ -2,8 +2,8 @@
 
 Pure functions on bytes. Every parser here raises FrameError and nothing else, for any input.
 
-Speed: a header is parsed once. Its bytes key a bounded cache of (RecordHeader, data size,
-value reader); a record then costs a scan of the extension bits, a dict hit and one call.
+Speed: a header is parsed once. Its bytes key a bounded HeaderCache of (RecordHeader, data
+size, value reader) that the caller owns (the decoder keeps one).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gatewayd.wmbus import vif_table as vt
+from gatewayd.wmbus import vife_table as vet
 from gatewayd.wmbus.datetimes import BY_SIZE
 from gatewayd.wmbus.errors import FrameError
 from gatewayd.wmbus.values import INT_CODES, Reader, Value, make_reader, read_lvar
@@ -38,6 +39,9 @@ class RecordHeader:
     tables, 0xFFnn manufacturer-specific VIF with its first VIFE (0x7F when it has none).
     status: "" or what a VIFE says about the data: "no data", "overflow", "underflow",
     "data error", "premature end of record", or an EN 13757-3 error code's name.
+    vif_range: the range drivers match on (vif_table.VIF_RANGES), "manufacturer specific" for
+    VIF 7F/FF, else "other". combinable_codes: the VIFE codes after the VIF (or its extension
+    code) masked with 0x7F; the one after a manufacturer VIFE 7F is given as 0x100 | its code.
     """
 
     difvif: bytes
@@ -56,6 +60,8 @@ class RecordHeader:
     exponent: int = 0
     factor: int = 1
     status: str = ""
+    vif_range: str = "other"
+    combinable_codes: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,25 +93,54 @@ FUNCTIONS = ("instantaneous", "maximum", "minimum", "error")
 # data code -> data size; -1 LVAR, -2 special function (DIF xF)
 DATA_SIZES = (0, 1, 2, 3, 4, 4, 6, 8, 0, 1, 2, 3, 4, -1, 6, -2)
 _Entry = tuple[RecordHeader, int, Reader]
-_CACHE: dict[bytes, _Entry] = {}
-_CACHE_MAX = 4096
+
+
+class HeaderCache:
+    """Parsed record headers by their bytes, at most `max_entries` (emptied when full).
+
+    The decoder owns one: a meter sends the same few headers over and over, so a record then
+    costs a scan of the extension bits, a dict hit and one call. Without one, each call of the
+    parsers below uses a cache of its own for that call only.
+    """
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self.max_entries = max_entries
+        self._entries: dict[bytes, _Entry] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def entry(self, hb: bytes) -> _Entry:
+        """The parse of header bytes known to be complete (see _header_end)."""
+        entry = self._entries.get(hb)
+        if entry is None:
+            entry = _build(hb)
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[hb] = entry
+        return entry
 
 
 # ---- public API -------------------------------------------------------------------------
 
 
-def parse_header(apl: bytes, pos: int = 0, meter_id: str | None = None) -> tuple[RecordHeader, int]:
+def parse_header(
+    apl: bytes, pos: int = 0, meter_id: str | None = None, cache: HeaderCache | None = None
+) -> tuple[RecordHeader, int]:
     """Parse the DIF/DIFE/VIF/VIFE header at pos; return it and the position of its data."""
     apl = bytes(apl)
     if not 0 <= pos < len(apl):
         raise FrameError(f"record header expected at offset {pos}, data ends", meter_id)
     end = _header_end(apl, pos, meter_id)
-    return _entry(apl[pos:end])[0], end
+    return (HeaderCache() if cache is None else cache).entry(apl[pos:end])[0], end
 
 
-def parse_headers(difvif: bytes, meter_id: str | None = None) -> tuple[RecordHeader, ...]:
+def parse_headers(
+    difvif: bytes, meter_id: str | None = None, cache: HeaderCache | None = None
+) -> tuple[RecordHeader, ...]:
     """The headers of a concatenated DIF/VIF string without data (compact-frame formats)."""
     difvif = bytes(difvif)
+    cache = HeaderCache() if cache is None else cache
     out: list[RecordHeader] = []
     pos, n = 0, len(difvif)
     while pos < n:
@@ -116,15 +151,15 @@ def parse_headers(difvif: bytes, meter_id: str | None = None) -> tuple[RecordHea
         if dif & 0x0F == 0x0F:
             raise FrameError(f"special DIF {dif:02X} at offset {pos} in a format", meter_id)
         end = _header_end(difvif, pos, meter_id)
-        out.append(_entry(difvif[pos:end])[0])
+        out.append(cache.entry(difvif[pos:end])[0])
         pos = end
     return tuple(out)
 
 
-def decode_value(header: RecordHeader, data: bytes) -> Value:
+def decode_value(header: RecordHeader, data: bytes, cache: HeaderCache | None = None) -> Value:
     """The value of data for header: exactly header.size bytes (LVAR: LVAR byte + data)."""
     data = bytes(data)
-    _, size, reader = _entry(header.difvif)
+    _, size, reader = (HeaderCache() if cache is None else cache).entry(header.difvif)
     if size < 0:
         value, end = read_lvar(data, 0, header.kind, (header.exponent, header.factor), None)
         if end != len(data):
@@ -137,7 +172,13 @@ def decode_value(header: RecordHeader, data: bytes) -> Value:
     return reader(data)
 
 
-def parse_records(apl: bytes, meter_id: str | None = None, *, strict: bool = True) -> Records:
+def parse_records(
+    apl: bytes,
+    meter_id: str | None = None,
+    *,
+    strict: bool = True,
+    cache: HeaderCache | None = None,
+) -> Records:
     """Walk the data records of a decrypted application layer (the bytes after the CI/TPL).
 
     0x2F fillers are skipped; DIF 0x0F (0x1F: and more telegrams follow) and the other special
@@ -148,7 +189,8 @@ def parse_records(apl: bytes, meter_id: str | None = None, *, strict: bool = Tru
     """
     apl = bytes(apl)
     out: list[Record] = []
-    cache = _CACHE
+    entries = HeaderCache() if cache is None else cache
+    known = entries._entries
     n = len(apl)
     pos = 0
     try:
@@ -161,7 +203,7 @@ def parse_records(apl: bytes, meter_id: str | None = None, *, strict: bool = Tru
                 return Records(tuple(out), apl[pos + 1 :], dif == MORE_FOLLOWS)
             end = _header_end(apl, pos, meter_id)
             hb = apl[pos:end]
-            entry = cache.get(hb) or _entry(hb)
+            entry = known.get(hb) or entries.entry(hb)
             size = entry[1]
             if size >= 0:
                 stop = end + size
@@ -232,17 +274,6 @@ def _skip_text(buf: bytes, i: int, pos: int, meter_id: str | None) -> int:
     return i + 1 + buf[i]
 
 
-def _entry(hb: bytes) -> _Entry:
-    """Parse header bytes known to be complete (see _header_end) and cache the result."""
-    entry = _CACHE.get(hb)
-    if entry is None:
-        entry = _build(hb)
-        if len(_CACHE) >= _CACHE_MAX:
-            _CACHE.clear()
-        _CACHE[hb] = entry
-    return entry
-
-
 def _build(hb: bytes) -> _Entry:
     dif = hb[0]
     storage, tariff, subunit = (dif >> 6) & 1, 0, 0
@@ -277,31 +308,36 @@ def _build(hb: bytes) -> _Entry:
             b = hb[i]
             i += 1
             code = 0xFF00 | (b & 0x7F)
-            names.append(vt.manufacturer_vife(b & 0x7F).name)
+            names.append(vet.manufacturer_vife(b & 0x7F).name)
     else:
         code = vif & 0x7F
         entry = vt.PRIMARY[code]
     quantity, unit, exponent, kind, factor = entry
+    vif_range = vt.MANUFACTURER_RANGE if manufacturer else vt.VIF_RANGES.get(code, "other")
     status = ""
     extended = False
+    codes: list[int] = []
+    mfct_next = False  # the VIFE after a manufacturer VIFE 7F is the manufacturer's code
     while b & 0x80 and i < len(hb):
         b = hb[i]
         i += 1
         c = b & 0x7F
+        codes.append(0x100 | c if mfct_next else c)
+        mfct_next = c == vet.MANUFACTURER_VIFE and not mfct_next
         if manufacturer:
-            names.append(vt.manufacturer_vife(c).name)
+            names.append(vet.manufacturer_vife(c).name)
             continue
         if extended:
-            vife = vt.extended_vife(c)
+            vife = vet.extended_vife(c)
             extended = False
-        elif c == vt.COMBINABLE_EXTENSION:
+        elif c == vet.COMBINABLE_EXTENSION:
             extended = True
             continue
-        elif c == vt.MANUFACTURER_VIFE:
+        elif c == vet.MANUFACTURER_VIFE:
             manufacturer = True
             continue
         else:
-            vife = vt.COMBINABLE.get(c) or vt.unknown_vife(c)
+            vife = vet.COMBINABLE.get(c) or vet.unknown_vife(c)
         names.append(vife.name)
         if vife.unit is not None:
             unit = vife.unit
@@ -337,6 +373,8 @@ def _build(hb: bytes) -> _Entry:
         exponent=exponent,
         factor=factor,
         status=status,
+        vif_range=vif_range,
+        combinable_codes=tuple(codes),
     )
     return header, size, make_reader(data_code, size, kind, exponent, factor)
 

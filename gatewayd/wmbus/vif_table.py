@@ -1,7 +1,8 @@
-"""EN 13757-3 value information: primary VIF, FB/FD/EF extension tables, combinable VIFEs.
+"""EN 13757-3 value information: primary VIF, FB/FD/EF extension tables, and VIF ranges.
 
-Protocol knowledge as data (PROTOCOL.md §4.3, §4.4). Each table maps a code (VIF or VIFE with
-the extension bit masked off) to an entry; the record parser only looks codes up.
+Protocol knowledge as data (the combinable VIFEs are in vife_table.py). Each table maps a code
+(VIF or VIFE with the extension bit masked off) to an entry; the record parser only looks codes
+up. VIF_RANGES names the ranges driver field tables match on.
 
 Units are normalised (RecordHeader.unit): Wh-family energy is given in "kwh", J-family energy in
 "mj" (power J/h in "mj/h"), power in "kw", volume flow in "m3h" (m³/min and m³/s are converted with
@@ -25,31 +26,12 @@ class VifEntry(NamedTuple):
     factor: int = 1
 
 
-class VifeEntry(NamedTuple):
-    """What a combinable VIFE does to the record it follows.
-
-    exponent: added to the exponent (multiplicative corrections). status: a data-status word
-    ("no data", "overflow", ...) for the header. unit/exponent_set/kind, when given, replace the
-    primary VIF's unit, exponent and kind (the value is then e.g. a duration, a count or a date).
-    unit_suffix: appended to the unit ("per hour" -> "/h").
-    """
-
-    name: str
-    exponent: int = 0
-    status: str = ""
-    unit: str | None = None
-    exponent_set: int | None = None
-    kind: str | None = None
-    unit_suffix: str = ""
-
-
-_DURATION_UNITS = ("s", "min", "h", "d")
+DURATION_UNITS = ("s", "min", "h", "d")
 _LONG_DURATION_UNITS = ("h", "d", "month", "year")
 
 # Markers: VIF bytes that switch to another table, and the special primary codes.
 EXT_FB, EXT_FD, EXT_EF = 0xFB, 0xFD, 0xEF
 PLAIN_TEXT, ANY_VIF, MANUFACTURER = 0x7C, 0x7E, 0x7F
-COMBINABLE_EXTENSION, MANUFACTURER_VIFE = 0x7C, 0x7F
 
 
 def _table(rows: list[tuple[int, int, str, str, int, str, int]]) -> dict[int, VifEntry]:
@@ -90,10 +72,10 @@ PRIMARY: dict[int, VifEntry] = {
             (0x68, 0x6B, "pressure", "bar", -3, N, 1),
         ]
     ),
-    **_durations(0x20, "on time", _DURATION_UNITS),
-    **_durations(0x24, "operating time", _DURATION_UNITS),
-    **_durations(0x70, "averaging duration", _DURATION_UNITS),
-    **_durations(0x74, "actuality duration", _DURATION_UNITS),
+    **_durations(0x20, "on time", DURATION_UNITS),
+    **_durations(0x24, "operating time", DURATION_UNITS),
+    **_durations(0x70, "averaging duration", DURATION_UNITS),
+    **_durations(0x74, "actuality duration", DURATION_UNITS),
     0x6C: VifEntry("date", "", 0, D),  # type G
     0x6D: VifEntry("date time", "", 0, D),  # type F / I / J by size
     0x6E: VifEntry("hca", "hca", 0, N),
@@ -183,18 +165,18 @@ FD: dict[int, VifEntry] = {
     0x21: VifEntry("last storage number", ""),
     0x22: VifEntry("size of storage block", ""),
     0x23: VifEntry("descriptor for tariff and subunit", "", 0, BITS),  # ⚠
-    **_durations(0x24, "storage interval", (*_DURATION_UNITS, "month", "year")),
+    **_durations(0x24, "storage interval", (*DURATION_UNITS, "month", "year")),
     0x2A: VifEntry("operator specific data", "", 0, BYTES),  # ⚠
     0x2B: VifEntry("time point second", "s"),  # ⚠
-    **_durations(0x2C, "duration since last readout", _DURATION_UNITS),
+    **_durations(0x2C, "duration since last readout", DURATION_UNITS),
     0x30: VifEntry("start of tariff", "", 0, D),
     0x31: VifEntry("duration of tariff", "min"),
     0x32: VifEntry("duration of tariff", "h"),
     0x33: VifEntry("duration of tariff", "d"),
-    **_durations(0x34, "period of tariff", (*_DURATION_UNITS, "month", "year")),
+    **_durations(0x34, "period of tariff", (*DURATION_UNITS, "month", "year")),
     0x3A: VifEntry("dimensionless", ""),
     0x3B: VifEntry("wireless m-bus data container", "", 0, BYTES),  # ⚠
-    **_durations(0x3C, "period of nominal data transmissions", _DURATION_UNITS),  # ⚠
+    **_durations(0x3C, "period of nominal data transmissions", DURATION_UNITS),  # ⚠
     0x60: VifEntry("reset counter", ""),
     0x61: VifEntry("cumulation counter", ""),
     0x62: VifEntry("control signal", "", 0, BITS),
@@ -222,153 +204,50 @@ EF: dict[int, VifEntry] = {}
 EXTENSIONS: dict[int, dict[int, VifEntry]] = {EXT_FB: FB, EXT_FD: FD, EXT_EF: EF}
 
 
+# The VIF ranges driver field tables match on (RecordHeader.vif_range), named as wmbusmeters'
+# driver files name them, in lower case. A range holds the metric codes of one quantity: FB 0x0C
+# (Mcal), FB 0x20 (ft3) or FB 0x58 (degrees F) belong to none.
+_RANGE_RENAMES = {
+    "date time": "datetime",
+    "fabrication number": "fabrication no",
+    "enhanced identification": "enhanced id",
+    "parameter set identification": "parameter set id",
+    "duration since last readout": "duration since readout",
+    "remaining battery life": "remaining battery",
+}
+_NO_RANGE = frozenset(("plain text unit", "any vif", "manufacturer specific"))
+_FB_RANGES = frozenset(("energy", "volume", "mass", "relative humidity", "power"))
+_FB_RANGE_UNITS = frozenset(("kwh", "mj", "m3", "kg", "%", "kw", "mj/h"))
+_FD_RANGES = frozenset(
+    ("access number", "medium", "manufacturer", "parameter set identification", "model version",
+     "hardware version", "firmware version", "software version", "customer location", "customer",
+     "password", "error flags", "digital output", "digital input", "duration since last readout",
+     "dimensionless", "voltage", "current", "reset counter", "cumulation counter",
+     "remaining battery life")
+)  # fmt: skip
+
+
+def _ranges() -> dict[int, str]:
+    out = {
+        code: e.quantity
+        for code, e in PRIMARY.items()
+        if e.quantity not in _NO_RANGE and not e.quantity.startswith("reserved")
+    }
+    for code, e in FB.items():
+        if e.quantity in _FB_RANGES and e.unit in _FB_RANGE_UNITS:
+            out[(EXT_FB << 8) | code] = e.quantity
+    for code, e in FD.items():
+        if e.quantity in _FD_RANGES:
+            out[(EXT_FD << 8) | code] = e.quantity
+    return {code: _RANGE_RENAMES.get(name, name) for code, name in out.items()}
+
+
+# RecordHeader.vif code -> range name; codes not listed are in range "other".
+VIF_RANGES: dict[int, str] = _ranges()
+MANUFACTURER_RANGE = "manufacturer specific"  # VIF 7F / FF, whatever follows
+
+
 def unknown_vif(code: int) -> VifEntry:
     """Entry for a code no table knows: a plain, unscaled number."""
     name = f"unknown vif 0x{code:02x}" if code < 0x100 else f"unknown vif 0x{code:04x}"
     return VifEntry(name, "")
-
-
-def _vife_durations(first: int, name: str) -> dict[int, VifeEntry]:
-    return {
-        first + i: VifeEntry(name, unit=unit, exponent_set=0, kind=N)
-        for i, unit in enumerate(_DURATION_UNITS)
-    }
-
-
-_ERROR_CODES = {
-    0x00: "none",
-    0x01: "too many difes",
-    0x02: "storage number not implemented",
-    0x03: "unit number not implemented",
-    0x04: "tariff number not implemented",
-    0x05: "function not implemented",
-    0x06: "data class not implemented",
-    0x07: "data size not implemented",
-    0x0B: "too many vifes",
-    0x0C: "illegal vif group",
-    0x0D: "illegal vif exponent",
-    0x0E: "vif/dif mismatch",
-    0x0F: "unimplemented action",
-}
-
-_PER = {
-    0x20: ("per second", "/s"),
-    0x21: ("per minute", "/min"),
-    0x22: ("per hour", "/h"),
-    0x23: ("per day", "/d"),
-    0x24: ("per week", "/week"),
-    0x25: ("per month", "/month"),
-    0x26: ("per year", "/year"),
-    0x27: ("per revolution", "/rev"),
-    0x2C: ("per litre", "/l"),
-    0x2D: ("per m3", "/m3"),
-    0x2E: ("per kg", "/kg"),
-    0x2F: ("per k", "/k"),
-    0x30: ("per kwh", "/kwh"),
-    0x31: ("per gj", "/gj"),
-    0x32: ("per kw", "/kw"),
-    0x33: ("per k*l", "/(k*l)"),
-    0x34: ("per v", "/v"),
-    0x35: ("per a", "/a"),
-    0x36: ("multiplied by s", "*s"),
-    0x37: ("multiplied by s/v", "*s/v"),
-    0x38: ("multiplied by s/a", "*s/a"),
-}
-
-_LIMIT_DATES = {  # E100 uf1b: u upper, f last, b end
-    0x40 | (u << 3) | (f << 2) | 0x02 | b: VifeEntry(
-        f"date of {('begin', 'end')[b]} of {('first', 'last')[f]} "
-        f"{('lower', 'upper')[u]} limit exceed",
-        unit="",
-        exponent_set=0,
-        kind=D,
-    )
-    for u in (0, 1)
-    for f in (0, 1)
-    for b in (0, 1)
-}
-
-_D_DATES = {  # E110 1f1b: date of begin/end of first/last D
-    0x68 | (f << 2) | 0x02 | b: VifeEntry(
-        f"date of {('begin', 'end')[b]} of {('first', 'last')[f]} d",
-        unit="",
-        exponent_set=0,
-        kind=D,
-    )
-    for f in (0, 1)
-    for b in (0, 1)
-}
-
-# Combinable (orthogonal) VIFEs after a primary VIF or after the code of an extension table.
-COMBINABLE: dict[int, VifeEntry] = {
-    **{code: VifeEntry(f"error: {name}", status=name) for code, name in _ERROR_CODES.items()},
-    0x12: VifeEntry("average"),
-    0x13: VifeEntry("inverse compact profile"),
-    0x14: VifeEntry("relative deviation"),
-    0x15: VifeEntry("no data", status="no data"),
-    0x16: VifeEntry("overflow", status="overflow"),
-    0x17: VifeEntry("underflow", status="underflow"),
-    0x18: VifeEntry("data error", status="data error"),
-    0x1C: VifeEntry("premature end of record", status="premature end of record"),
-    0x1D: VifeEntry("standard conform data content"),  # ⚠
-    0x1E: VifeEntry("compact profile with register numbers"),
-    0x1F: VifeEntry("compact profile"),
-    **{code: VifeEntry(name, unit_suffix=suffix) for code, (name, suffix) in _PER.items()},
-    0x28: VifeEntry("increment per input pulse channel 0"),
-    0x29: VifeEntry("increment per input pulse channel 1"),
-    0x2A: VifeEntry("increment per output pulse channel 0"),
-    0x2B: VifeEntry("increment per output pulse channel 1"),
-    0x39: VifeEntry("start date time of", unit="", exponent_set=0, kind=D),
-    0x3A: VifeEntry("uncorrected"),
-    0x3B: VifeEntry("forward flow"),
-    0x3C: VifeEntry("backward flow"),
-    0x3D: VifeEntry("non-metric unit system"),  # ⚠
-    0x3E: VifeEntry("at base conditions"),
-    0x3F: VifeEntry("obis declaration"),  # ⚠
-    0x40: VifeEntry("lower limit"),
-    0x48: VifeEntry("upper limit"),
-    0x41: VifeEntry("lower limit exceeds", unit="", exponent_set=0, kind=N),
-    0x49: VifeEntry("upper limit exceeds", unit="", exponent_set=0, kind=N),
-    **_LIMIT_DATES,
-    **_vife_durations(0x50, "duration of first lower limit exceed"),
-    **_vife_durations(0x54, "duration of last lower limit exceed"),
-    **_vife_durations(0x58, "duration of first upper limit exceed"),
-    **_vife_durations(0x5C, "duration of last upper limit exceed"),
-    **_vife_durations(0x60, "duration of first d"),
-    **_vife_durations(0x64, "duration of last d"),
-    **_D_DATES,
-    **{0x70 + i: VifeEntry(f"correction 1e{i - 6}", exponent=i - 6) for i in range(8)},
-    **{0x78 + i: VifeEntry(f"additive correction 1e{i - 3}") for i in range(4)},
-    0x7D: VifeEntry("correction 1e3", exponent=3),
-    0x7E: VifeEntry("future value"),
-}
-
-# After combinable VIFE 0x7C (extended combinable), the next VIFE selects from this table. ⚠
-COMBINABLE_EXTENDED: dict[int, VifeEntry] = {
-    0x01: VifeEntry("phase l1"),
-    0x02: VifeEntry("phase l2"),
-    0x03: VifeEntry("phase l3"),
-    0x04: VifeEntry("neutral"),
-    0x05: VifeEntry("phase l1-l2"),
-    0x06: VifeEntry("phase l2-l3"),
-    0x07: VifeEntry("phase l3-l1"),
-    0x08: VifeEntry("quadrant q1"),
-    0x09: VifeEntry("quadrant q2"),
-    0x0A: VifeEntry("quadrant q3"),
-    0x0B: VifeEntry("quadrant q4"),
-    0x0C: VifeEntry("delta import-export"),
-    0x10: VifeEntry("absolute accumulation"),
-}
-
-
-def unknown_vife(code: int) -> VifeEntry:
-    return VifeEntry(f"unknown vife 0x{code:02x}")
-
-
-def extended_vife(code: int) -> VifeEntry:
-    return COMBINABLE_EXTENDED.get(code) or VifeEntry(f"extended vife 0x{code:02x}")
-
-
-def manufacturer_vife(code: int) -> VifeEntry:
-    """A VIFE whose meaning the manufacturer defines (after VIF 7F/FF or VIFE 7F)."""
-    return VifeEntry(f"manufacturer 0x{code:02x}")

@@ -1,9 +1,9 @@
-"""Hand-built Records and Telegrams for driver tests (independent of the record parser)."""
+"""Hand-built Records and Telegrams for driver tests (values independent of the record parser)."""
 
 from __future__ import annotations
 
 from gatewayd.wmbus.link import Address, LinkHeader, manufacturer_value
-from gatewayd.wmbus.records import Record, RecordHeader
+from gatewayd.wmbus.records import Record, RecordHeader, parse_header
 from gatewayd.wmbus.telegram import Telegram, TplHeader
 
 
@@ -20,8 +20,10 @@ def record(
     subunit: int = 0,
     kind: str = "number",
 ) -> Record:
-    """A record as the parser would give it; the caller states what the header means."""
+    """A record as the parser would give it; the caller states what the header means, except
+    the VIF range and combinable codes drivers match on, which come from the header bytes."""
     data = bytes.fromhex(raw)
+    parsed, _ = parse_header(bytes.fromhex(difvif))
     if value is None and data and kind in ("number", "bits"):
         value = int.from_bytes(data, "little")
     header = RecordHeader(
@@ -37,6 +39,8 @@ def record(
         scale=1.0,
         kind=kind,
         combinables=(),
+        vif_range=parsed.vif_range,
+        combinable_codes=parsed.combinable_codes,
     )
     return Record(header=header, value=value, raw=data)
 

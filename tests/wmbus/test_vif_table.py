@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from gatewayd.wmbus import vif_table as vt
+from gatewayd.wmbus import vife_table as vet
 from gatewayd.wmbus.records import parse_header
 
 # (first, last, quantity, normalised unit, PROTOCOL exponent of the first code, unit conversion)
@@ -132,11 +132,11 @@ def test_every_code_of_every_table_parses() -> None:
 
 def test_combinable_table() -> None:
     for nnn in range(8):
-        assert vt.COMBINABLE[0x70 + nnn].exponent == nnn - 6
-    assert vt.COMBINABLE[0x7D].exponent == 3
+        assert vet.COMBINABLE[0x70 + nnn].exponent == nnn - 6
+    assert vet.COMBINABLE[0x7D].exponent == 3
     names = {0x15: "no data", 0x3A: "uncorrected", 0x3B: "forward flow", 0x3C: "backward flow"}
     for code, name in names.items():
-        assert vt.COMBINABLE[code].name == name
+        assert vet.COMBINABLE[code].name == name
     header = parse_header(bytes([0x02, 0xFD, 0xC8, 0xFC, 0x01]))[0]  # volts at phase L1
     assert header.combinables == ("phase l1",) and header.unit == "v"
     header = parse_header(bytes([0x02, 0x93, 0xFF, 0x8F, 0x10]))[0]  # 7F: manufacturer follows
