@@ -19,7 +19,6 @@ Reader = Callable[[bytes], Value]
 Scaler = Callable[[int | float], int | float]
 
 INT_CODES = frozenset((1, 2, 3, 4, 6, 7))
-BCD_CODES = frozenset((9, 10, 11, 12, 14))
 REAL_CODE = 5
 DATE_KINDS = frozenset(("date", "datetime", "time"))
 
