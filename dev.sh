@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One entry point for a fresh Debian / Raspberry Pi OS machine that has only python3:
 #   bash dev.sh demo    set everything up, then run the main job on its embedded default
-#   bash dev.sh test    set everything up, then lint, type-check and run the whole test suite
+#   bash dev.sh test    set everything up, then lint, type-check, check the layering and run
+#                       the whole test suite
 # Set-up is idempotent: a venv in .venv, the project installed editable with its dev extras,
 # and the Debian packages the tests talk to (real parts, not mocks).
 set -euo pipefail
@@ -50,6 +51,7 @@ case "$cmd" in
         "$VENV/bin/ruff" check .
         "$VENV/bin/ruff" format --check .
         "$VENV/bin/mypy"
+        "$VENV/bin/lint-imports" --no-cache  # the layering contracts in pyproject.toml
         exec "$VENV/bin/pytest" "$@"
         ;;
     *)
