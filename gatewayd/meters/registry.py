@@ -8,6 +8,7 @@ from typing import Protocol
 
 from gatewayd.errors import ConfigurationError
 from gatewayd.meters.apator162 import Apator162
+from gatewayd.meters.apator_other import apator08, apator172, apatoreitn, apatorna1
 from gatewayd.meters.bfw240radio import bfw240radio
 from gatewayd.meters.diehl_prios import izar, izarv2
 from gatewayd.meters.driver import Detect, Driver, TableDriver
@@ -19,6 +20,7 @@ from gatewayd.meters.mfct import CiDetect, MfctDriver
 from gatewayd.meters.oms import oms
 from gatewayd.meters.qundis_water import qwater, qwaterv2
 from gatewayd.meters.techem_mk import mkradio3, mkradio3a
+from gatewayd.meters.techem_other import compact5, fhkvdataiii, vario451
 from gatewayd.wmbus.link import Address
 
 # Every built-in driver, most specific first. The factories build fresh, immutable tables.
@@ -33,6 +35,7 @@ class _Listed(Driver, Protocol):
 # Drivers that read manufacturer-specific data (gatewayd/meters/mfct.py).
 MFCT_FACTORIES: tuple[Callable[[], MfctDriver], ...] = (
     hydrodigit, qwaterv2, qwater, izar, izarv2, bfw240radio, mkradio3, mkradio3a,
+    apator08, apator172, apatoreitn, apatorna1, compact5, fhkvdataiii, vario451,
 )  # fmt: skip
 
 _DRIVERS: tuple[_Listed, ...] = (

@@ -72,7 +72,9 @@ class Decoder:
         encrypted = h.encrypted_ell or tpl_encrypted
         hdr = tpl if tpl.acc is not None else None
         if info.apl == "manufacturer":
-            return _telegram(h, address, hdr, ci, encrypted, apl, (), mfct=apl)
+            return _telegram(
+                h, address, hdr, ci, encrypted, apl, (), mfct=apl, mfct_key=key
+            )
         if info.apl == "none":
             return _telegram(h, address, hdr, ci, encrypted, apl, ())
         if info.apl == "format":
@@ -123,6 +125,7 @@ def _telegram(
     sig: int | None = None,
     compact: bool = False,
     warnings: tuple[str, ...] = (),
+    mfct_key: bytes | None = None,
 ) -> Telegram:
     return Telegram(
         frame=h.frame,
@@ -139,6 +142,7 @@ def _telegram(
         format_signature=sig,
         warnings=warnings,
         headers=h,
+        mfct_key=mfct_key,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from gatewayd.wmbus.link import Address, LinkHeader
@@ -44,6 +44,8 @@ class Telegram:
     headers: the DLL/ELL/AFL/TPL headers as walked, with their byte spans in `frame`.
     warnings: what was decoded only in part (records before a malformed tail are kept, as
     real meters send trailing garbage; the rest is reported here, never silently dropped).
+    mfct_key: for a manufacturer-CI frame, the meter's key (a vendor that encrypts its own
+    layout, e.g. Apator NA-1, needs it in its driver); never printed.
     """
 
     frame: bytes
@@ -60,6 +62,7 @@ class Telegram:
     format_signature: int | None
     warnings: tuple[str, ...] = ()  # e.g. records after a truncated one could not be read
     headers: Headers | None = None  # every header with its byte span in `frame`
+    mfct_key: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def id(self) -> str:
