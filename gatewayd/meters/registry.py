@@ -12,6 +12,8 @@ from gatewayd.meters.apator_other import apator08, apator172, apatoreitn, apator
 from gatewayd.meters.bfw240radio import bfw240radio
 from gatewayd.meters.diehl_prios import izar, izarv2
 from gatewayd.meters.driver import Detect, Driver, TableDriver
+from gatewayd.meters.em24 import em24
+from gatewayd.meters.engelmann import engelmann_faw
 from gatewayd.meters.hydrodigit import hydrodigit
 from gatewayd.meters.kamstrup_heat import kamheat
 from gatewayd.meters.kamstrup_other import kampress, omnipower
@@ -19,12 +21,15 @@ from gatewayd.meters.kamstrup_water import kamwater
 from gatewayd.meters.mfct import CiDetect, MfctDriver
 from gatewayd.meters.oms import oms
 from gatewayd.meters.qundis_water import qwater, qwaterv2
+from gatewayd.meters.synth import SynthDriver
 from gatewayd.meters.techem_mk import mkradio3, mkradio3a
 from gatewayd.meters.techem_other import compact5, fhkvdataiii, vario451
 from gatewayd.wmbus.link import Address
 
 # Every built-in driver, most specific first. The factories build fresh, immutable tables.
-FACTORIES: tuple[Callable[[], TableDriver], ...] = (kamwater, kamheat, kampress, omnipower, oms)
+FACTORIES: tuple[Callable[[], TableDriver], ...] = (
+    kamwater, kamheat, kampress, omnipower, engelmann_faw, oms,
+)  # fmt: skip
 
 
 class _Listed(Driver, Protocol):
@@ -38,10 +43,14 @@ MFCT_FACTORIES: tuple[Callable[[], MfctDriver], ...] = (
     apator08, apator172, apatoreitn, apatorna1, compact5, fhkvdataiii, vario451,
 )  # fmt: skip
 
+# Drivers that read vendor layouts as records and compute fields (gatewayd/meters/synth.py).
+SYNTH_FACTORIES: tuple[Callable[[], SynthDriver], ...] = (em24,)
+
 _DRIVERS: tuple[_Listed, ...] = (
     *(f() for f in FACTORIES),
     Apator162(),
     *(f() for f in MFCT_FACTORIES),
+    *(f() for f in SYNTH_FACTORIES),
 )
 BY_NAME: dict[str, Driver] = {}
 for _d in _DRIVERS:

@@ -48,7 +48,7 @@ class Layout:
 
 
 Records = Callable[[Telegram], tuple[Record, ...]]
-Calc = Callable[[Telegram, dict[bytes, Record]], dict[str, object]]
+Calc = Callable[[Telegram, dict[bytes, Record], dict[str, object]], dict[str, object]]
 
 
 def by_header(records: tuple[Record, ...]) -> dict[bytes, Record]:
@@ -68,7 +68,8 @@ def raw_uint(recs: dict[bytes, Record], hexhdr: str) -> int | None:
 @dataclass(slots=True)  # not frozen: the Driver protocol's attributes are plain ones
 class SynthDriver:
     """base names the telegram's records plus those `records` reads from the vendor layout;
-    `calc` adds computed fields (it sees every record by header). Treat as immutable."""
+    `calc` adds computed fields (it sees every record by header, and the named fields so
+    far). Treat as immutable."""
 
     name: str
     base: TableDriver
@@ -90,7 +91,7 @@ class SynthDriver:
             telegram = dataclasses.replace(telegram, records=telegram.records + extra)
         out, alarms = self.base.decode(telegram)
         if self.calc is not None:
-            out.update(self.calc(telegram, by_header(telegram.records)))
+            out.update(self.calc(telegram, by_header(telegram.records), out))
         return out, alarms
 
 

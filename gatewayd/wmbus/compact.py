@@ -34,6 +34,16 @@ KAMSTRUP_SEED_FORMATS = (
     "0406 04FF07 04FF08 0414 043B 0259 025D 04FF22 026C 4406 4414 426C",
 )
 KAMSTRUP_MANUFACTURERS = frozenset(("KAM", "KAW"))
+# Formats other meters use from their first telegram on, by (manufacturer, version, device
+# type): they never send the full frame to learn from (wmbusmeters' drivers know them too).
+VENDOR_SEED_FORMATS: dict[tuple[str, int, int], tuple[str, ...]] = {
+    # Engelmann FAW water meter (CI 0x73): date, total, error flags, 15 monthly values
+    ("EFE", 0x00, 0x07): (
+        "426C 4413 01FD17 840113 C40113 840213 C40213 840313 C40313 840413 C40413 840513 "
+        "C40513 840613 C40613 840713 C40713 840813 046D 0413",
+    ),
+}
+FILLER = 0x2F
 
 FormatKey = tuple[str, int, int, int]  # manufacturer, version, device type, signature
 
@@ -50,11 +60,16 @@ class CompactFormats:
         self._seeds: dict[int, bytes] = {}
         self._headers: dict[bytes, tuple[RecordHeader, ...]] = {}
         self._sig_of: dict[bytes, int] = {}
+        self._vendor: dict[FormatKey, bytes] = {}
         self.changed = False  # set when a new format is learnt (the daemon persists then)
         if seed:
             for text in KAMSTRUP_SEED_FORMATS:
                 fmt = bytes.fromhex(text.replace(" ", ""))
                 self._seeds[signature(fmt)] = fmt
+            for (m, v, t), texts in VENDOR_SEED_FORMATS.items():
+                for text in texts:
+                    fmt = bytes.fromhex(text.replace(" ", ""))
+                    self._vendor[(m, v, t, signature(fmt))] = fmt
 
     def __len__(self) -> int:
         return len(self._learned)
@@ -76,9 +91,13 @@ class CompactFormats:
         return sig
 
     def lookup(self, address: Address, sig: int) -> bytes | None:
-        fmt = self._learned.get((address.manufacturer, address.version, address.device_type, sig))
-        if fmt is None and address.manufacturer in KAMSTRUP_MANUFACTURERS:
-            fmt = self._seeds.get(sig)
+        key = (address.manufacturer, address.version, address.device_type, sig)
+        fmt = self._learned.get(key)
+        if fmt is None:
+            if address.manufacturer in KAMSTRUP_MANUFACTURERS:
+                fmt = self._seeds.get(sig)
+            else:
+                fmt = self._vendor.get(key)
         return fmt
 
     def headers(
@@ -137,6 +156,8 @@ def expand_compact(
     cache = HeaderCache() if cache is None else cache
     headers = formats.headers(fmt, meter_id, cache)
     need = sum(h.size for h in headers)
+    if len(data) > need and data.endswith(bytes([FILLER]) * (len(data) - need)):
+        data = data[:need]  # 2F fillers that pad an encrypted frame to whole AES blocks
     if need != len(data):
         raise FrameError(
             f"compact frame format {sig:04X} needs {need} data bytes, frame has {len(data)}",

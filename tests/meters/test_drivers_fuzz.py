@@ -23,7 +23,7 @@ DRIVER_NAMES = {d.name for d in _DRIVERS}
 
 def _bases() -> list[Telegram]:
     out = []
-    for v in load_vectors([OWN_VECTORS / "wmbusmeters.jsonl"]):
+    for v in load_vectors([OWN_VECTORS / "published" / "wmbusmeters.jsonl"]):
         if v["driver"] not in DRIVER_NAMES:
             continue
         key = bytes.fromhex(v["key"]) if v["key"] else None

@@ -69,7 +69,7 @@ def test_default_timestamp_is_utc_iso() -> None:
 
 
 def test_generic_meter_has_no_alarms_but_all_records() -> None:
-    apa = address("APA", "12345678", 0x14, 0x07)
+    apa = address("ZZZ", "12345678", 0x01, 0x07)  # a meter no driver claims
     t = telegram([record("0413", "E8030000", 1.0, quantity="volume", unit="m3")], addr=apa)
     r = build_reading(t, timestamp="x")
     assert r["meter"] == "oms"

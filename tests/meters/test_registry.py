@@ -43,7 +43,7 @@ def test_auto_detects(m: str, version: int, dtype: int, want: str) -> None:
         ("KAM", 0x1B, 0x07),  # known version, other device type
         ("KAM", 0x99, 0x16),  # unknown version
         ("DME", 0x1B, 0x16),  # other manufacturer with a Kamstrup version/type pair
-        ("APA", 0x14, 0x07),
+        ("APA", 0x99, 0x07),  # Apator, a version no driver claims
     ],
 )
 def test_unknown_meters_fall_back_to_oms(m: str, version: int, dtype: int) -> None:

@@ -1,5 +1,5 @@
-"""Our drivers against wmbusmeters' published driver tests (tests/vectors/wmbusmeters.jsonl:
-real telegrams and the values wmbusmeters prints for them, each vector naming its source file).
+"""Our drivers against wmbusmeters' published driver tests (tests/vectors/published/: real
+telegrams and the values wmbusmeters prints for them, each vector naming its source file).
 
 For every family gatewayd has a driver for, every expected field must match, except those the
 link layer decides (id, media, meter) and those listed in NOT_PRODUCED. The vectors are in the
@@ -22,12 +22,17 @@ from tests.conftest import OWN_VECTORS, load_vectors
 # the families whose drivers these vectors check (wmbusmeters' driver names)
 FAMILIES = {
     "apator08", "apator172", "apatoreitn", "apatorna1", "compact5", "fhkvdataiii", "vario451",
+    "engelmann-faw", "em24",
 }  # fmt: skip
 LINK_LAYER = {"id", "media", "meter"}
 # (vector name, field): what wmbusmeters prints that our driver does not produce, and why
 NOT_PRODUCED: dict[tuple[str, str], str] = {}
 
-VECTORS = [v for v in load_vectors([OWN_VECTORS / "wmbusmeters.jsonl"]) if v["driver"] in FAMILIES]
+VECTORS = [
+    v
+    for v in load_vectors([OWN_VECTORS / "published" / "wmbusmeters.jsonl"])
+    if v["driver"] in FAMILIES
+]
 
 
 def _reading(v: dict[str, Any], driver: str) -> dict[str, Any]:

@@ -1,6 +1,7 @@
-"""Extract the published driver tests of wmbusmeters into tests/vectors/wmbusmeters.jsonl.
+"""Extract the published driver tests of wmbusmeters into wmbusmeters.jsonl beside this file.
 
-Run: python tests/vectors/wmbusmeters_tests.py CHECKOUT COMMIT > tests/vectors/wmbusmeters.jsonl
+Run: python tests/vectors/published/extract.py CHECKOUT COMMIT > \
+         tests/vectors/published/wmbusmeters.jsonl
 
 wmbusmeters (https://github.com/wmbusmeters/wmbusmeters, GPL-3.0-or-later) publishes, beside
 each driver, real telegrams and the JSON its decoder prints for them (drivers/src/*.xmq "tests"
