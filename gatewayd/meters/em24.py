@@ -2,7 +2,9 @@
 
 Standard records, except that the reactive energies (04 FB 82 75 and, backward, 04 FB 82 F5 3C)
 are whole kvarh in the raw value: the meter ignores the VIF's decimal scale, so the value is
-read unscaled. The apparent energies are computed: sqrt(active^2 + reactive^2).
+read unscaled. The apparent energies are computed: sqrt(active^2 + reactive^2). The error
+flags are in "status" (wmbusmeters' deprecated copy "error" is not produced: a reading's
+"error" key means the telegram could not be decoded).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import math
 
 from gatewayd.meters.driver import Detect, TableDriver
-from gatewayd.meters.fields import BitLookup, FieldSpec, Match, StatusSpec, TextSpec, storage
+from gatewayd.meters.fields import BitLookup, FieldSpec, Match, StatusSpec, storage
 from gatewayd.meters.fields import key as header
 from gatewayd.meters.synth import SynthDriver
 from gatewayd.wmbus.records import Record
@@ -54,7 +56,6 @@ BASE = TableDriver(
         ),
         FieldSpec("frequency_hz", header("02FB2E"), unit="hz"),
     ),
-    text_specs=(TextSpec("error", Match(vif="error flags"), ERROR_FLAGS),),
     status_specs=(StatusSpec(Match(vif="error flags"), ERROR_FLAGS),),
 )
 

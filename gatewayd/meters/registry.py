@@ -10,6 +10,7 @@ from gatewayd.errors import ConfigurationError
 from gatewayd.meters.apator162 import Apator162
 from gatewayd.meters.apator_other import apator08, apator172, apatoreitn, apatorna1
 from gatewayd.meters.bfw240radio import bfw240radio
+from gatewayd.meters.bmeters_hca import hydroclima, hydroclimav2
 from gatewayd.meters.diehl_prios import izar, izarv2
 from gatewayd.meters.driver import Detect, Driver, TableDriver
 from gatewayd.meters.em24 import em24
@@ -20,6 +21,7 @@ from gatewayd.meters.kamstrup_other import kampress, omnipower
 from gatewayd.meters.kamstrup_water import kamwater
 from gatewayd.meters.mfct import CiDetect, MfctDriver
 from gatewayd.meters.oms import oms
+from gatewayd.meters.qundis_heat import qcaloric, qheat, qheatv2
 from gatewayd.meters.qundis_water import qwater, qwaterv2
 from gatewayd.meters.synth import SynthDriver
 from gatewayd.meters.techem_mk import mkradio3, mkradio3a
@@ -44,7 +46,9 @@ MFCT_FACTORIES: tuple[Callable[[], MfctDriver], ...] = (
 )  # fmt: skip
 
 # Drivers that read vendor layouts as records and compute fields (gatewayd/meters/synth.py).
-SYNTH_FACTORIES: tuple[Callable[[], SynthDriver], ...] = (em24,)
+SYNTH_FACTORIES: tuple[Callable[[], SynthDriver], ...] = (
+    em24, qheatv2, qheat, qcaloric, hydroclimav2, hydroclima,
+)  # fmt: skip
 
 _DRIVERS: tuple[_Listed, ...] = (
     *(f() for f in FACTORIES),
