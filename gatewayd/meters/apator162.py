@@ -77,6 +77,7 @@ class Apator162:
     name = "apator162"
     detect: tuple[Detect, ...] = (Detect("APA", 0x05, 0x06), Detect("APA", 0x05, 0x07))
     aliases: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ("total_m3",)
 
     def fields(self, telegram: Telegram) -> dict[str, object]:
         return self.decode(telegram)[0]

@@ -45,13 +45,17 @@ def apator08() -> MfctDriver:
     return MfctDriver(
         name="apator08",
         extract=lambda t: _total(t, 3000),
+        outputs=("total_m3",),
         detect=(Detect("APT", 0x03, 0x03), Detect("APT", 0x0F, 0x0F)),
     )
 
 
 def apator172() -> MfctDriver:
     return MfctDriver(
-        name="apator172", extract=lambda t: _total(t, 3), detect=(Detect("APT", 0x04, 0x11),)
+        name="apator172",
+        extract=lambda t: _total(t, 3),
+        detect=(Detect("APT", 0x04, 0x11),),
+        outputs=("total_m3",),
     )
 
 
@@ -107,6 +111,16 @@ def apatoreitn() -> MfctDriver:
     return MfctDriver(
         name="apatoreitn",
         extract=apatoreitn_fields,
+        outputs=(
+            "current_hca",
+            "previous_hca",
+            "current_date",
+            "season_start_date",
+            "esb_date",
+            "status",
+            "temp_room_avg_c",
+            "temp_room_prev_avg_c",
+        ),
         detect=(Detect("APA", 0x04, 0x08), Detect("APT", 0x04, 0x08)),
     )
 
@@ -171,5 +185,17 @@ def apatorna1_fields(telegram: Telegram) -> dict[str, object]:
 
 def apatorna1() -> MfctDriver:
     return MfctDriver(
-        name="apatorna1", extract=apatorna1_fields, detect=(Detect("APA", 0x14, 0x07),)
+        name="apatorna1",
+        extract=apatorna1_fields,
+        detect=(Detect("APA", 0x14, 0x07),),
+        outputs=(
+            "frame_status",
+            "historic_m3",
+            "historic_datetime",
+            "historic_age_h",
+            "meter_datetime",
+            "total_m3",
+            "current_status",
+            "historic_status",
+        ),
     )

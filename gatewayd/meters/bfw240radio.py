@@ -42,4 +42,14 @@ def extract(telegram: Telegram) -> dict[str, object]:
 
 
 def bfw240radio() -> MfctDriver:
-    return MfctDriver(name="bfw240radio", extract=extract, detect=(Detect("BFW", 0x02, 0x08),))
+    return MfctDriver(
+        name="bfw240radio",
+        extract=extract,
+        detect=(Detect("BFW", 0x02, 0x08),),
+        outputs=(
+            "current_hca",
+            "prev_hca",
+            *(f"prev_{n + 1:02d}_hca" for n in range(HISTORY)),
+            "device_date",
+        ),
+    )

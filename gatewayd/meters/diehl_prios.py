@@ -185,9 +185,35 @@ def izar() -> MfctDriver:
     return MfctDriver(
         name="izar",
         extract=izar_fields,
+        outputs=(
+            "prefix",
+            "serial_number",
+            "total_m3",
+            "last_month_total_m3",
+            "last_month_measure_date",
+            "remaining_battery_life_y",
+            "current_alarms",
+            "previous_alarms",
+            "transmit_period_s",
+            "manufacture_year",
+        ),
         ci_detect=tuple(CiDetect(m, ci) for m in MANUFACTURERS for ci in PRIOS_CIS),
     )
 
 
 def izarv2() -> MfctDriver:
-    return MfctDriver(name="izarv2", extract=izarv2_fields)
+    return MfctDriver(
+        name="izarv2",
+        extract=izarv2_fields,
+        outputs=(
+            "prefix",
+            "serial_number",
+            "manufacture_y",
+            "total_m3",
+            "target_m3",
+            "target_date",
+            "battery_y",
+            "transmit_period_s",
+            "status",
+        ),
+    )

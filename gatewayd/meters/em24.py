@@ -87,5 +87,6 @@ def em24() -> SynthDriver:
         name="em24",
         base=BASE,
         calc=apparent,
+        outputs=("total_apparent_energy_consumption_kvah", "total_apparent_energy_production_kvah"),
         detect=(Detect("KAM", 0x33, 0x02), Detect("GAV", 0x00, 0x02)),
     )

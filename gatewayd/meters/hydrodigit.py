@@ -103,6 +103,15 @@ def hydrodigit() -> MfctDriver:
         name="hydrodigit",
         extract=extract,
         base=BASE,
+        outputs=(
+            "contents",
+            "voltage_v",
+            "fraud_date",
+            "fraud_type",
+            "leak_date",
+            "backflow_m3",
+            *(f"{month}_total_m3" for month in MONTHS),
+        ),
         detect=tuple(
             Detect("BMT", v, t)
             for v, t in ((0x13, 0x06), (0x17, 0x06), (0x13, 0x07), (0x15, 0x07), (0x17, 0x07))

@@ -36,6 +36,7 @@ class MfctDriver:
     detect: tuple[Detect, ...] = ()
     aliases: tuple[str, ...] = ()
     ci_detect: tuple[CiDetect, ...] = field(default=())
+    outputs: tuple[str, ...] = ()  # the names `extract` can add (for docs/meters.md)
 
     def fields(self, telegram: Telegram) -> dict[str, object]:
         return self.decode(telegram)[0]

@@ -60,6 +60,12 @@ class Names:
     month: tuple[str, str]
     deltas: bool
 
+    def outputs(self) -> tuple[str, ...]:
+        deltas = (
+            [f"volume_delta_{n + DELTA_FIRST}_m3" for n in range(DELTAS)] if self.deltas else []
+        )
+        return ("total_m3", *self.year, *self.month, *deltas)
+
     def __call__(self, telegram: Telegram) -> dict[str, object]:
         blob = walk_by(telegram)
         if blob is None:
@@ -104,6 +110,7 @@ def _driver(name: str, names: Names, error: str, detect: bool) -> MfctDriver:
         extract=names,
         base=_base(name, names.year, names.month, error),
         detect=tuple(Detect("QDS", v, t) for v, t in MVTS) if detect else (),
+        outputs=names.outputs(),
     )
 
 

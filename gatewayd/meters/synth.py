@@ -78,6 +78,7 @@ class SynthDriver:
     detect: tuple[Detect, ...] = ()
     aliases: tuple[str, ...] = ()
     ci_detect: tuple[CiDetect, ...] = field(default=())
+    outputs: tuple[str, ...] = ()  # the names `calc` can add (for docs/meters.md)
 
     def fields(self, telegram: Telegram) -> dict[str, object]:
         return self.decode(telegram)[0]

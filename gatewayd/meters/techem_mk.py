@@ -76,11 +76,20 @@ def mkradio3() -> MfctDriver:
     return MfctDriver(
         name="mkradio3",
         extract=mkradio3_fields,
+        outputs=("total_m3", "target_m3", "current_date", "prev_date"),
         detect=(Detect("TCH", 0x74, 0x62), Detect("TCH", 0x74, 0x72)),
     )
 
 
 def mkradio3a() -> MfctDriver:
     return MfctDriver(
-        name="mkradio3a", extract=mkradio3a_fields, detect=(Detect("TCH", 0x50, 0x72),)
+        name="mkradio3a",
+        extract=mkradio3a_fields,
+        detect=(Detect("TCH", 0x50, 0x72),),
+        outputs=(
+            "total_m3",
+            "target_m3",
+            "target_date",
+            *(f"last_{name}_m3" for name in MONTHS),
+        ),
     )

@@ -52,6 +52,9 @@ def fhkvdataiii_fields(telegram: Telegram) -> dict[str, object]:
     }
 
 
+BILLING_FIELDS = ("total_kwh", "current_kwh", "previous_kwh")
+
+
 def _billing(telegram: Telegram, prev: slice, curr: slice, divisor: float) -> dict[str, object]:
     d = telegram.manufacturer_data
     if telegram.ci not in MFCT_CIS or d is None or len(d) < curr.stop:
@@ -82,6 +85,14 @@ def fhkvdataiii() -> MfctDriver:
     return MfctDriver(
         name="fhkvdataiii",
         extract=fhkvdataiii_fields,
+        outputs=(
+            "current_hca",
+            "current_date",
+            "previous_hca",
+            "previous_date",
+            "temp_room_c",
+            "temp_radiator_c",
+        ),
         detect=(Detect("TCH", 0x69, 0x80), Detect("TCH", 0x94, 0x80)),
     )
 
@@ -90,6 +101,7 @@ def compact5() -> MfctDriver:
     return MfctDriver(
         name="compact5",
         extract=compact5_fields,
+        outputs=BILLING_FIELDS,
         detect=tuple(Detect("TCH", v, t) for v, t in COMPACT5_MVTS),
     )
 
@@ -98,5 +110,6 @@ def vario451() -> MfctDriver:
     return MfctDriver(
         name="vario451",
         extract=vario451_fields,
+        outputs=BILLING_FIELDS,
         detect=(Detect("TCH", 0x27, 0x04), Detect("TCH", 0x27, 0xC3)),
     )

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from gatewayd.meters import MeterState, build_reading
+from gatewayd.meters.catalog import driver_fields
 from gatewayd.meters.registry import BY_NAME
 from gatewayd.wmbus.decode import Decoder
 from gatewayd.wmbus.link import FrameFormat
@@ -25,6 +26,8 @@ FAMILIES = {
     "engelmann_faw", "em24", "qheatv2", "qheat", "qcaloric", "hydroclimav2", "hydroclima",
 }  # fmt: skip
 LINK_LAYER = {"id", "media", "meter"}
+READING_KEYS = {"id", "manufacturer", "version", "device_type", "meter", "media", "rssi_dbm",
+                "timestamp", "records", "alarms", "warnings"}  # fmt: skip
 # (driver, field): what wmbusmeters prints that our driver does not produce, and why
 NOT_PRODUCED: dict[tuple[str, str], str] = {
     ("em24", "error"): "deprecated in wmbusmeters (a copy of status); our readings use "
@@ -95,3 +98,10 @@ def test_auto_detects_the_family(vector: dict[str, Any]) -> None:
     got = _reading(vector, "auto")
     name = BY_NAME[vector["driver"]].name
     assert got["meter"] == AUTO_PICKS.get(name, name)
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
+def test_docs_list_every_field_the_driver_produced(vector: dict[str, Any]) -> None:
+    got = _reading(vector, vector["driver"])
+    documented = set(driver_fields(BY_NAME[vector["driver"]]))
+    assert set(got) - READING_KEYS - documented == set()
