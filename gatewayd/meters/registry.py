@@ -26,11 +26,12 @@ from gatewayd.meters.qundis_water import qwater, qwaterv2
 from gatewayd.meters.synth import SynthDriver
 from gatewayd.meters.techem_mk import mkradio3, mkradio3a
 from gatewayd.meters.techem_other import compact5, fhkvdataiii, vario451
+from gatewayd.meters.water_misc import aquastream, gwfwater, hydrus, topaseskr
 from gatewayd.wmbus.link import Address
 
 # Every built-in driver, most specific first. The factories build fresh, immutable tables.
 FACTORIES: tuple[Callable[[], TableDriver], ...] = (
-    kamwater, kamheat, kampress, omnipower, engelmann_faw, oms,
+    kamwater, kamheat, kampress, omnipower, engelmann_faw, topaseskr, hydrus, oms,
 )  # fmt: skip
 
 
@@ -42,12 +43,12 @@ class _Listed(Driver, Protocol):
 # Drivers that read manufacturer-specific data (gatewayd/meters/mfct.py).
 MFCT_FACTORIES: tuple[Callable[[], MfctDriver], ...] = (
     hydrodigit, qwaterv2, qwater, izar, izarv2, bfw240radio, mkradio3, mkradio3a,
-    apator08, apator172, apatoreitn, apatorna1, compact5, fhkvdataiii, vario451,
+    apator08, apator172, apatoreitn, apatorna1, compact5, fhkvdataiii, vario451, gwfwater,
 )  # fmt: skip
 
 # Drivers that read vendor layouts as records and compute fields (gatewayd/meters/synth.py).
 SYNTH_FACTORIES: tuple[Callable[[], SynthDriver], ...] = (
-    em24, qheatv2, qheat, qcaloric, hydroclimav2, hydroclima,
+    em24, qheatv2, qheat, qcaloric, hydroclimav2, hydroclima, aquastream,
 )  # fmt: skip
 
 _DRIVERS: tuple[_Listed, ...] = (

@@ -46,6 +46,8 @@ TO: dict[str, dict[str, float]] = {
     "h": {"h": 1.0, "s": 1 / 3600, "min": 1 / 60, "d": 24.0},
     "s": {"s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0},
     "d": {"d": 1.0, "h": 1 / 24, "min": 1 / 1440, "s": 1 / 86400},
+    # years as wmbusmeters counts them: Gregorian years of 365.2425 days
+    "y": {"d": 1 / 365.2425, "h": 1 / 8765.82, "y": 1.0},
     "bar": {"bar": 1.0, "mbar": 1e-3, "pa": 1e-5, "kpa": 1e-2},
     "v": {"v": 1.0},
     "hz": {"hz": 1.0},

@@ -17,6 +17,7 @@ from gatewayd.meters import MeterState, build_reading
 from gatewayd.meters.catalog import driver_fields
 from gatewayd.meters.registry import BY_NAME
 from gatewayd.wmbus.decode import Decoder
+from gatewayd.wmbus.errors import TelegramError
 from gatewayd.wmbus.link import FrameFormat
 from tests.conftest import OWN_VECTORS, load_vectors
 
@@ -24,6 +25,7 @@ from tests.conftest import OWN_VECTORS, load_vectors
 FAMILIES = {
     "apator08", "apator172", "apatoreitn", "apatorna1", "compact5", "fhkvdataiii", "vario451",
     "engelmann_faw", "em24", "qheatv2", "qheat", "qcaloric", "hydroclimav2", "hydroclima",
+    "aquastream", "topaseskr", "hydrus", "gwfwater",
 }  # fmt: skip
 LINK_LAYER = {"id", "media", "meter"}
 READING_KEYS = {"id", "manufacturer", "version", "device_type", "meter", "media", "rssi_dbm",
@@ -35,6 +37,12 @@ NOT_PRODUCED: dict[tuple[str, str], str] = {
 }
 # drivers only chosen by name: auto-detection picks their successor for the same meters
 AUTO_PICKS = {"qheat": "qheatv2", "hydroclima": "hydroclimav2"}
+# vectors the decoder (not the driver) cannot read yet, and why
+DECODER_REJECTS = {
+    "hydrus/HydrusAES": "encrypted (mode 5), and the published test names no key",
+    "hydrus/HydrusIzarRS": "Diehl TPL configuration field (reserved mode 29) not decoded yet",
+    "hydrus/HydrusIzarRSWarm": "Diehl TPL configuration field (reserved mode 24) not decoded yet",
+}
 # vectors whose meter auto-detection cannot find, and why
 NOT_DETECTED = {
     "hydroclima/HCAA": "version 0x33: wmbusmeters' hydroclima declares no meters to detect",
@@ -75,7 +83,20 @@ def test_every_family_has_vectors() -> None:
     assert all(v["source"].startswith("wmbusmeters ") for v in VECTORS)
 
 
-@pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
+def _params(vectors: list[dict[str, Any]]) -> list[Any]:
+    return [
+        pytest.param(
+            v,
+            id=v["name"],
+            marks=[pytest.mark.xfail(strict=True, raises=TelegramError, reason=why)]
+            if (why := DECODER_REJECTS.get(v["name"]))
+            else [],
+        )
+        for v in vectors
+    ]
+
+
+@pytest.mark.parametrize("vector", _params(VECTORS))
 def test_driver_matches_wmbusmeters(vector: dict[str, Any]) -> None:
     got = _reading(vector, vector["driver"])
     assert got["meter"] == BY_NAME[vector["driver"]].name
@@ -89,18 +110,14 @@ def test_driver_matches_wmbusmeters(vector: dict[str, Any]) -> None:
     assert bad == []
 
 
-@pytest.mark.parametrize(
-    "vector",
-    [v for v in VECTORS if v["name"] not in NOT_DETECTED],
-    ids=[v["name"] for v in VECTORS if v["name"] not in NOT_DETECTED],
-)
+@pytest.mark.parametrize("vector", _params([v for v in VECTORS if v["name"] not in NOT_DETECTED]))
 def test_auto_detects_the_family(vector: dict[str, Any]) -> None:
     got = _reading(vector, "auto")
     name = BY_NAME[vector["driver"]].name
     assert got["meter"] == AUTO_PICKS.get(name, name)
 
 
-@pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
+@pytest.mark.parametrize("vector", _params(VECTORS))
 def test_docs_list_every_field_the_driver_produced(vector: dict[str, Any]) -> None:
     got = _reading(vector, vector["driver"])
     documented = set(driver_fields(BY_NAME[vector["driver"]]))
