@@ -72,9 +72,7 @@ class Decoder:
         encrypted = h.encrypted_ell or tpl_encrypted
         hdr = tpl if tpl.acc is not None else None
         if info.apl == "manufacturer":
-            return _telegram(
-                h, address, hdr, ci, encrypted, apl, (), mfct=apl, mfct_key=key
-            )
+            return _telegram(h, address, hdr, ci, encrypted, apl, (), mfct=apl, mfct_key=key)
         if info.apl == "none":
             return _telegram(h, address, hdr, ci, encrypted, apl, ())
         if info.apl == "format":
