@@ -2,9 +2,9 @@
 
 With a durable sink configured (the MQTT outbox), `publish()` stages a reading and queues it;
 one task commits whatever is queued in one fsynced transaction (group commit: readings that
-arrive while a commit is in flight share the next one), and only then hands the batch, in
-order, to every other sink (stdout, journal, BLE). So anything a sink has shown is on disk and
-will reach the broker after a crash or a power cut.
+arrive within `window_s` of the first, or while a commit is in flight, share one), and only
+then hands the batch, in order, to every other sink (stdout, journal, BLE). So anything a
+sink has shown is on disk and will reach the broker after a crash or a power cut.
 
 When the commit fails (disk full, I/O error), the batch stays queued in memory, in order, and
 is retried every `retry_s` until it fits; readings past `max_waiting` are dropped oldest first
@@ -25,6 +25,7 @@ from gatewayd.sinks.base import DurableSink, Reading, Sink
 
 log = logging.getLogger("gatewayd.daemon.handoff")
 
+COMMIT_WINDOW_S = 0.005  # after a quiet spell, wait this long for more before committing
 RETRY_S = 1.0
 MAX_WAITING = 10_000
 
@@ -38,6 +39,7 @@ class Handoff:
         *,
         count: Callable[[str], None] = lambda _name: None,
         retry_s: float = RETRY_S,
+        window_s: float = COMMIT_WINDOW_S,
         max_waiting: int = MAX_WAITING,
     ) -> None:
         self.durable: DurableSink | None = next(
@@ -46,6 +48,7 @@ class Handoff:
         self.others = [s for s in sinks if s is not self.durable]
         self._count = count
         self._retry_s = retry_s
+        self._window_s = window_s
         self._max_waiting = max_waiting
         self._waiting: deque[_Item] = deque()
         self._task: asyncio.Task[None] | None = None
@@ -93,7 +96,9 @@ class Handoff:
         store = self.durable
         assert store is not None
         try:
-            await asyncio.sleep(0)  # let the frames of one radio read join this batch
+            # Readings that arrive within the window share one commit (and one fsync); later
+            # ones gather while a commit runs and go in the next.
+            await asyncio.sleep(self._window_s)
             while self._waiting:
                 batch = list(self._waiting)
                 self._inflight = len(batch)

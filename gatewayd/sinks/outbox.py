@@ -35,11 +35,11 @@ from gatewayd.errors import SinkError
 
 log = logging.getLogger("gatewayd.sinks.outbox")
 
-WAL_MAX_BYTES = 1 << 20
+WAL_MAX_BYTES = 256 << 10
 CHECKPOINT_EVERY_S = 60.0
 LOW_SPACE_BYTES = 16 << 20
 SPACE_CHECK_S = 5.0
-DELETE_DELAY_S = 1.0  # acknowledged rows not deleted by a commit by then get their own
+DELETE_DELAY_S = 5.0  # acknowledged rows not deleted by a commit by then get their own
 DELETE_RETRY_S = 5.0  # after a failed DELETE (disk full)
 PAGE_SIZE = 4096  # for new files
 
