@@ -5,6 +5,7 @@ Run: .venv/bin/python benchmarks/records.py
 
 from __future__ import annotations
 
+import functools
 import timeit
 
 from gatewayd.wmbus.records import HeaderCache, parse_records
@@ -27,7 +28,9 @@ def main() -> None:
         count = len(parse_records(apl, cache=cache).records)
         number = 20_000
         best = min(
-            timeit.repeat(lambda apl=apl: parse_records(apl, cache=cache), number=number, repeat=5)
+            timeit.repeat(
+                functools.partial(parse_records, apl, cache=cache), number=number, repeat=5
+            )
         )
         per_apl = best / number
         print(

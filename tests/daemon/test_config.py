@@ -72,9 +72,9 @@ def write(tmp: Path, text: str, keys: str | None = None, keys_mode: int = 0o600)
     return cfg
 
 
-def error_of(path: Path, **kw: object) -> str:
+def error_of(path: Path, service_uid: int | None = None) -> str:
     with pytest.raises(ConfigError) as info:
-        load_config(path, credentials_dir=None, **kw)  # type: ignore[arg-type]
+        load_config(path, credentials_dir=None, service_uid=service_uid)
     return str(info.value)
 
 

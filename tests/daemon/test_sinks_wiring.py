@@ -11,7 +11,9 @@ from pathlib import Path
 
 from gatewayd.config.load import load_config
 from gatewayd.daemon.app import build_sinks
+from gatewayd.sinks.ble import BleSink
 from gatewayd.sinks.journal import JournalSink
+from gatewayd.sinks.mqtt import MqttSink
 from gatewayd.sinks.stdout import StdoutSink
 
 READING = {
@@ -61,8 +63,9 @@ def test_journal_sink_logs_structured_fields(caplog: object) -> None:
     JournalSink(logger).publish(READING, alarm_changed=True)
     (r,) = records
     assert r.levelno == logging.WARNING  # an alarm became active
-    assert r.METER_ID == "76348799" and r.MANUFACTURER == "KAM"  # type: ignore[attr-defined]
-    assert r.RSSI_DBM == "-71.5" and r.GATEWAYD_EVENT == "alarm"  # type: ignore[attr-defined]
+    journal_fields = vars(r)  # JournalHandler reads the upper-case extra= attributes
+    assert journal_fields["METER_ID"] == "76348799" and journal_fields["MANUFACTURER"] == "KAM"
+    assert journal_fields["RSSI_DBM"] == "-71.5" and journal_fields["GATEWAYD_EVENT"] == "alarm"
     assert r.getMessage().startswith('reading 76348799 (kamwater): {"meter": "kamwater"')
     assert '"total_m3": 6.408' in r.getMessage() and "records" not in r.getMessage()
 
@@ -79,7 +82,9 @@ async def test_mqtt_and_ble_sinks_are_built_from_config(tmp_path: Path) -> None:
     sinks = build_sinks(config, journal=True, stats=dict)
     by_name = {s.name: s for s in sinks}
     assert sorted(by_name) == ["ble", "journal", "mqtt", "stdout"]
-    mqtt = by_name["mqtt"].settings  # type: ignore[attr-defined]
+    mqtt_sink, ble_sink = by_name["mqtt"], by_name["ble"]
+    assert isinstance(mqtt_sink, MqttSink) and isinstance(ble_sink, BleSink)
+    mqtt = mqtt_sink.settings
     assert (mqtt.gateway_id, mqtt.host, mqtt.port, mqtt.prefix) == (
         "site-9",
         "127.0.0.1",
@@ -88,7 +93,7 @@ async def test_mqtt_and_ble_sinks_are_built_from_config(tmp_path: Path) -> None:
     )
     assert mqtt.password is not None and mqtt.password.value == "pw-secret"
     assert mqtt.state_dir == tmp_path
-    ble = by_name["ble"].settings  # type: ignore[attr-defined]
+    ble = ble_sink.settings
     assert (ble.gateway_id, ble.security, ble.adapter) == ("site-9", "encrypted", "hci0")
     for s in sinks:  # nothing was started; stopping must still be clean
         await asyncio.wait_for(s.stop(1), 5)

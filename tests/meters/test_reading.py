@@ -7,10 +7,11 @@ import json
 import pytest
 
 from gatewayd.meters import MeterState, build_reading
+from gatewayd.wmbus.records import Record
 from tests.meters.builders import address, record, telegram
 
 
-def k1_records() -> list:  # type: ignore[type-arg]
+def k1_records() -> list[Record]:
     """MULTICAL 21 K1 (PROTOCOL.md §9): 02FF20 7100, 0413 6408 l, 4413 6408 l, 615B 7F, 6167 13."""
     return [
         record("02FF20", "7100", kind="bits", quantity="manufacturer specific"),
@@ -96,7 +97,10 @@ def test_state_keeps_fields_missing_from_a_later_telegram() -> None:
     assert r["status"] == "OK" and r["time_dry"] == ""
     alarms = r["alarms"]
     assert isinstance(alarms, dict) and alarms["dry"] is False
-    assert len(r["records"]) == 2  # records are per telegram, never carried over
+    records = r["records"]
+    assert (
+        isinstance(records, list) and len(records) == 2
+    )  # records are per telegram, never carried over
     # without state nothing is carried over
     assert "target_m3" not in build_reading(later, timestamp="t3")
 

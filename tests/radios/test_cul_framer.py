@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gatewayd.radios import cul
+from gatewayd.radios.base import ListenMode
 from gatewayd.radios.cul import CulFramer, CulTelegram, CulText
 from gatewayd.wmbus.errors import FrameError
 from gatewayd.wmbus.link import FrameFormat
@@ -64,7 +65,7 @@ def test_overlong_garbage_line_is_dropped_then_frames_resume() -> None:
 
 def test_mode_commands() -> None:
     assert cul.command("brc") == b"brc\r\n"
-    assert cul.MODE_COMMANDS[cul.ListenMode.T1] == ("brt", "TMODE")
+    assert cul.MODE_COMMANDS[ListenMode.T1] == ("brt", "TMODE")
 
 
 def test_binary_noise_before_a_telegram_line_is_cut_off() -> None:

@@ -306,7 +306,7 @@ class Subscriber:
         c.on_connect = on_connect
         c.on_subscribe = on_subscribe
         c.on_message = on_message
-        props = Properties(PacketTypes.CONNECT)
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = 3600 if self.persistent else 0
         c.connect("127.0.0.1", self.port, keepalive=10, clean_start=False, properties=props)
         c.loop_start()

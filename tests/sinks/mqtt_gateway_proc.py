@@ -9,19 +9,23 @@ Stores readings START..START+COUNT-1, prints "stored", then keeps delivering unt
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from gatewayd.sinks.mqtt import MqttSettings, MqttSink
 from tests.sinks.mqtt_readings import numbered
 
 
-async def main(cfg: dict[str, object], start: int, count: int) -> int:
-    cfg["state_dir"] = Path(str(cfg["state_dir"]))
-    sink = MqttSink(MqttSettings(**cfg))  # type: ignore[arg-type]
+async def main(cfg: dict[str, Any], start: int, count: int) -> int:
+    required = MqttSettings(
+        gateway_id=str(cfg.pop("gateway_id")), state_dir=Path(str(cfg.pop("state_dir")))
+    )
+    sink = MqttSink(dataclasses.replace(required, **cfg))
     await sink.start()
     for i in range(start, start + count):
         sink.publish(numbered(i))

@@ -50,4 +50,5 @@ def numbered(n: int, meter_id: str = "76348799") -> dict[str, Any]:
 def seq_of(payload: bytes) -> int:
     import json
 
-    return round(json.loads(payload)["total_m3"] * 1000)
+    total = float(json.loads(payload)["total_m3"])
+    return round(total * 1000)

@@ -30,7 +30,12 @@ def seqs(msgs: list[Msg]) -> list[int]:
 
 def first_occurrences(values: list[int]) -> list[int]:
     seen: set[int] = set()
-    return [v for v in values if not (v in seen or seen.add(v))]  # type: ignore[func-returns-value]
+    out: list[int] = []
+    for v in values:
+        if v not in seen:
+            seen.add(v)
+            out.append(v)
+    return out
 
 
 def has_all(n: int) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -217,16 +218,18 @@ def test_settings_defaults_and_validation(tmp_path: Path) -> None:
     assert s.prefix == "metersync"
     assert s.outbox_path == tmp_path / "mqtt-outbox.sqlite3"
     assert "hunter22" not in repr(s)
-    for bad in (
+    good = MqttSettings(gateway_id="g", state_dir=tmp_path)
+    bad_changes: tuple[dict[str, Any], ...] = (
         {"protocol": "4"},
         {"outbox_max": 0},
         {"gateway_id": "a/b"},
         {"prefix": "x/#"},
         {"key_file": tmp_path / "k"},
         {"reconnect_min_s": 5.0, "reconnect_max_s": 1.0},
-    ):
+    )
+    for bad in bad_changes:
         with pytest.raises(ValueError):
-            MqttSettings(**{"gateway_id": "g", "state_dir": tmp_path, **bad})  # type: ignore[arg-type]
+            dataclasses.replace(good, **bad)
 
 
 # ------------------------------------------------------------------ the reading JSON Schema

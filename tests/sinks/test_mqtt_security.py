@@ -117,9 +117,9 @@ async def test_wrong_password_clear_error_once_backoff_and_readings_kept(
     assert "wrong-staple-secret" not in caplog.text
 
     # Backoff: failure n waits min(max, lo * 2**(n-1)) scaled by a jitter factor in [0.5, 1).
-    delays = [
-        float(re.search(r"retrying in ([0-9.]+) s", r.getMessage()).group(1)) for r in retries
-    ]  # type: ignore[union-attr]
+    matches = [re.search(r"retrying in ([0-9.]+) s", r.getMessage()) for r in retries]
+    delays = [float(m.group(1)) for m in matches if m is not None]
+    assert len(delays) == len(retries)
     assert 3 <= len(delays) <= 15
     for n, d in enumerate(delays, start=1):
         cap = min(0.4, 0.05 * 2 ** (n - 1))

@@ -20,6 +20,7 @@ from gatewayd.wmbus.errors import (
     WrongKeyError,
 )
 from gatewayd.wmbus.link import FrameFormat, add_crcs
+from gatewayd.wmbus.telegram import Telegram
 
 KAM_KEY = bytes.fromhex("28F64A24988064A079AA2C807D6102AE")
 K1 = bytes.fromhex(
@@ -44,10 +45,10 @@ O2_KEY = bytes.fromhex("000102030405060708090A0B0C0D0E0F")
 OWN_KEY = bytes.fromhex("5A1B0C3D4E2F60718293A4B5C6D7E8F9")
 
 
-def values(t: object) -> dict[str, object]:
+def values(t: Telegram) -> dict[str, object]:
     """difvif hex -> value (first occurrence)."""
     out: dict[str, object] = {}
-    for r in t.records:  # type: ignore[attr-defined]
+    for r in t.records:
         out.setdefault(r.header.difvif.hex().upper(), r.value)
     return out
 

@@ -77,7 +77,8 @@ class Adapter(ServiceInterface):
     def Powered(self) -> DBusBool:
         return self._props["Powered"]
 
-    @Powered.setter
+    # dbus_fast's property: mypy knows the setter idiom for builtins.property only
+    @Powered.setter  # type: ignore[no-redef]
     def Powered(self, value: DBusBool) -> None:
         self._set("Powered", value)
 
@@ -85,7 +86,8 @@ class Adapter(ServiceInterface):
     def PairableTimeout(self) -> DBusUInt32:
         return self._props["PairableTimeout"]
 
-    @PairableTimeout.setter
+    # dbus_fast's property: mypy knows the setter idiom for builtins.property only
+    @PairableTimeout.setter  # type: ignore[no-redef]
     def PairableTimeout(self, value: DBusUInt32) -> None:
         self._set("PairableTimeout", value)
 
@@ -93,7 +95,8 @@ class Adapter(ServiceInterface):
     def Pairable(self) -> DBusBool:
         return self._props["Pairable"]
 
-    @Pairable.setter
+    # dbus_fast's property: mypy knows the setter idiom for builtins.property only
+    @Pairable.setter  # type: ignore[no-redef]
     def Pairable(self, value: DBusBool) -> None:
         self._set("Pairable", value)
 
@@ -187,7 +190,7 @@ class FakeBluez:
         if self.bus is not None:
             self.bus.disconnect()
             with contextlib.suppress(Exception):
-                await self.bus.wait_for_disconnect()
+                await self.bus.wait_for_disconnect()  # type: ignore[no-untyped-call]
             self.bus = None
 
     def add_adapter(self) -> None:

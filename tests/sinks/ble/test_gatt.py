@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gatewayd.config.sections import BleSecurity
 from gatewayd.sinks.ble import gatt
 
 # PROTOCOL.md §9 K1 and the DESIGN.md §4.2 reading decoded from it.
@@ -44,7 +45,7 @@ def test_uuids_share_one_random_base_and_differ() -> None:
 @pytest.mark.parametrize(
     ("security", "prefix"), [("authenticated", "encrypt-authenticated-"), ("encrypted", "encrypt-")]
 )
-def test_every_flag_is_secured(security: gatt.Security, prefix: str) -> None:
+def test_every_flag_is_secured(security: BleSecurity, prefix: str) -> None:
     for spec in gatt.CHARACTERISTICS:
         flags = gatt.char_flags(spec, security)
         assert len(flags) == len(spec.access)
