@@ -26,7 +26,7 @@ KEY_NEEDED: dict[str, str] = {
     "izarv2": "no (obfuscated with published default keys)",
     **dict.fromkeys(
         ("mkradio3", "mkradio3a", "fhkvdataiii", "compact5", "vario451", "bfw240radio",
-         "apator08", "apator172", "apatoreitn", "hydrodigit"),
+         "apator08", "apator172", "apatoreitn", "hydrodigit", "mkradio4", "tsd2"),
         NEVER_ENCRYPTED,
     ),
 }  # fmt: skip

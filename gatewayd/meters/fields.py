@@ -205,5 +205,5 @@ def number(rec: Record, unit: str) -> object:
     if type(out) is float:
         if out.is_integer() and abs(out) < 1e15:
             return int(out)
-        return round(out, 9)
+        return round(out, 6)  # as wmbusmeters prints numbers: 6 decimals
     return out

@@ -16,6 +16,7 @@ from gatewayd.meters.driver import Detect, Driver, TableDriver
 from gatewayd.meters.em24 import em24
 from gatewayd.meters.engelmann import engelmann_faw
 from gatewayd.meters.hydrodigit import hydrodigit
+from gatewayd.meters.kaden import kaden
 from gatewayd.meters.kamstrup_heat import kamheat
 from gatewayd.meters.kamstrup_other import kampress, omnipower
 from gatewayd.meters.kamstrup_water import kamwater
@@ -23,15 +24,18 @@ from gatewayd.meters.mfct import CiDetect, MfctDriver
 from gatewayd.meters.oms import oms
 from gatewayd.meters.qundis_heat import qcaloric, qheat, qheatv2
 from gatewayd.meters.qundis_water import qwater, qwaterv2
+from gatewayd.meters.smoke import ei6500, lansensm, qsmoke, tsd2
 from gatewayd.meters.synth import SynthDriver
 from gatewayd.meters.techem_mk import mkradio3, mkradio3a
 from gatewayd.meters.techem_other import compact5, fhkvdataiii, vario451
 from gatewayd.meters.water_misc import aquastream, gwfwater, hydrus, topaseskr
+from gatewayd.meters.zenner_techem_ebz import ebzwmbe, mkradio4, zenner0b
 from gatewayd.wmbus.link import Address
 
 # Every built-in driver, most specific first. The factories build fresh, immutable tables.
 FACTORIES: tuple[Callable[[], TableDriver], ...] = (
-    kamwater, kamheat, kampress, omnipower, engelmann_faw, topaseskr, hydrus, oms,
+    kamwater, kamheat, kampress, omnipower, engelmann_faw, topaseskr, hydrus, kaden, qsmoke,
+    lansensm, oms,
 )  # fmt: skip
 
 
@@ -44,11 +48,12 @@ class _Listed(Driver, Protocol):
 MFCT_FACTORIES: tuple[Callable[[], MfctDriver], ...] = (
     hydrodigit, qwaterv2, qwater, izar, izarv2, bfw240radio, mkradio3, mkradio3a,
     apator08, apator172, apatoreitn, apatorna1, compact5, fhkvdataiii, vario451, gwfwater,
+    tsd2, zenner0b, mkradio4,
 )  # fmt: skip
 
 # Drivers that read vendor layouts as records and compute fields (gatewayd/meters/synth.py).
 SYNTH_FACTORIES: tuple[Callable[[], SynthDriver], ...] = (
-    em24, qheatv2, qheat, qcaloric, hydroclimav2, hydroclima, aquastream,
+    em24, qheatv2, qheat, qcaloric, hydroclimav2, hydroclima, aquastream, ei6500, ebzwmbe,
 )  # fmt: skip
 
 _DRIVERS: tuple[_Listed, ...] = (

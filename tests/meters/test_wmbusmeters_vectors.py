@@ -25,7 +25,8 @@ from tests.conftest import OWN_VECTORS, load_vectors
 FAMILIES = {
     "apator08", "apator172", "apatoreitn", "apatorna1", "compact5", "fhkvdataiii", "vario451",
     "engelmann_faw", "em24", "qheatv2", "qheat", "qcaloric", "hydroclimav2", "hydroclima",
-    "aquastream", "topaseskr", "hydrus", "gwfwater",
+    "aquastream", "topaseskr", "hydrus", "gwfwater", "kaden", "ei6500", "qsmoke", "lansensm",
+    "tsd2", "zenner0b", "mkradio4", "ebzwmbe",
 }  # fmt: skip
 LINK_LAYER = {"id", "media", "meter"}
 READING_KEYS = {"id", "manufacturer", "version", "device_type", "meter", "media", "rssi_dbm",
