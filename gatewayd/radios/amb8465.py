@@ -1,4 +1,4 @@
-"""Amber / Würth AMB8465, AMB8665, Metis-II in command mode (PROTOCOL.md §6.2).
+"""Amber / Würth AMB8465, AMB8665, Metis-II in command mode.
 
 Frame: FF | CMD | LEN | payload(LEN) | CS, CS = XOR of every byte before it (0xFF included).
 Replies use CMD | 0x80. A received telegram is `FF 03 LEN | C … end | RSSI | CS`: no L byte and
@@ -7,21 +7,20 @@ no DLL CRCs; with RSSI enabled LEN counts the RSSI byte, so the clean frame is (
 
 from __future__ import annotations
 
-import collections
 import enum
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import reduce
 from operator import xor
 
 from gatewayd.radios.base import ListenMode, RadioFrame, RadioLost
-from gatewayd.radios.framing import skip_to_start
+from gatewayd.radios.framing import StartByteFramer, Verdict
 from gatewayd.radios.serialradio import SerialRadio
-from gatewayd.wmbus.link import FrameFormat
 
 SOF = 0xFF
 MIN_TELEGRAM = 10  # C M M A A A A A A CI
+# C fields a receive-only gateway accepts in a data indication (SND_NR/IR, ACC_NR/DMD, RSP_UD).
+C_FIELDS = frozenset({0x44, 0x46, 0x47, 0x48, 0x08, 0x18, 0x28, 0x38})
 
 
 class Cmd(enum.IntEnum):
@@ -39,8 +38,13 @@ class Cmd(enum.IntEnum):
 
 
 REPLY = 0x80
-# What the module may send us, and the longest payload each may carry (length-field cap).
-MAX_PAYLOAD: dict[int, int] = {Cmd.DATA_IND: 0xFF} | {c | REPLY: 0x82 for c in Cmd}
+# What the module may send us, and the longest payload each may carry (length-field cap): a
+# confirmation carries a status byte, GET a memory dump, SERIALNO and FWV a few bytes.
+MAX_PAYLOAD: dict[int, int] = (
+    {Cmd.DATA_IND: 0xFF}
+    | {c | REPLY: 1 for c in Cmd}
+    | {Cmd.GET_REQ | REPLY: 0x82, Cmd.SERIALNO_REQ | REPLY: 8, Cmd.FWV_REQ | REPLY: 8}
+)
 
 # SET_MODE_REQ values (volatile) per receive mode.
 MODE_CODES: dict[ListenMode, int] = {
@@ -77,36 +81,37 @@ def rssi_dbm(raw: int) -> float:
     return signed / 2 - 74
 
 
-class AmberFramer:
-    """Bytes in any chunking -> AmberMessages. Resyncs to the next FF on a bad header or CS."""
+class AmberFramer(StartByteFramer[AmberMessage]):
+    """Bytes in any chunking -> AmberMessages (see framing.py for how a bad frame costs nothing).
 
-    def __init__(self) -> None:
-        self.counters: collections.Counter[str] = collections.Counter()
-        self._buf = bytearray()
+    The XOR checksum is a weak check, so every frame must also not hide a passing frame inside.
+    """
 
-    def feed(self, data: bytes) -> list[AmberMessage]:
-        self._buf += data
-        out: list[AmberMessage] = []
-        buf = self._buf
-        while skip_to_start(buf, SOF, self.counters):
-            if len(buf) < 3:
-                break
-            cap = MAX_PAYLOAD.get(buf[1])
-            if cap is None or buf[2] > cap:
-                self.counters["bad_headers"] += 1
-                del buf[:1]
-                continue
-            size = 3 + buf[2] + 1
-            if len(buf) < size:
-                break
-            if checksum(buf[: size - 1]) != buf[size - 1]:
-                self.counters["checksum_errors"] += 1
-                del buf[:1]
-                continue
-            out.append(AmberMessage(buf[1], bytes(buf[3 : size - 1])))
-            self.counters["messages"] += 1
-            del buf[:size]
-        return out
+    sof = SOF
+
+    def classify(self, buf: bytearray, at: int) -> tuple[Verdict, int, str]:
+        if len(buf) - at < 3:
+            return Verdict.NEED_MORE, 0, ""
+        cmd, length = buf[at + 1], buf[at + 2]
+        cap = MAX_PAYLOAD.get(cmd)
+        if cap is None or length > cap:
+            return Verdict.BAD, 0, "bad_headers"
+        if cmd == Cmd.DATA_IND:
+            if length < MIN_TELEGRAM:
+                return Verdict.BAD, 0, "bad_headers"
+            if len(buf) - at < 4:
+                return Verdict.NEED_MORE, 0, ""
+            if buf[at + 3] not in C_FIELDS:
+                return Verdict.BAD, 0, "bad_headers"
+        size = 3 + length + 1
+        if len(buf) - at < size:
+            return Verdict.NEED_MORE, size, ""
+        if checksum(buf[at : at + size - 1]) != buf[at + size - 1]:
+            return Verdict.BAD, size, "checksum_errors"
+        return Verdict.WEAK, size, ""
+
+    def build(self, frame: bytes) -> AmberMessage:
+        return AmberMessage(frame[1], frame[3:-1])
 
 
 # ---- commands (pure) ----
@@ -189,15 +194,4 @@ class Amb8465Radio(SerialRadio[AmberMessage]):
         got = telegram(item, rssi_appended=True)
         if got is None:
             return None
-        frame, rssi = got
-        if len(frame) - 1 < MIN_TELEGRAM:
-            self.counters["short_telegrams"] += 1
-            return None
-        return RadioFrame(
-            frame=frame,
-            rssi_dbm=rssi,
-            link_mode=self.mode.link_mode,
-            frame_format=FrameFormat.CLEAN,
-            received_at=time.time(),
-            radio=self.name,
-        )
+        return self.clean_frame(*got)

@@ -1,4 +1,4 @@
-"""IMST iM871A / iM170A: the HCI protocol (PROTOCOL.md §6.1), a pure framer, and the radio.
+"""IMST iM871A: the HCI protocol, a pure framer, and the radio (an iM170A is refused).
 
 HCI frame: A5 | CTRL<<4 | EP | MSGID | LEN | payload | [timestamp 4 LE] | [RSSI 1] | [CRC 2 LE].
 The CRC (CRC-16/X-25) covers everything after A5. A received telegram (RADIOLINK 03) carries no
@@ -7,17 +7,17 @@ L byte and no DLL CRCs: the clean frame is LEN || payload.
 
 from __future__ import annotations
 
-import collections
 import enum
-import time
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from gatewayd.radios.base import ListenMode, RadioConfigError, RadioFrame, RadioLost
-from gatewayd.radios.framing import skip_to_start
+from gatewayd.radios.framing import StartByteFramer, Verdict
 from gatewayd.radios.serialradio import SerialRadio
 from gatewayd.wmbus.crc import crc16_x25
-from gatewayd.wmbus.link import FrameFormat
+
+log = logging.getLogger(__name__)
 
 SOF = 0xA5
 CTRL_TIMESTAMP = 0x2
@@ -45,14 +45,18 @@ class Msg(enum.IntEnum):
     WMBUS_DATA_IND = 0x03  # RADIOLINK
 
 
-# Link-mode numbers for SET_CONFIG (⚠ from open-source drivers, PROTOCOL.md §10.4).
+# Link-mode numbers for SET_CONFIG (from two open-source drivers; no IMST document was seen).
 LINK_MODE_CODES: dict[ListenMode, int] = {
     ListenMode.T1: 3,
-    ListenMode.C1: 7,  # C1 frame B, as wmbusmeters uses for C1 receive
+    ListenMode.C1: 7,  # C1 frame B, what the reference decoder uses for C1 receive
     ListenMode.C1_T1: 10,  # firmware >= 0x14 only
 }
+# `c1_frame`: which C1 frame format code 6 (A) or 7 (B, the default) asks for. Whether the
+# module then also hears the other format is not settled by any public source.
+C1_FRAME_CODES: dict[str, int] = {"a": 6, "b": 7}
 C1_T1_MIN_FIRMWARE = 0x14
-MODULE_TYPES: dict[int, str] = {0x33: "iM871A", 0x36: "iM170A"}
+IM871A, IM170A = 0x33, 0x36
+MODULE_TYPES: dict[int, str] = {IM871A: "iM871A", IM170A: "iM170A"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,57 +90,80 @@ def rssi_dbm(raw: int) -> float:
     return 0.0 if raw >= 230 else 0.5 * raw - 122.5
 
 
-class ImstFramer:
-    """Bytes in any chunking -> HciMessages. Resyncs to the next A5 on a bad header or CRC."""
+# Replies the module sends, by (endpoint, message id), and the longest payload each carries: a
+# header announcing more is not a frame (so a false start never waits for 255 bytes).
+REPLY_MAX_PAYLOAD: dict[tuple[int, int], int] = {
+    (Endpoint.DEVMGMT, Msg.PING_RSP): 1,
+    (Endpoint.DEVMGMT, Msg.SET_CONFIG_RSP): 1,
+    (Endpoint.DEVMGMT, 0x06): 0x40,  # GET_CONFIG reply
+    (Endpoint.DEVMGMT, 0x08): 1,  # reset reply
+    (Endpoint.DEVMGMT, Msg.GET_DEVICEINFO_RSP): 0x10,
+    (Endpoint.DEVMGMT, 0x27): 0x40,  # AES decode error indication
+    (Endpoint.RADIOLINK, 0x02): 1,  # send confirmation
+}
+# C fields a receive-only gateway accepts in a data indication (SND_NR/IR, ACC_NR/DMD, RSP_UD).
+C_FIELDS = frozenset({0x44, 0x46, 0x47, 0x48, 0x08, 0x18, 0x28, 0x38})
 
-    def __init__(self) -> None:
-        self.counters: collections.Counter[str] = collections.Counter()
-        self._buf = bytearray()
 
-    def feed(self, data: bytes) -> list[HciMessage]:
-        self._buf += data
-        out: list[HciMessage] = []
-        buf = self._buf
-        while skip_to_start(buf, SOF, self.counters):
-            if len(buf) < 4:
-                break
-            ctrl, endpoint = buf[1] >> 4, buf[1] & 0x0F
-            if ctrl & 0x1 or endpoint not in Endpoint._value2member_map_:
-                self.counters["bad_headers"] += 1
-                del buf[:1]
-                continue
-            size = 4 + buf[3]
-            ts_at = size
-            size += 4 if ctrl & CTRL_TIMESTAMP else 0
-            rssi_at = size
-            size += 1 if ctrl & CTRL_RSSI else 0
-            crc_at = size
-            size += 2 if ctrl & CTRL_CRC else 0
-            if len(buf) < size:
-                break
-            if ctrl & CTRL_CRC and crc16_x25(buf[1:crc_at]) != int.from_bytes(
-                buf[crc_at:size], "little"
-            ):
-                self.counters["crc_errors"] += 1
-                del buf[:1]
-                continue
-            out.append(
-                HciMessage(
-                    endpoint=endpoint,
-                    msg_id=buf[2],
-                    payload=bytes(buf[4 : 4 + buf[3]]),
-                    timestamp=(
-                        int.from_bytes(buf[ts_at : ts_at + 4], "little")
-                        if ctrl & CTRL_TIMESTAMP
-                        else None
-                    ),
-                    rssi_raw=buf[rssi_at] if ctrl & CTRL_RSSI else None,
-                    crc=bool(ctrl & CTRL_CRC),
-                )
-            )
-            self.counters["messages"] += 1
-            del buf[:size]
-        return out
+class ImstFramer(StartByteFramer[HciMessage]):
+    """Bytes in any chunking -> HciMessages (see framing.py for how a bad frame costs nothing).
+
+    require_crc: the module sends CRCs, so a header without the CRC flag is not a frame
+    (counted as `missing_crc`). Without it a frame has no check of its own.
+    """
+
+    sof = SOF
+
+    def __init__(self, *, require_crc: bool = False) -> None:
+        super().__init__()
+        self.require_crc = require_crc
+
+    def classify(self, buf: bytearray, at: int) -> tuple[Verdict, int, str]:
+        if len(buf) - at < 2:
+            return Verdict.NEED_MORE, 0, ""
+        ctrl, endpoint = buf[at + 1] >> 4, buf[at + 1] & 0x0F
+        if ctrl & 0x1 or endpoint not in Endpoint._value2member_map_:
+            return Verdict.BAD, 0, "bad_headers"
+        if len(buf) - at < 4:
+            return Verdict.NEED_MORE, 0, ""
+        msg_id, length = buf[at + 2], buf[at + 3]
+        if endpoint == Endpoint.RADIOLINK and msg_id == Msg.WMBUS_DATA_IND:
+            if length < MIN_TELEGRAM:
+                return Verdict.BAD, 0, "bad_headers"
+            if len(buf) - at < 5:
+                return Verdict.NEED_MORE, 0, ""
+            if buf[at + 4] not in C_FIELDS:
+                return Verdict.BAD, 0, "bad_headers"
+        elif length > REPLY_MAX_PAYLOAD.get((endpoint, msg_id), -1):
+            return Verdict.BAD, 0, "bad_headers"
+        if self.require_crc and not ctrl & CTRL_CRC:
+            return Verdict.BAD, 0, "missing_crc"
+        crc_at = 4 + length + (4 if ctrl & CTRL_TIMESTAMP else 0) + (1 if ctrl & CTRL_RSSI else 0)
+        size = crc_at + (2 if ctrl & CTRL_CRC else 0)
+        if len(buf) - at < size:
+            return Verdict.NEED_MORE, size, ""
+        if not ctrl & CTRL_CRC:
+            return Verdict.WEAK, size, ""
+        crc = int.from_bytes(buf[at + crc_at : at + size], "little")
+        if crc16_x25(buf[at + 1 : at + crc_at]) != crc:
+            return Verdict.BAD, size, "crc_errors"
+        return Verdict.GOOD, size, ""
+
+    def build(self, frame: bytes) -> HciMessage:
+        ctrl, length = frame[1] >> 4, frame[3]
+        rssi_at = 4 + length + (4 if ctrl & CTRL_TIMESTAMP else 0)
+        return HciMessage(
+            endpoint=frame[1] & 0x0F,
+            msg_id=frame[2],
+            payload=frame[4 : 4 + length],
+            timestamp=(
+                int.from_bytes(frame[4 + length : rssi_at], "little")
+                if ctrl & CTRL_TIMESTAMP
+                else None
+            ),
+            rssi_raw=frame[rssi_at] if ctrl & CTRL_RSSI else None,
+            crc=bool(ctrl & CTRL_CRC),
+        )
 
 
 # ---- commands (pure) ----
@@ -150,9 +177,10 @@ def device_info_request() -> bytes:
     return HciMessage(Endpoint.DEVMGMT, Msg.GET_DEVICEINFO_REQ).to_bytes()
 
 
-def set_config_request(mode: ListenMode) -> bytes:
-    """Volatile SET_CONFIG: link mode, RSSI on, timestamp off (PROTOCOL.md §6.1)."""
-    payload = bytes([0x00, 0x02, LINK_MODE_CODES[mode], 0x30, 0x01, 0x00])
+def set_config_request(mode: ListenMode, c1_frame: str = "b") -> bytes:
+    """Volatile SET_CONFIG: link mode, RSSI on, timestamp off."""
+    code = C1_FRAME_CODES[c1_frame] if mode is ListenMode.C1 else LINK_MODE_CODES[mode]
+    payload = bytes([0x00, 0x02, code, 0x30, 0x01, 0x00])
     return HciMessage(Endpoint.DEVMGMT, Msg.SET_CONFIG_REQ, payload).to_bytes()
 
 
@@ -186,11 +214,27 @@ def telegram(msg: HciMessage) -> tuple[bytes, float | None] | None:
 
 
 class Im871aRadio(SerialRadio[HciMessage]):
+    """An iM871A. c1_frame: "b" (default) or "a", the C1 frame format asked for in mode c1."""
+
     kind = "im871a"
     baudrate = 57600
 
+    def __init__(
+        self,
+        device: str,
+        mode: ListenMode,
+        *,
+        reply_timeout_s: float = 1.0,
+        c1_frame: str = "b",
+    ) -> None:
+        if c1_frame not in C1_FRAME_CODES:
+            raise ValueError(f"c1_frame must be 'a' or 'b', got {c1_frame!r}")
+        super().__init__(device, mode, reply_timeout_s=reply_timeout_s)
+        self.c1_frame = c1_frame
+
     def new_framer(self) -> ImstFramer:
-        return ImstFramer()
+        self._hci = ImstFramer()
+        return self._hci
 
     async def configure(self) -> None:
         def reply(msg_id: Msg) -> Callable[[HciMessage], bool]:
@@ -209,30 +253,31 @@ class Im871aRadio(SerialRadio[HciMessage]):
             "firmware": f"0x{info.firmware:02X}",
             "uid": f"{info.uid:08X}",
         }
+        if info.module_type == IM170A:
+            raise RadioConfigError(
+                f"{self.name}: this is an iM170A, a 169 MHz module: it cannot receive the "
+                f'868 MHz wM-Bus modes (c1, t1) that kind = "im871a" configures. '
+                "Use an 868 MHz receiver (iM871A, iU891A, AMB8465, CUL)."
+            )
         if self.mode is ListenMode.C1_T1 and info.firmware < C1_T1_MIN_FIRMWARE:
             raise RadioConfigError(
                 f"{self.name}: mode c1+t1 needs firmware >= 0x{C1_T1_MIN_FIRMWARE:02X}, "
                 f"this {info.module_name} has 0x{info.firmware:02X}"
             )
         rsp = await self.request(
-            set_config_request(self.mode), reply(Msg.SET_CONFIG_RSP), "set link mode"
+            set_config_request(self.mode, self.c1_frame),
+            reply(Msg.SET_CONFIG_RSP),
+            "set link mode",
         )
         if rsp.payload[:1] not in (b"", b"\x00"):
             raise RadioLost(f"{self.name}: link mode refused (status 0x{rsp.payload[0]:02X})")
 
     def to_frame(self, item: HciMessage) -> RadioFrame | None:
+        if item.crc and not self._hci.require_crc:
+            # The module sends CRCs: from now on a message without one is a false start.
+            self._hci.require_crc = True
+            log.debug("%s: module sends CRCs; messages without one are rejected", self.name)
         got = telegram(item)
         if got is None:
             return None
-        frame, rssi = got
-        if len(item.payload) < MIN_TELEGRAM:
-            self.counters["short_telegrams"] += 1
-            return None
-        return RadioFrame(
-            frame=frame,
-            rssi_dbm=rssi,
-            link_mode=self.mode.link_mode,
-            frame_format=FrameFormat.CLEAN,
-            received_at=time.time(),
-            radio=self.name,
-        )
+        return self.clean_frame(*got)

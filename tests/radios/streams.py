@@ -19,6 +19,9 @@ O1 = bytes.fromhex(
     "2E4493157856341233037A2A0020255923C95AAA26D1B2E7493B013EC4A6F6D3529B520EDFF0EA6DEFC99D6D69EBF3"
 )
 
+# PROTOCOL.md §9, K2b: a real encrypted compact frame (clean, 36 bytes).
+K2B = bytes.fromhex("23442D2C998734761B168D20983081B2227A6FA1F10E1B79B5EB4B17E81F930E937EE06C")
+
 
 def long_frame(n: int = 195) -> bytes:
     """A syntactically valid clean frame of n bytes (for frame-B block 3 and length caps)."""

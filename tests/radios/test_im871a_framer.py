@@ -44,13 +44,19 @@ def test_corrupt_crc_is_counted_and_the_next_frame_survives() -> None:
     assert [f[0] for f in frames if f] == [K1, K2]
 
 
-def test_lying_length_resyncs_to_the_next_start_byte() -> None:
-    # A header announcing 255 bytes with CRC, but the real frame starts 3 bytes later.
-    liar = bytes([0xA5, 0x82, 0x03, 0xFF])
+def test_lying_length_costs_no_good_frame() -> None:
+    # A plausible header announcing 255 bytes with CRC, but the real frames start 5 bytes later.
+    liar = bytes([0xA5, 0x82, 0x03, 0xFF, 0x44])
     good = HciMessage(2, 3, K1[1:], rssi_raw=0xB4, crc=True).to_bytes()
-    msgs, framer = feed_all(ImstFramer, [liar + good + good + good + good + good + good])
-    assert [im871a.telegram(m) for m in msgs].count((K1, -32.5)) >= 5
-    assert framer.counters["crc_errors"] >= 1
+    msgs, framer = feed_all(ImstFramer, [liar + good * 6])
+    assert [im871a.telegram(m) for m in msgs] == [(K1, -32.5)] * 6
+    assert framer.counters["crc_errors"] == 1
+    # Live, frame by frame: the CRC-checked frame inside the liar's span wins as soon as it is
+    # complete, without waiting for the 262 bytes the liar announced.
+    framer = ImstFramer()
+    assert framer.feed(liar) == []
+    assert [im871a.telegram(m) for m in framer.feed(good)] == [(K1, -32.5)]
+    assert framer.counters["overlapped_candidates"] == 1
 
 
 def test_command_bytes_match_the_protocol_notes() -> None:

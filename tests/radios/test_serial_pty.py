@@ -12,7 +12,7 @@ from gatewayd.radios.registry import open_radio
 from gatewayd.radios.supervisor import RadioState
 from gatewayd.wmbus.link import FrameFormat
 from tests.radios.helpers import Consumer, wait_state, wait_until
-from tests.radios.streams import K1, K2, O1, long_frame, read_hex, read_raw
+from tests.radios.streams import K1, K2, K2B, O1, long_frame, read_hex, read_raw
 
 FRAMES = [K1, K2, O1, long_frame(195)]
 # kind, simulator, expected dBm for the simulator's default raw RSSI, frame format reported
@@ -186,7 +186,13 @@ async def test_cul_t1_reports_frame_a() -> None:
 @pytest.mark.parametrize(
     ("kind", "sim_cls", "recording", "expected"),
     [
-        ("im871a", ImstSimulator, read_hex("im871a_k1.hex"), [(K1, -32.5)] * 2),
+        (
+            "im871a",
+            ImstSimulator,
+            read_hex("im871a_crc_stream.hex"),
+            # raw B4, 80, 90, A0 -> 0.5 * raw - 122.5
+            [(K1, -32.5), (K2, -58.5), (O1, -50.5), (K2B, -42.5)],
+        ),
         ("amb8465", AmberSimulator, read_hex("amb8465_k1.hex"), [(K1, -112.0)]),
         ("cul", CulSimulator, read_raw("cul_k1.txt"), [(K1, -104.0)] * 2),
     ],
@@ -195,7 +201,7 @@ async def test_cul_t1_reports_frame_a() -> None:
 async def test_recorded_stream_through_the_pty(
     kind: str, sim_cls: type[PtySimulator], recording: bytes, expected: list[object]
 ) -> None:
-    """The hand-written recordings (PROTOCOL.md §6 bytes), written unmodified to the pty."""
+    """The hand-written recordings, written unmodified to the pty."""
     async with sim_cls(rate=0) as sim:
         consumer = Consumer(open_radio(kind, sim.device_path, "c1"))
         try:
