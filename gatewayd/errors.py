@@ -1,4 +1,6 @@
-"""The one exception tree, and how the daemon handles each branch. Pure: imports nothing.
+"""The one exception tree, how the daemon handles each branch, and how long it waits to retry.
+
+Pure: imports nothing that does I/O.
 
 GatewaydError                       root; `str()` never contains a key or a secret
 ├── ConfigurationError              the configuration asks for something impossible or malformed
@@ -17,6 +19,8 @@ Anything else escaping a handler is a bug: it is logged with its traceback, and 
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 
 class GatewaydError(Exception):
@@ -44,3 +48,14 @@ class RadioError(GatewaydError):
 
 class SinkError(GatewaydError):
     """A sink cannot deliver now: it retries by itself."""
+
+
+def backoff_delay(failures: int, lo: float, hi: float, rnd: Callable[[], float]) -> float:
+    """How long to wait before retrying after `failures` (>= 1) failures in a row.
+
+    Doubles from `lo`, capped at `hi`, then scaled by a random factor in [0.5, 1) so that many
+    gateways (or radios) restarted together do not retry in lockstep. Both the radio
+    supervisor and the MQTT supervisor wait this long.
+    """
+    base = min(hi, lo * 2.0 ** min(failures - 1, 32))
+    return base * (0.5 + 0.5 * rnd())

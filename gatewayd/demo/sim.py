@@ -1,14 +1,15 @@
 """Byte-exact simulators of the iM871A, AMB8465 and CUL on a pseudo-terminal.
 
-Each answers the configuration commands, recognised by their literal bytes from PROTOCOL.md §6
-(not by our framers, so an encoder/decoder mistake cannot cancel out), with the module's reply
-bytes, and once configured streams data indications for the clean frames it is given. See
-radios/simpty.py for the pty plumbing and the common API (start/stop, unplug/replug, send,
-inject, pause/resume).
+Each answers the configuration commands, recognised by their literal bytes from the modules'
+host protocols (not by our framers, so an encoder/decoder mistake cannot cancel out), with the
+module's reply bytes, and once configured streams data indications for the clean frames it is
+given. See demo/simpty.py for the pty plumbing and the common API (start/stop, unplug/replug,
+send, inject, pause/resume).
 """
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,26 +21,37 @@ from gatewayd.wmbus.link import FrameFormat, add_crcs
 __all__ = ["SIMULATORS", "AmberSimulator", "CulSimulator", "ImstSimulator", "PtySimulator"]
 
 
-def _match(buf: bytearray, table: dict[bytes, bytes]) -> tuple[bytes, bytes] | None:
-    """(command, reply) when buf starts with a known command; ValueError if it can't become one."""
-    for cmd, reply in table.items():
-        if buf.startswith(cmd):
-            return cmd, reply
-    if any(cmd.startswith(buf) for cmd in table):
-        return None
-    raise ValueError("unknown command")
+class TableSimulator(PtySimulator):
+    """A module whose commands are a table of literal bytes -> the literal reply."""
+
+    @abc.abstractmethod
+    def command_table(self) -> dict[bytes, bytes]:
+        """Every command the module knows, with its usual reply."""
+
+    @abc.abstractmethod
+    def on_command(self, cmd: bytes, reply: bytes) -> bytes:
+        """Act on a recognised command; returns the reply actually sent."""
+
+    def handle(self, buf: bytearray) -> tuple[int, bytes] | None:
+        table = self.command_table()
+        for cmd, reply in table.items():
+            if buf.startswith(cmd):
+                return len(cmd), self.on_command(cmd, reply)
+        if any(cmd.startswith(buf) for cmd in table):
+            return None  # the start of a command: wait for the rest
+        return 0, b""  # cannot become a command: drop a byte
 
 
 # ---- IMST iM871A ----
 
 
 # SET_CONFIG payload 00 02 <link mode> 30 01 00 -> our mode name
-IMST_LINK_MODES: dict[int, str] = {0x03: "t1", 0x07: "c1", 0x0A: "c1+t1"}
+IMST_LINK_MODES: dict[int, str] = {0x03: "t1", 0x06: "c1 frame a", 0x07: "c1", 0x0A: "c1+t1"}
 
 
-class ImstSimulator(PtySimulator):
+class ImstSimulator(TableSimulator):
     """An iM871A (module type 0x33): ping, device info, SET_CONFIG; data indications with RSSI
-    and (crc=True, as in PROTOCOL.md's example) the HCI CRC."""
+    and (crc=True) the HCI CRC."""
 
     def __init__(
         self,
@@ -47,28 +59,26 @@ class ImstSimulator(PtySimulator):
         *,
         firmware: int = 0x14,
         crc: bool = True,
+        module_type: int = 0x33,
         **kwargs: Any,
     ) -> None:
         super().__init__(frames, **kwargs)
         self.firmware = firmware
         self.crc = crc
+        self.module_type = module_type  # 0x33 iM871A, 0x36 iM170A (169 MHz)
 
-    def handle(self, buf: bytearray) -> tuple[int, bytes] | None:
+    def command_table(self) -> dict[bytes, bytes]:
         table = {
             bytes.fromhex("A5010100"): bytes.fromhex("A5010200"),
             bytes.fromhex("A5010F00"): bytes.fromhex("A5011008")
-            + bytes([0x33, 0x00, self.firmware, 0x01])
+            + bytes([self.module_type, 0x00, self.firmware, 0x01])
             + bytes.fromhex("78563412"),
         }
         for code in IMST_LINK_MODES:
             table[bytes.fromhex("A501030600 02") + bytes([code]) + bytes.fromhex("300100")] = b""
-        try:
-            got = _match(buf, table)
-        except ValueError:
-            return 0, b""
-        if got is None:
-            return None
-        cmd, reply = got
+        return table
+
+    def on_command(self, cmd: bytes, reply: bytes) -> bytes:
         if cmd[2] == 0x03:  # SET_CONFIG
             mode = IMST_LINK_MODES[cmd[6]]
             ok = mode != "c1+t1" or self.firmware >= 0x14
@@ -76,7 +86,7 @@ class ImstSimulator(PtySimulator):
                 self.mode = mode
                 self.config_count += 1
             reply = bytes.fromhex("A5010401") + (b"\x00" if ok else b"\x01")
-        return len(cmd), reply
+        return reply
 
     def data_indication(self, frame: bytes) -> bytes:
         ctrl = 0xC2 if self.crc else 0x42  # RSSI (+ CRC) attached, endpoint RADIOLINK
@@ -99,7 +109,7 @@ def _cs(body: bytes) -> bytes:
 AMBER_MODES: dict[int, str] = {0x0E: "c1", 0x08: "t1", 0x09: "c1+t1"}
 
 
-class AmberSimulator(PtySimulator):
+class AmberSimulator(TableSimulator):
     """An AMB8465 with 120 bytes of configuration memory (non-volatile: survives replug).
 
     Settings written with SET_REQ take effect at the next reset or power-up; data indications
@@ -119,7 +129,7 @@ class AmberSimulator(PtySimulator):
         super().power_up()
         self.active = bytes(self.memory)
 
-    def handle(self, buf: bytearray) -> tuple[int, bytes] | None:
+    def command_table(self) -> dict[bytes, bytes]:
         table = {
             bytes.fromhex("FF0A02008077"): _cs(bytes.fromhex("FF8A7A0078") + bytes(self.memory)),
             bytes.fromhex("FF0500FA"): _cs(bytes.fromhex("FF850100")),
@@ -131,13 +141,9 @@ class AmberSimulator(PtySimulator):
                 table[_cs(bytes([0xFF, 0x09, 0x03, address, 0x01, value]))] = _cs(
                     bytes.fromhex("FF890100")
                 )
-        try:
-            got = _match(buf, table)
-        except ValueError:
-            return 0, b""
-        if got is None:
-            return None
-        cmd, reply = got
+        return table
+
+    def on_command(self, cmd: bytes, reply: bytes) -> bytes:
         if cmd[1] == 0x04:
             self.mode = AMBER_MODES[cmd[3]]
             self.config_count += 1
@@ -145,7 +151,7 @@ class AmberSimulator(PtySimulator):
             self.memory[cmd[3]] = cmd[5]
         elif cmd[1] == 0x05:
             self._spawn(self._reset_after_reply())
-        return len(cmd), reply
+        return reply
 
     async def _reset_after_reply(self) -> None:
         async with self._write_lock:  # the confirmation goes out first
@@ -174,6 +180,8 @@ class CulSimulator(PtySimulator):
     """A nanoCUL with culfw: `V`, `brc`/`brt`/`brs`, `X21`; telegram lines with CRCs.
 
     frame_format: how C1 telegrams are reported (B -> `bY` lines, A -> `b`); T1 is always A.
+    c_mode=False: a firmware without C mode (a-culfw, culfw before 2018), which answers `brc`
+    with "OFF".
     """
 
     VERSION = "V 1.67 nanoCUL868"
@@ -185,9 +193,11 @@ class CulSimulator(PtySimulator):
         frame_format: FrameFormat = FrameFormat.B,
         lqi: int = 0x2A,
         rssi_raw: int = 0xC4,
+        c_mode: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(frames, rssi_raw=rssi_raw, **kwargs)
+        self.c_mode = c_mode
         self.frame_format = frame_format
         self.lqi = lqi
         self.report_rssi = False
@@ -203,6 +213,8 @@ class CulSimulator(PtySimulator):
         line = buf[:end].decode("ascii", "replace").strip("\r\n ")
         if line == "V":
             reply = self.VERSION
+        elif line == "brc" and not self.c_mode:
+            reply = "OFF"
         elif line in CUL_MODES:
             self.mode, reply = CUL_MODES[line]
             self.config_count += 1

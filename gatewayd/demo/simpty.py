@@ -4,7 +4,7 @@ Byte-exact simulators of the serial modules on a pseudo-terminal (tests and `gat
 
 A simulator owns the master side of an os.openpty() pair; the radio opens the slave side through
 radios/serial.py exactly as it opens /dev/ttyUSB0. It answers the configuration commands with the
-module's reply bytes (PROTOCOL.md §6), and once configured streams data indications for the clean
+module's reply bytes, and once configured streams data indications for the clean
 frames it is given, adding RSSI, checksums and CRCs as the module does. Commands are recognised
 by their literal bytes, not by our framers, so an encoder/decoder mistake cannot cancel out.
 
@@ -28,13 +28,13 @@ import termios
 import tty
 from collections.abc import Coroutine, Iterable
 from pathlib import Path
-from types import TracebackType
-from typing import Self
+
+from gatewayd.radios.base import Lifecycle
 
 DRAIN_TIMEOUT_S = 1.0
 
 
-class PtySimulator(abc.ABC):
+class PtySimulator(Lifecycle, abc.ABC):
     def __init__(
         self,
         frames: Iterable[bytes] = (),
@@ -146,16 +146,10 @@ class PtySimulator(abc.ABC):
             self._open_pty()
         self.counters["replugged"] += 1
 
-    async def __aenter__(self) -> Self:
+    async def open(self) -> None:
         await self.start()
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def aclose(self) -> None:
         await self.stop()
 
     # ---- pty plumbing ----

@@ -37,6 +37,33 @@ class RadioFrame:
     radio: str = ""
 
 
+class Lifecycle:
+    """`async with x:` is `await x.open()` ... `await x.aclose()`; aclose() also runs when open()
+    fails half way, so it must cope with whatever open() got done."""
+
+    async def open(self) -> None:
+        """Acquire what the object needs (port, process, pty)."""
+
+    async def aclose(self) -> None:
+        """Release it; never raises for a resource that is already gone."""
+
+    async def __aenter__(self) -> Self:
+        try:
+            await self.open()
+        except BaseException:
+            await self.aclose()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
 class Radio(Protocol):
     """An open, configured radio: `async with radio: async for f in radio.frames(): ...`."""
 

@@ -1,4 +1,4 @@
-"""CUL / nanoCUL running culfw (PROTOCOL.md §6.3): ASCII lines at 38400 Bd.
+"""CUL / nanoCUL running culfw: ASCII lines at 38400 Bd.
 
 Commands: `V` (version, contains "CUL"), `X21` (append LQI and RSSI; no reply), then
 `brc`/`brt` (C or T receive; replies CMODE/TMODE). A telegram line is `b` + hex of frame A
@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from gatewayd.radios.base import LinkMode, ListenMode, RadioFrame, RadioLost
+from gatewayd.radios.base import LinkMode, ListenMode, RadioConfigError, RadioFrame, RadioLost
 from gatewayd.radios.lines import LineSplitter
 from gatewayd.radios.serialradio import SerialRadio
 from gatewayd.wmbus.errors import FrameError
@@ -122,6 +122,12 @@ class CulRadio(SerialRadio[CulTelegram | CulText]):
         text, want = MODE_COMMANDS[self.mode]
         reply = await self.request(command(text), _text_containing("MODE", "OFF"), f"'{text}'")
         assert isinstance(reply, CulText)
+        if "OFF" in reply.line and want not in reply.line:
+            raise RadioConfigError(
+                f"{self.name}: the firmware ({self.info['version']}) answered '{text}' with "
+                f"{reply.line!r}: it cannot receive mode {self.mode.value} (a-culfw and culfw "
+                "before 2018 have no C mode). Flash a culfw with wM-Bus C mode, or set mode t1."
+            )
         if want not in reply.line:
             raise RadioLost(f"{self.name}: '{text}' answered {reply.line!r}, expected {want}")
 

@@ -2,7 +2,7 @@
 
 One telegram per line, as any of:
     2A442D2C99…CC24                    hex (spaces, `_` and `|` separators are ignored)
-    2A442D2C99…CC24;-71.5              hex ; RSSI in dBm
+    2A442D2C99…CC24;-71.5              hex ; RSSI in dBm (not finite: dropped and counted)
     {"hex": "2A44…", "rssi_dbm": -71}  JSON (optional "frame_format": "A" or "B" when the hex
                                        still has its DLL CRCs; they are checked and stripped)
 Blank lines and lines starting with # are skipped; anything else is counted and skipped.
@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ class ReplayTelegram:
     frame: bytes  # clean
     rssi_dbm: float | None
     frame_format: FrameFormat
+    rssi_rejected: bool = False  # the line's RSSI was not a finite number: dropped
 
 
 def parse_line(line: str) -> ReplayTelegram | None:
@@ -59,6 +61,9 @@ def parse_line(line: str) -> ReplayTelegram | None:
                 rssi = float(rest)
             except ValueError:
                 raise FrameError(f"bad RSSI {rest!r}") from None
+    rejected = rssi is not None and not math.isfinite(rssi)
+    if rejected:
+        rssi = None  # inf / NaN would make invalid JSON downstream
     try:
         data = bytes.fromhex(digits.translate(_SEPARATORS))
     except ValueError:
@@ -68,7 +73,7 @@ def parse_line(line: str) -> ReplayTelegram | None:
         raise FrameError(f"frame too short ({len(frame)} bytes)")
     if frame[0] != len(frame) - 1:
         raise FrameError(f"L field {frame[0]} does not match {len(frame) - 1} bytes")
-    return ReplayTelegram(frame, rssi, fmt)
+    return ReplayTelegram(frame, rssi, fmt, rejected)
 
 
 class ReplayFramer:
@@ -94,6 +99,8 @@ class ReplayFramer:
                 continue
             if t is not None:
                 self.counters["telegrams"] += 1
+                if t.rssi_rejected:
+                    self.counters["bad_rssi"] += 1
                 out.append(t)
         return out
 

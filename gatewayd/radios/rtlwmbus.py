@@ -1,4 +1,4 @@
-"""rtl-wmbus (RTL-SDR) text output (PROTOCOL.md §6.4), read from a pipeline, FIFO or stdin.
+"""rtl-wmbus (RTL-SDR) text output, read from a pipeline, FIFO or stdin.
 
 One line per telegram: `MODE;CRC_OK;3OUTOF6_OK;TIMESTAMP;PACKET_RSSI;CURRENT_RSSI;ID;0xHEX`,
 with an optional algorithm prefix (`rla;`, `t2a;`) under -v. The hex is CRC-stripped; older

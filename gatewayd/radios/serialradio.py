@@ -13,17 +13,19 @@ import asyncio
 import collections
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
-from types import TracebackType
-from typing import ClassVar, Generic, Protocol, Self, TypeVar
+from typing import ClassVar, Generic, Protocol, TypeVar
 
-from gatewayd.radios.base import ListenMode, RadioFrame, RadioLost
+from gatewayd.radios.base import Lifecycle, ListenMode, RadioFrame, RadioLost
 from gatewayd.radios.serialport import close_serial, describe_port, is_port_error, open_serial
+from gatewayd.wmbus.link import FrameFormat
 
 log = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
 QUEUE_MAX = 1000
+MIN_TELEGRAM = 10  # C M M A A A A A A CI after the L field
 READ_SIZE = 4096
 
 
@@ -33,7 +35,7 @@ class Framer(Protocol[Item]):
     def feed(self, data: bytes) -> list[Item]: ...
 
 
-class SerialRadio(abc.ABC, Generic[Item]):
+class SerialRadio(Lifecycle, abc.ABC, Generic[Item]):
     """An open, configured serial module: `async with radio: async for f in radio.frames()`."""
 
     kind: ClassVar[str]
@@ -46,7 +48,8 @@ class SerialRadio(abc.ABC, Generic[Item]):
         self.framer = self.new_framer()
         self.counters: collections.Counter[str] = self.framer.counters  # one set per attempt
         self.info: dict[str, str] = {}  # what configure() learned (firmware, module type)
-        self._queue: asyncio.Queue[RadioFrame | RadioLost] = asyncio.Queue(QUEUE_MAX)
+        # frames, then (at the end) RadioLost, or any other exception: a bug, raised to the caller
+        self._queue: asyncio.Queue[RadioFrame | BaseException] = asyncio.Queue(QUEUE_MAX)
         self._waiters: list[tuple[Callable[[Item], bool], asyncio.Future[Item]]] = []
         self._writer: asyncio.StreamWriter | None = None
         self._pump: asyncio.Task[None] | None = None
@@ -71,24 +74,11 @@ class SerialRadio(abc.ABC, Generic[Item]):
 
     # ---- lifecycle ----
 
-    async def __aenter__(self) -> Self:
+    async def open(self) -> None:
         reader, self._writer = await open_serial(self.device, self.baudrate)
         self._pump = asyncio.create_task(self._read_loop(reader), name=f"read {self.name}")
-        try:
-            await self.configure()
-        except BaseException:
-            await self.aclose()
-            raise
+        await self.configure()
         log.debug("%s configured on %s: %s", self.kind, describe_port(self.device), self.info)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def aclose(self) -> None:
         if self._pump is not None:
@@ -103,9 +93,23 @@ class SerialRadio(abc.ABC, Generic[Item]):
     async def frames(self) -> AsyncIterator[RadioFrame]:
         while True:
             item = await self._queue.get()
-            if isinstance(item, RadioLost):
+            if isinstance(item, BaseException):
                 raise item
             yield item
+
+    def clean_frame(self, frame: bytes, rssi_dbm: float | None) -> RadioFrame | None:
+        """A clean telegram (L first, no CRCs) as a RadioFrame; None (counted) when too short."""
+        if len(frame) - 1 < MIN_TELEGRAM:
+            self.counters["short_telegrams"] += 1
+            return None
+        return RadioFrame(
+            frame=frame,
+            rssi_dbm=rssi_dbm,
+            link_mode=self.mode.link_mode,
+            frame_format=FrameFormat.CLEAN,
+            received_at=time.time(),
+            radio=self.name,
+        )
 
     # ---- helpers for configure() ----
 
@@ -153,9 +157,10 @@ class SerialRadio(abc.ABC, Generic[Item]):
         except RadioLost as exc:
             self._set_lost(exc)
         except Exception as exc:
-            if not is_port_error(exc):
-                raise
-            self._set_lost(RadioLost(f"{describe_port(self.device)}: {exc}"))
+            # A port error means the radio is lost; anything else is a bug, which frames() (or
+            # the pending request) raises as it is.
+            port = is_port_error(exc)
+            self._set_lost(RadioLost(f"{describe_port(self.device)}: {exc}") if port else exc)
 
     def _dispatch(self, item: Item) -> None:
         frame = self.to_frame(item)
@@ -171,8 +176,8 @@ class SerialRadio(abc.ABC, Generic[Item]):
                 return
         self.counters["unsolicited_replies"] += 1
 
-    def _set_lost(self, exc: RadioLost) -> None:
-        self._lost = exc
+    def _set_lost(self, exc: Exception) -> None:
+        self._lost = exc if isinstance(exc, RadioLost) else RadioLost(f"{self.name}: {exc!r}")
         for _match, fut in self._waiters:
             if not fut.done():
                 fut.set_exception(exc)

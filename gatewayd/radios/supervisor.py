@@ -5,8 +5,9 @@
     any ──end of input / config error──▶ STOPPED
 
 A RadioLost (port vanished, closed, no answer) or `silence_reset_s` without a frame closes the
-radio, waits (1 s, doubling, capped), then opens and configures a new one. One log line per
-state change, with the radio and the reason; repeated failures for the same reason log once.
+radio, waits (from 1 s, doubling, capped, with jitter: errors.backoff_delay), then opens and
+configures a new one. One log line per state change, with the radio and the reason; repeated
+failures for the same reason log once.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ import asyncio
 import collections
 import enum
 import logging
+import random
 from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
+from gatewayd.errors import backoff_delay
 from gatewayd.radios.base import Radio, RadioConfigError, RadioFrame, RadioLost
 
 log = logging.getLogger(__name__)
@@ -56,8 +59,10 @@ class RadioSupervisor:
         backoff_initial_s: float = 1.0,
         backoff_max_s: float = 60.0,
         fail_fast: bool = False,
+        rnd: Callable[[], float] = random.random,
     ) -> None:
         self.name = name
+        self._rnd = rnd
         self.silence_reset_s = silence_reset_s
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
@@ -80,7 +85,7 @@ class RadioSupervisor:
         return total
 
     async def frames(self) -> AsyncIterator[RadioFrame]:
-        delay = self.backoff_initial_s
+        failures = 0  # in a row, since the radio last delivered a frame
         attempt = 0
         has_run = False
         while True:
@@ -110,7 +115,7 @@ class RadioSupervisor:
                                     f"no frame for {self.silence_reset_s:g} s (silence reset)"
                                 ) from None
                             self._done["frames"] += 1
-                            delay = self.backoff_initial_s
+                            failures = 0
                             yield frame
                     finally:
                         aclose = getattr(frames, "aclose", None)
@@ -128,9 +133,10 @@ class RadioSupervisor:
             finally:
                 self._done.update(radio.counters)
                 self._current = None
+            failures += 1
+            delay = backoff_delay(failures, self.backoff_initial_s, self.backoff_max_s, self._rnd)
             self._set(RadioState.BACKOFF, reason, level=logging.WARNING, retry_s=delay)
             await asyncio.sleep(delay)
-            delay = min(delay * 2, self.backoff_max_s)
 
     def _set(
         self,
@@ -146,7 +152,7 @@ class RadioSupervisor:
         if state is RadioState.CONNECTING or self._logged == (state, reason):
             return  # connecting is the step between; a repeated failure is logged once
         self._logged = (state, reason)
-        retry = "" if retry_s is None else f"; retrying (next in {retry_s:g} s, up to "
+        retry = "" if retry_s is None else f"; retrying (next in {retry_s:.2g} s, up to "
         retry += "" if retry_s is None else f"{self.backoff_max_s:g} s apart)"
         log.log(level, "radio %s %s: %s%s", self.name, state.value, reason, retry)
 

@@ -13,10 +13,9 @@ import os
 import signal
 import stat
 import sys
-from types import TracebackType
-from typing import BinaryIO, Self
+from typing import BinaryIO
 
-from gatewayd.radios.base import RadioLost
+from gatewayd.radios.base import Lifecycle, RadioLost
 
 CHUNK = 65536
 
@@ -25,7 +24,7 @@ def _is_regular(fd: int) -> bool:
     return stat.S_ISREG(os.fstat(fd).st_mode)
 
 
-class TextSource:
+class TextSource(Lifecycle):
     """`async with TextSource(device) as src: chunk = await src.read()` (b"" at the end)."""
 
     def __init__(self, device: str) -> None:
@@ -36,7 +35,7 @@ class TextSource:
         self._transport: asyncio.BaseTransport | None = None
         self._file: BinaryIO | None = None
 
-    async def __aenter__(self) -> Self:
+    async def open(self) -> None:
         if self.is_command:
             cmd = self.device.lstrip()[1:].strip()
             self._proc = await asyncio.create_subprocess_shell(
@@ -46,7 +45,7 @@ class TextSource:
                 start_new_session=True,  # its own process group: we stop the whole pipeline
             )
             self._reader = self._proc.stdout
-            return self
+            return
         try:
             fd = (
                 os.dup(sys.stdin.fileno())
@@ -59,21 +58,12 @@ class TextSource:
         if _is_regular(fd):
             os.set_blocking(fd, True)
             self._file = f
-            return self
+            return
         reader = self._reader = asyncio.StreamReader()
         loop = asyncio.get_running_loop()
         self._transport, _ = await loop.connect_read_pipe(
             lambda: asyncio.StreamReaderProtocol(reader), f
         )
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
     async def read(self) -> bytes:
         if self._file is not None:
@@ -110,7 +100,7 @@ class TextSource:
             os.killpg(self._proc.pid, sig)
 
 
-class TextSourceRadio:
+class TextSourceRadio(Lifecycle):
     """The lifecycle shared by radios that read a TextSource (rtl_wmbus, replay)."""
 
     kind: str
@@ -121,14 +111,8 @@ class TextSourceRadio:
     def name(self) -> str:
         return f"{self.kind}:{self.device}"
 
-    async def __aenter__(self) -> Self:
-        await self._source.__aenter__()
-        return self
+    async def open(self) -> None:
+        await self._source.open()
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def aclose(self) -> None:
         await self._source.aclose()

@@ -44,3 +44,23 @@ def test_forms() -> None:
 def test_broken(line: str) -> None:
     with pytest.raises(FrameError):
         parse_line(line)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        K1.hex() + ";inf",
+        K1.hex() + ";-inf",
+        K1.hex() + ";nan",
+        K1.hex() + ";NaN",
+        '{"hex": "' + K1.hex() + '", "rssi_dbm": Infinity}',
+        '{"hex": "' + K1.hex() + '", "rssi_dbm": NaN}',
+    ],
+)
+def test_rssi_that_is_not_finite_is_dropped_and_counted(line: str) -> None:
+    f = ReplayFramer()
+    (got,) = f.feed(line.encode() + b"\n")
+    assert (got.frame, got.rssi_dbm) == (K1, None)  # the telegram is kept, the RSSI is not
+    assert (f.counters["telegrams"], f.counters["bad_rssi"]) == (1, 1)
+    # what reaches a sink must serialise as strict JSON
+    json.dumps({"rssi_dbm": got.rssi_dbm}, allow_nan=False)

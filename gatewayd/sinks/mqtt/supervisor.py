@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gatewayd.config.sections import MqttSettings
+from gatewayd.errors import backoff_delay
 from gatewayd.sinks.mqtt.connection import ConnectError, Connection, NotConnected
 from gatewayd.sinks.mqtt.payload import OFFLINE, ONLINE, Topics, to_json
 from gatewayd.sinks.outbox import Outbox, OutboxError
@@ -26,16 +27,6 @@ from gatewayd.sinks.outbox import Outbox, OutboxError
 log = logging.getLogger("gatewayd.sinks.mqtt")
 
 DeliveredHook = Callable[[int, float], None]  # (outbox seq, time.time() when it was put)
-
-
-def backoff_delay(failures: int, lo: float, hi: float, rnd: Callable[[], float]) -> float:
-    """Delay before the next attempt after `failures` (>= 1) failures in a row.
-
-    Doubles from `lo`, capped at `hi`, then scaled by a random factor in [0.5, 1) so that many
-    gateways restarted together do not reconnect in lockstep.
-    """
-    base = min(hi, lo * 2.0 ** min(failures - 1, 32))
-    return base * (0.5 + 0.5 * rnd())
 
 
 @dataclass
