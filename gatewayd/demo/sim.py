@@ -1,4 +1,4 @@
-"""Byte-exact simulators of the iM871A, AMB8465 and CUL on a pseudo-terminal.
+"""Byte-exact simulators of the iM871A, AMB8465 and CUL (the iU891A: sim_iu891a.py) on a pty.
 
 Each answers the configuration commands, recognised by their literal bytes from the modules'
 host protocols (not by our framers, so an encoder/decoder mistake cannot cancel out), with the
@@ -13,12 +13,20 @@ import abc
 from collections.abc import Iterable
 from typing import Any
 
+from gatewayd.demo.sim_iu891a import Iu891aSimulator
 from gatewayd.demo.simpty import PtySimulator
 from gatewayd.radios import amb8465
 from gatewayd.wmbus.crc import crc16_x25
 from gatewayd.wmbus.link import FrameFormat, add_crcs
 
-__all__ = ["SIMULATORS", "AmberSimulator", "CulSimulator", "ImstSimulator", "PtySimulator"]
+__all__ = [
+    "SIMULATORS",
+    "AmberSimulator",
+    "CulSimulator",
+    "ImstSimulator",
+    "Iu891aSimulator",
+    "PtySimulator",
+]
 
 
 class TableSimulator(PtySimulator):
@@ -235,6 +243,7 @@ class CulSimulator(PtySimulator):
 
 SIMULATORS: dict[str, type[PtySimulator]] = {
     "im871a": ImstSimulator,
+    "iu891a": Iu891aSimulator,
     "amb8465": AmberSimulator,
     "cul": CulSimulator,
 }

@@ -20,6 +20,9 @@ class RadioKind:
 
 KINDS: dict[str, RadioKind] = {
     "im871a": RadioKind("gatewayd.radios.im871a:Im871aRadio", "IMST iM871A / iM170A (57600 Bd)"),
+    "iu891a": RadioKind(
+        "gatewayd.radios.iu891a:Iu891aRadio", "IMST iU891A / iM891A (115200 Bd, SLIP)"
+    ),
     "amb8465": RadioKind(
         "gatewayd.radios.amb8465:Amb8465Radio", "Amber AMB8465 / AMB8665 / Metis-II (9600 Bd)"
     ),
@@ -27,6 +30,11 @@ KINDS: dict[str, RadioKind] = {
     "rtlwmbus": RadioKind(
         "gatewayd.radios.rtlwmbus:RtlWmbusRadio",
         "rtl_wmbus output: '| command', a FIFO, a file or '-' (stdin)",
+    ),
+    "tcp": RadioKind(
+        "gatewayd.radios.tcp:TcpRadio",
+        "telegram lines from remote receivers: HOST:PORT to listen on",
+        silence_reset=False,  # no receiver connected is not a fault of ours
     ),
     "replay": RadioKind(
         "gatewayd.radios.replay:ReplayRadio",
@@ -37,6 +45,7 @@ KINDS: dict[str, RadioKind] = {
 ALIASES: dict[str, str] = {
     "im170a": "im871a",
     "amb8665": "amb8465",
+    "im891a": "iu891a",
     "metis": "amb8465",
     "nanocul": "cul",
     "rtl_wmbus": "rtlwmbus",
@@ -81,7 +90,8 @@ def make_radio(
     if unknown:
         raise RadioConfigError(f"radio kind {name} takes no option(s) {', '.join(unknown)}")
     if name not in ("rtlwmbus", "replay") and not device:
-        raise RadioConfigError(f"radio kind {name} needs a device (a tty path)")
+        what = "HOST:PORT to listen on" if name == "tcp" else "a tty path"
+        raise RadioConfigError(f"radio kind {name} needs a device ({what})")
     try:
         return cast(SupervisedRadio, cls(device, parse_mode(mode), **options))
     except ValueError as exc:

@@ -8,8 +8,10 @@ calibrated, so frames carry rssi_dbm=None.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import re
 import stat
 import time
 from collections.abc import AsyncIterator
@@ -22,7 +24,12 @@ from gatewayd.wmbus.link import FrameFormat
 
 log = logging.getLogger(__name__)
 
-DEFAULT_COMMAND = "| rtl_sdr -f 868.95M -s 1600000 - 2>/dev/null | rtl_wmbus -f"
+# The default pipeline; rtl_wmbus's -f (exit when the samples stop) is added only when the
+# installed build lists it in `rtl_wmbus -h` (builds before 2023-08 print their usage and exit).
+SDR_COMMAND = "rtl_sdr -f 868.95M -s 1600000 - 2>/dev/null"
+RTL_WMBUS = "rtl_wmbus"
+PROBE_TIMEOUT_S = 5.0
+_OPTION_F = re.compile(r"(?m)^\s*-f\b|\[-f\]|\s-f\s")
 ALGORITHM_PREFIXES = frozenset({"rla", "t2a"})
 # mode field -> (link mode, which of CRC_OK / 3OUTOF6_OK must be 1)
 MODES: dict[str, tuple[LinkMode, tuple[int, ...]]] = {
@@ -80,7 +87,8 @@ class RtlWmbusFramer:
 
 
 class RtlWmbusRadio(TextSourceRadio):
-    """rtl_wmbus output as RadioFrames. device: "| command", a FIFO or file, "-", or "" (default).
+    """rtl_wmbus output as RadioFrames. device: "| command", a FIFO or file, "-", or "" (the
+    default rtl_sdr | rtl_wmbus pipeline, its options chosen by probing rtl_wmbus).
 
     The end of a spawned pipeline or FIFO is RadioLost (the supervisor restarts it); the end of
     stdin or a regular file ends frames() normally.
@@ -89,12 +97,20 @@ class RtlWmbusRadio(TextSourceRadio):
     kind = "rtlwmbus"
 
     def __init__(self, device: str, mode: ListenMode) -> None:
-        self.device = device or DEFAULT_COMMAND
+        self.device = device
         self.mode = mode
         self.framer = RtlWmbusFramer()
         self.counters = self.framer.counters
         self.info: dict[str, str] = {}
-        self._source = TextSource(self.device)
+        self._default = not device
+        self._source = TextSource(device or "| " + SDR_COMMAND + " | " + RTL_WMBUS)
+
+    async def open(self) -> None:
+        if self._default:
+            options = await probe_options()
+            self._source = TextSource(f"| {SDR_COMMAND} | {RTL_WMBUS} {' '.join(options)}")
+            self.info = {"command": self._source.device.lstrip("| ")}
+        await super().open()
 
     async def frames(self) -> AsyncIterator[RadioFrame]:
         while True:
@@ -118,6 +134,32 @@ class RtlWmbusRadio(TextSourceRadio):
 
     def _is_fifo(self) -> bool:
         return self.device != "-" and not _is_regular_path(self.device)
+
+
+async def probe_options() -> list[str]:
+    """The options the default pipeline passes to the installed rtl_wmbus: ["-f"] when its
+    usage (`rtl_wmbus -h`) lists -f, else []. RadioLost when rtl_wmbus cannot be run."""
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            RTL_WMBUS,
+            "-h",
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+    except OSError as exc:
+        reason = f"cannot run {RTL_WMBUS}: {exc.strerror} (is rtl-wmbus installed?)"
+        raise RadioLost(reason) from exc
+    try:
+        async with asyncio.timeout(PROBE_TIMEOUT_S):
+            usage, _ = await proc.communicate()
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise RadioLost(f"{RTL_WMBUS} -h did not finish within {PROBE_TIMEOUT_S:g} s") from None
+    options = ["-f"] if _OPTION_F.search(usage.decode("utf-8", "replace")) else []
+    log.debug("%s -h lists %s", RTL_WMBUS, options or "no -f")
+    return options
 
 
 def _is_regular_path(path: str) -> bool:

@@ -6,7 +6,9 @@ import asyncio
 import os
 from pathlib import Path
 
-from gatewayd.radios.base import LinkMode
+import pytest
+
+from gatewayd.radios.base import LinkMode, RadioLost
 from gatewayd.radios.registry import open_radio
 from gatewayd.radios.supervisor import RadioState
 from tests.radios.helpers import Consumer, wait_until
@@ -72,3 +74,53 @@ async def test_replay_repeat_loops() -> None:
     finally:
         await consumer.close()
     assert [f.frame for f in got] == [K1] * 5
+
+
+def _fake_tools(bin_dir: Path, recording: Path, *, lists_f: bool) -> None:
+    """rtl_sdr that streams nothing, and an rtl_wmbus whose usage lists -f or not; the old one,
+    like builds before 2023-08, prints its usage and exits when given -f."""
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "rtl_sdr").write_text("#!/bin/sh\nexec cat /dev/null\n")
+    usage = "Usage: rtl_wmbus [-s] [-r 0|1] [-t 0|1]" + (" [-f]" if lists_f else "")
+    (bin_dir / "rtl_wmbus").write_text(
+        "#!/bin/sh\n"
+        f"echo '{usage}' >&2\n"
+        f'[ "$1" = "-h" ] && exit 0\n'
+        + ("" if lists_f else '[ "$1" = "-f" ] && exit 1\n')
+        + f'echo "args:$*" >> "{bin_dir}/calls"\n'
+        + f"cat '{recording}'\n"
+    )
+    for tool in ("rtl_sdr", "rtl_wmbus"):
+        (bin_dir / tool).chmod(0o755)
+
+
+async def _default_pipeline_frames(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, lists_f: bool
+) -> tuple[list[bytes], str]:
+    bin_dir = tmp_path / "bin"
+    _fake_tools(bin_dir, DATA / "rtlwmbus_k1.txt", lists_f=lists_f)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    consumer = Consumer(open_radio("rtlwmbus", "", "c1", backoff_initial_s=0.05))
+    try:
+        got = await consumer.take(3)
+    finally:
+        await consumer.close()
+    return [f.frame for f in got], (bin_dir / "calls").read_text().splitlines()[0]
+
+
+async def test_default_pipeline_adds_f_only_when_rtl_wmbus_lists_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frames, call = await _default_pipeline_frames(tmp_path / "new", monkeypatch, lists_f=True)
+    assert (frames, call) == ([K1] * 3, "args:-f")
+    frames, call = await _default_pipeline_frames(tmp_path / "old", monkeypatch, lists_f=False)
+    assert (frames, call) == ([K1] * 3, "args:")  # without -f the old build runs and is heard
+
+
+async def test_default_pipeline_without_rtl_wmbus_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    sup = open_radio("rtlwmbus", "", "c1", fail_fast=True)
+    with pytest.raises(RadioLost, match=r"cannot run rtl_wmbus: .*is rtl-wmbus installed"):
+        await anext(sup.frames())
