@@ -13,8 +13,8 @@ import pytest
 
 from gatewayd.config.secrets import Secret
 from gatewayd.config.sections import MqttSettings
+from gatewayd.errors import backoff_delay
 from gatewayd.sinks.mqtt.payload import Topics, alarm_payload, discovery_configs, to_json
-from gatewayd.sinks.mqtt.supervisor import backoff_delay
 from tests.conftest import REPO, load_vectors, shared_vector_files
 from tests.sinks.mqtt_readings import KAMSTRUP
 
