@@ -53,8 +53,8 @@ CASES = {
     "unknown radio kind": (
         '[radio]\nkind = "im9000"\n',
         None,
-        "radio.kind: expected one of 'im871a', 'amb8465', 'cul', 'rtlwmbus', 'replay', "
-        "found 'im9000'",
+        "radio.kind: expected one of 'im871a', 'iu891a', 'amb8465', 'cul', 'rtlwmbus', 'tcp', "
+        "'replay', found 'im9000'",
     ),
     "bad TOML": ("[[meters]\nid = 1\n", None, "expected valid TOML, found a syntax error: "),
 }

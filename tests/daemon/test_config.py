@@ -226,8 +226,8 @@ def test_systemd_credential_wins_over_keys_file(tmp_path: Path) -> None:
 def test_unknown_radio_kind(tmp_path: Path) -> None:
     cfg = write(tmp_path, '[radio]\nkind = "im999"\n')
     assert error_of(cfg) == (
-        f"{cfg}: radio.kind: expected one of 'im871a', 'amb8465', 'cul', 'rtlwmbus', 'replay', "
-        "found 'im999'"
+        f"{cfg}: radio.kind: expected one of 'im871a', 'iu891a', 'amb8465', 'cul', 'rtlwmbus', "
+        "'tcp', 'replay', found 'im999'"
     )
 
 
