@@ -35,11 +35,18 @@ def summary(config: Config) -> str:
     )
 
 
-def run(args: argparse.Namespace) -> int:
+def load_checked(path: Path) -> Config | None:
+    """The config, or None after printing its one error line (the caller exits 2)."""
     try:
-        config = load_config(args.config)
+        return load_config(path)
     except ConfigError as exc:
         print(f"gatewayd: {exc}", file=sys.stderr)
+        return None
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_checked(args.config)
+    if config is None:
         return 2
     print(summary(config))
     return 0

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import sys
 from pathlib import Path
 
-from gatewayd.config.load import ConfigError, load_config
+from gatewayd.commands.check_config import load_checked
 from gatewayd.config.schema import DEFAULT_PATH
 from gatewayd.daemon.app import Daemon
 from gatewayd.daemon.logs import setup_logging
@@ -26,10 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(f"gatewayd: {exc}", file=sys.stderr)
+    config = load_checked(args.config)
+    if config is None:
         return 2
     if args.stdout:
         config = dataclasses.replace(

@@ -27,7 +27,27 @@ def known_secret_texts() -> frozenset[str]:
         return frozenset(_registered)
 
 
-class Key:
+class _Masked:
+    """What both secret types share: a repr, str and format that mask, no mutation, no pickle."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({MASK})"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return repr(self)
+
+    def __setattr__(self, name: str, value: object) -> NoReturn:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError("secrets are not pickled")
+
+
+class Key(_Masked):
     """An AES-128 key. `bytes(key)` / `key.raw` give the bytes; repr, str and format mask them."""
 
     __slots__ = ("_raw",)
@@ -51,28 +71,14 @@ class Key:
     def __bytes__(self) -> bytes:
         return self._raw
 
-    def __repr__(self) -> str:
-        return f"Key({MASK})"
-
-    __str__ = __repr__
-
-    def __format__(self, spec: str) -> str:
-        return repr(self)
-
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Key) and other._raw == self._raw
 
     def __hash__(self) -> int:
         return hash(self._raw)
 
-    def __setattr__(self, name: str, value: object) -> NoReturn:
-        raise AttributeError("Key is immutable")
 
-    def __reduce__(self) -> NoReturn:
-        raise TypeError("keys are not pickled")
-
-
-class Secret:
+class Secret(_Masked):
     """A secret string (e.g. an MQTT password). `.value` gives it; repr and str mask it."""
 
     __slots__ = ("_value",)
@@ -86,22 +92,8 @@ class Secret:
     def value(self) -> str:
         return self._value
 
-    def __repr__(self) -> str:
-        return f"Secret({MASK})"
-
-    __str__ = __repr__
-
-    def __format__(self, spec: str) -> str:
-        return repr(self)
-
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Secret) and other._value == self._value
 
     def __hash__(self) -> int:
         return hash(self._value)
-
-    def __setattr__(self, name: str, value: object) -> NoReturn:
-        raise AttributeError("Secret is immutable")
-
-    def __reduce__(self) -> NoReturn:
-        raise TypeError("secrets are not pickled")

@@ -271,7 +271,7 @@ class Daemon:
 
     def reload(self) -> None:
         """SIGHUP: re-read the config; apply meters, keys, publish and log settings."""
-        self.notifier.notify("RELOADING=1", f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
+        self.notifier.reloading()
         try:
             config = load_config(self.config.path)
         except ConfigError as exc:

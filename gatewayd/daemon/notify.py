@@ -12,6 +12,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable, Mapping
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,8 @@ class Notifier:
         return self.notify("STOPPING=1", *([f"STATUS={status}"] if status else []))
 
     def reloading(self) -> bool:
-        return self.notify("RELOADING=1")
+        """RELOADING=1 with the MONOTONIC_USEC that Type=notify-reload requires."""
+        return self.notify("RELOADING=1", f"MONOTONIC_USEC={time.monotonic_ns() // 1000}")
 
     def watchdog(self) -> bool:
         return self.notify("WATCHDOG=1")

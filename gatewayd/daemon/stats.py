@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from gatewayd.wmbus.errors import (
@@ -97,7 +97,3 @@ class Stats:
         )
         dropped = sum(s.get("dropped", 0) for s in self.sink_stats().values())
         return text + (f", {dropped} dropped" if dropped else "")
-
-
-def dropped_per_sink(sinks: Mapping[str, Mapping[str, int]]) -> dict[str, int]:
-    return {name: int(s.get("dropped", 0)) for name, s in sinks.items()}

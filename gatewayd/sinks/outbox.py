@@ -314,11 +314,6 @@ class Outbox:
         rows = [Entry(s, t, bytes(p), bool(r), c) for s, t, p, r, c in cur if s not in skip]
         return rows[:limit]
 
-    def oldest_age_s(self) -> float:
-        """Seconds since the oldest waiting row was put; 0 when empty."""
-        row = self._reader.execute("SELECT MIN(created) FROM outbox").fetchone()
-        return 0.0 if row[0] is None else max(0.0, time.time() - row[0])
-
     def close(self) -> None:
         """Delete what is acknowledged (best effort) and close; safe to call twice."""
         if self._delete_timer is not None:

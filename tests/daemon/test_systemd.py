@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import time
 from pathlib import Path
 
 from gatewayd.daemon.notify import Notifier
@@ -30,6 +31,20 @@ def test_messages_arrive_verbatim(tmp_path: Path) -> None:
         "STATUS=12 frames second line",
         "STOPPING=1",
     ]
+    n.close()
+    sock.close()
+
+
+def test_reloading_carries_the_monotonic_time_notify_reload_needs(tmp_path: Path) -> None:
+    sock = listener(tmp_path / "notify")
+    n = Notifier({"NOTIFY_SOCKET": str(tmp_path / "notify")})
+    before = time.monotonic_ns() // 1000
+    assert n.reloading()
+    after = time.monotonic_ns() // 1000
+    first, second = sock.recv(4096).decode().split("\n")
+    assert first == "RELOADING=1"
+    name, _, usec = second.partition("=")
+    assert name == "MONOTONIC_USEC" and before <= int(usec) <= after
     n.close()
     sock.close()
 
