@@ -1,8 +1,10 @@
 """The daemon's composition root (`gatewayd run`). Only this module knows every part.
 
 radio supervisor ─frames─▶ Pipeline (dedup, decode, driver, policy) ─readings─▶ sinks
-systemd: READY=1 once the radio is configured, STATUS= counters, WATCHDOG=1 from the loop
-SIGHUP: reload meters and keys (the radio stays open)   SIGTERM/SIGINT: stop cleanly
+systemd: READY=1 once the sinks run (a missing radio is retried while MQTT, BLE and the journal
+work), STATUS= the radio's state in words and counters, WATCHDOG=1 from the loop
+SIGHUP (= systemctl reload): reload meters and keys (radio and outbox stay open)
+SIGTERM/SIGINT: stop cleanly
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ DRAIN_S = 5.0  # bounded time for sinks to flush on SIGTERM
 SAVE_EVERY_S = 30.0
 STATUS_EVERY_S = 10.0
 RADIO_CRC_COUNTERS = ("crc_errors", "crc_failed", "checksum_errors")
+# What a reload (SIGHUP) does not apply: the open radio, the sinks' connections, the state dir.
+RESTART_SECTIONS = ("gateway", "radio", "mqtt", "ble", "stdout", "debug")
 
 
 # ---------------------------------------------------------------- sinks (the one wiring place)
@@ -145,6 +149,10 @@ class Daemon:
         ]
         radio = asyncio.create_task(self._radio_loop(), name="radio")
         stop = asyncio.create_task(self._stop.wait(), name="stop-wait")
+        # Up means the daemon is up: the radio may be unplugged, or plugged in later.
+        await asyncio.sleep(0)  # let the radio task report "opening" first
+        self.ready.set()
+        self.notifier.ready(self._status_text())
         await asyncio.wait({radio, stop}, return_when=asyncio.FIRST_COMPLETED)
         # Stop reading first, then drain what is in flight to the sinks, then save.
         self.notifier.stopping(self.stats.status_line())
@@ -195,7 +203,7 @@ class Daemon:
             self._exit_code = 2
             return
         self._supervisor = supervisor
-        watcher = asyncio.create_task(self._ready_when_running(supervisor))
+        watcher = asyncio.create_task(self._report_radio_state(supervisor))
         assert self.pipeline is not None
         try:
             async for frame in supervisor.frames():
@@ -207,12 +215,13 @@ class Daemon:
         finally:
             watcher.cancel()
 
-    async def _ready_when_running(self, supervisor: RadioSupervisor) -> None:
-        """READY=1 the first time the radio is configured (later reconnects are just logged)."""
+    async def _report_radio_state(self, supervisor: RadioSupervisor) -> None:
+        """STATUS= on every radio state change; one log line the first time it runs."""
+        announced = False
         while True:
             changed = supervisor.state_changed
-            if supervisor.state.value == "running" and not self.ready.is_set():
-                self.ready.set()
+            if supervisor.state.value == "running" and not announced:
+                announced = True
                 desc = ", ".join(f"{k} {v}" for k, v in supervisor.info.items())
                 log.info(
                     "radio %s ready%s",
@@ -220,7 +229,7 @@ class Daemon:
                     f" ({desc})" if desc else "",
                     extra=fields("ready"),
                 )
-                self.notifier.ready(self._status_text())
+            self._status()
             await changed.wait()
 
     # -- periodic work
@@ -235,7 +244,25 @@ class Daemon:
         self._radio_counters()
         state = getattr(getattr(self._supervisor, "state", None), "value", "connecting")
         radio_state = {"running": "up", "stopped": "down"}.get(state, "reconnecting")
-        return {**self.stats.snapshot(), "radio_state": radio_state}
+        return {
+            **self.stats.snapshot(),
+            "radio_state": radio_state,
+            "radio_status": self.radio_status(),
+        }
+
+    def radio_status(self) -> str:
+        """What the radio is doing, in words an installer can act on."""
+        sup = self._supervisor
+        if sup is None:
+            return f"starting {self.radio_name}"
+        state, reason = sup.state.value, sup.reason
+        if state == "running":
+            return f"up on {self.config.radio.device}" + (f" ({reason})" if reason else "")
+        if state == "stopped":
+            return f"stopped: {reason}" if reason else "stopped"
+        if state == "connecting" and reason == "opening":
+            return f"opening {self.config.radio.device}"
+        return f"waiting for {self.config.radio.device}: {_radio_hint(reason, self.config)}"
 
     def _radio_counters(self) -> None:
         counters = getattr(self._supervisor, "counters", None)
@@ -244,8 +271,7 @@ class Daemon:
 
     def _status_text(self) -> str:
         self._radio_counters()
-        state = getattr(getattr(self._supervisor, "state", None), "value", "starting")
-        return f"radio {state}; {self.stats.status_line()}"
+        return f"radio {self.radio_status()}; {self.stats.status_line()}"
 
     def _status(self) -> None:
         self.notifier.status(self._status_text())
@@ -280,9 +306,16 @@ class Daemon:
             )
             self.notifier.ready(self._status_text())
             return
-        if config.radio != self.config.radio or config.gateway != self.config.gateway:
+        need_restart = [
+            f"[{name}]"
+            for name in RESTART_SECTIONS
+            if getattr(config, name) != getattr(self.config, name)
+        ]
+        if need_restart:
             log.warning(
-                "reload: [radio] and [gateway] changes need a restart; applying meters and keys",
+                "reload: %s changed and take effect only on a restart (systemctl restart "
+                "gatewayd); applying meters, keys, [publish], [dedup] and [log] now",
+                ", ".join(need_restart),
                 extra=fields("reload_partial"),
             )
         self.config = dataclasses.replace(
@@ -297,6 +330,21 @@ class Daemon:
             self.pipeline.reload(self.config)
         log.info("reloaded: %d meters", len(config.meters), extra=fields("reloaded"))
         self.notifier.ready(self._status_text())
+
+
+def _radio_hint(reason: str, config: Config) -> str:
+    """The supervisor's last failure, with what to check for the common ones."""
+    text = reason.removeprefix(f"cannot open {config.radio.device}: ")
+    lowered = text.lower()
+    if "no answer" in lowered or "timed out" in lowered or "timeout" in lowered:
+        return f"{text}: is `kind` right (radio.kind = {config.radio.kind!r})?"
+    if "permission denied" in lowered:
+        return f"{text}: is the service user in group dialout?"
+    if "operation not permitted" in lowered:
+        return f"{text}: the unit's DeviceAllow= does not admit this device"
+    if "lock" in lowered and "unavailable" in lowered:
+        return f"{text}: another program holds the port"
+    return text
 
 
 def _logging_to_journal() -> bool:
