@@ -123,7 +123,8 @@ fi
 
 # ---------------------------------------------------------------- packages
 [[ -f $SRC/pyproject.toml && -d $SRC/gatewayd ]] || die "$SRC is not a gatewayd checkout"
-for f in systemd/gatewayd.service deploy/99-gatewayd-wmbus.rules deploy/config.toml; do
+for f in systemd/gatewayd.service deploy/99-gatewayd-wmbus.rules deploy/config.toml deploy/gatewayd-credentials \
+    deploy/modules-load.conf; do
     [[ -f $SRC/$f ]] || die "$SRC/$f is missing"
 done
 if ((USE_APT)); then
@@ -203,9 +204,18 @@ install -D -m 0644 -o 0 -g 0 "$SRC/systemd/gatewayd.service" "$UNIT"
 if [[ -f $SRC/docs/deploy.md ]]; then
     install -D -m 0644 -o 0 -g 0 "$SRC/docs/deploy.md" "$OPT/docs/deploy.md"
 fi
+install -D -m 0755 -o 0 -g 0 "$SRC/deploy/gatewayd-credentials" "$(R /opt/gatewayd/libexec/gatewayd-credentials)"
+# The usual USB-serial drivers, loaded at boot: DeviceAllow=char-ttyUSB/char-ttyACM are resolved
+# when the service starts, and name a driver's major only once that driver is loaded.
+install -D -m 0644 -o 0 -g 0 "$SRC/deploy/modules-load.conf" "$(R /etc/modules-load.d/gatewayd.conf)"
 if ((LIVE_SYSTEMD)); then
-    udevadm control --reload-rules
-    udevadm trigger --subsystem-match=tty
+    # udevd does not run in containers, chroots and image builds: the rule applies when it does.
+    if command -v udevadm >/dev/null && udevadm control --ping 2>/dev/null; then
+        udevadm control --reload-rules
+        udevadm trigger --subsystem-match=tty
+    else
+        say "systemd-udevd is not running here: skipped udevadm control/trigger (the rule applies once udev runs)"
+    fi
 fi
 
 # ---------------------------------------------------------------- check, switch, start

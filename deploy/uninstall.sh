@@ -46,11 +46,15 @@ if ((LIVE_SYSTEMD)); then
 elif [[ -e $UNIT ]]; then
     systemctl --root="$ROOT" disable gatewayd.service 2>/dev/null || true
 fi
-rm -f "$UNIT" "$(R /etc/udev/rules.d/99-gatewayd-wmbus.rules)"
+rm -f "$UNIT" "$(R /etc/udev/rules.d/99-gatewayd-wmbus.rules)" "$(R /etc/modules-load.d/gatewayd.conf)"
 rm -rf "$(R /etc/systemd/system/gatewayd.service.d)" "$(R /opt/gatewayd)"
 if ((LIVE_SYSTEMD)); then
     systemctl daemon-reload
-    udevadm control --reload-rules
+    if command -v udevadm >/dev/null && udevadm control --ping 2>/dev/null; then
+        udevadm control --reload-rules
+    else
+        say "systemd-udevd is not running here: skipped udevadm control"
+    fi
 fi
 say "removed the service, udev rule and /opt/gatewayd"
 

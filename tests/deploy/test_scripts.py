@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import REPO
 
-SCRIPTS = ["deploy/install.sh", "deploy/uninstall.sh"]
+SCRIPTS = ["deploy/install.sh", "deploy/uninstall.sh", "deploy/gatewayd-credentials"]
 RULES = REPO / "deploy" / "99-gatewayd-wmbus.rules"
 # One udev key: NAME or NAME{attr}, an operator, a double-quoted value.
 _PAIR = re.compile(r'([A-Z_]+(?:\{[A-Za-z0-9_.-]+\})?)(==|!=|\+=|-=|:=|=)"([^"]*)"')

@@ -18,6 +18,7 @@ from tests.conftest import REPO
 
 UNIT = REPO / "systemd" / "gatewayd.service"
 EXEC_BINARY = "/opt/gatewayd/venv/bin/gatewayd"
+CREDENTIALS_HELPER = "/opt/gatewayd/libexec/gatewayd-credentials"
 MAX_EXPOSURE = 2.0
 
 
@@ -32,7 +33,8 @@ def _copy_with_stub_binary(tmp_path: Path, text: str) -> Path:
     stub.write_text("#!/bin/sh\nexit 0\n")
     stub.chmod(0o755)
     copy = tmp_path / "gatewayd.service"
-    copy.write_text(text.replace(f"ExecStart={EXEC_BINARY} ", f"ExecStart={stub} "))
+    text = text.replace(f"ExecStart={EXEC_BINARY} ", f"ExecStart={stub} ")
+    copy.write_text(text.replace(f"=+{CREDENTIALS_HELPER}", f"=+{stub}"))
     return copy
 
 
@@ -63,8 +65,10 @@ def test_unit_verifies_without_any_output(tmp_path: Path) -> None:
         for a, b in zip(original.splitlines(), copy.read_text().splitlines(), strict=True)
         if a != b
     ]
-    assert len(changed) == 1
-    assert changed[0][0].startswith(f"ExecStart={EXEC_BINARY} run ")
+    assert len(changed) == 3
+    assert changed[0][0] == f"ExecStartPre=+{CREDENTIALS_HELPER}"
+    assert changed[1][0].startswith(f"ExecStart={EXEC_BINARY} run ")
+    assert changed[2][0] == f"ExecReload=+{CREDENTIALS_HELPER} --reload $MAINPID"
     done = _verify(copy)
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
 
@@ -100,7 +104,12 @@ def test_unit_has_the_contracted_settings() -> None:
         "User": "gatewayd",
         "StateDirectory": "gatewayd",
         "ConfigurationDirectory": "gatewayd",
-        "LoadCredential": "keys.toml:/etc/gatewayd/keys.toml",
+        "RuntimeDirectory": "gatewayd",
+        "RuntimeDirectoryMode": "0700",
+        "Environment": "CREDENTIALS_DIRECTORY=/run/gatewayd/credentials",
+        "ExecStartPre": f"+{CREDENTIALS_HELPER}",
+        "ExecReload": f"+{CREDENTIALS_HELPER} --reload $MAINPID",
+        "RestartPreventExitStatus": "2",
         "NoNewPrivileges": "yes",
         "ProtectSystem": "strict",
         "ProtectHome": "yes",
@@ -115,4 +124,7 @@ def test_unit_has_the_contracted_settings() -> None:
     assert set(d["SupplementaryGroups"][0].split()) == {"dialout", "bluetooth"}
     assert "@system-service" in d["SystemCallFilter"]
     assert {"/dev/wmbus0 rw", "char-ttyUSB rw", "char-ttyACM rw"} <= set(d["DeviceAllow"])
+    # the first ttyUSB (188) and ttyACM (166) numbers, allowed even with no driver loaded yet
+    numbered = {f"/dev/char/{major}:{minor} rw" for major in (188, 166) for minor in range(4)}
+    assert numbered <= set(d["DeviceAllow"])
     assert int(d["WatchdogSec"][0]) > 0
