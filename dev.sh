@@ -10,7 +10,8 @@ cd "$(dirname "$0")"
 
 VENV=.venv
 # Debian packages the test suite needs (services it starts on loopback or private buses).
-TEST_APT_PACKAGES=(python3-venv dbus mosquitto systemd fakeroot shellcheck passwd libsystemd-dev pkg-config)
+TEST_APT_PACKAGES=(python3-venv dbus mosquitto systemd fakeroot shellcheck passwd libsystemd-dev pkg-config
+    systemd-container debootstrap)
 
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 
