@@ -82,6 +82,7 @@ class TableDriver:
     text_specs: tuple[TextSpec, ...] = ()
     status_specs: tuple[StatusSpec, ...] = ()
     tpl_status: bool = False
+    tpl_mfct_bits: tuple[tuple[int, str], ...] = ()  # names of the TPL status bits 0xE0
     alarm_rules: tuple[AlarmRule, ...] = ()
     _plans: dict[bytes, _Plan] = field(default_factory=dict, repr=False, compare=False)
 
@@ -122,7 +123,7 @@ class TableDriver:
                             alarms[a.alarm] = True
         if self.status_specs or self.tpl_status:
             if self.tpl_status and telegram.tpl is not None:
-                tokens.extend(tpl_status_tokens(telegram.tpl.status))
+                tokens.extend(tpl_status_tokens(telegram.tpl.status, self.tpl_mfct_bits))
             out["status"] = " ".join(sorted(set(tokens))) if tokens else "OK"
         return out, alarms
 

@@ -68,6 +68,13 @@ def _date(rec: Record) -> object:
 
 
 def _datetime(rec: Record) -> object:
+    """Type F to the minute, type I (6 bytes) to the second, as wmbusmeters prints them."""
+    v = rec.value
+    return v[:19] if isinstance(v, str) else None
+
+
+def _minutes(rec: Record) -> object:
+    """A date-time to the minute (wmbusmeters' "datetime" display unit)."""
     v = rec.value
     return v[:16] if isinstance(v, str) else None
 
@@ -95,6 +102,7 @@ def _round6(rec: Record) -> object:
 RENDER: dict[str, Callable[[Record], object]] = {
     "date": _date,
     "datetime": _datetime,
+    "minutes": _minutes,
     "raw": _raw_uint,
     "text": _text,
     "hex": _hex_msb_first,
@@ -104,7 +112,8 @@ RENDER: dict[str, Callable[[Record], object]] = {
 
 @dataclass(frozen=True, slots=True)
 class FieldSpec:
-    """A named field. kind: "number" (value converted to `unit`), "date", "datetime",
+    """A named field. kind: "number" (value converted to `unit`), "date", "datetime" (to
+    the second when the record has seconds), "minutes" (a date-time to the minute),
     "raw" (the data bytes as an unsigned little-endian integer), "text", "hex" (the data
     bytes, most significant first), "round6" (the value rounded to 6 decimals).
     `name` may hold "{subunit}", filled with the record's subunit number."""

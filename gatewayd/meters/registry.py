@@ -26,6 +26,30 @@ from gatewayd.meters.qundis_heat import qcaloric, qheat, qheatv2
 from gatewayd.meters.qundis_water import qwater, qwaterv2
 from gatewayd.meters.smoke import ei6500, lansensm, qsmoke, tsd2
 from gatewayd.meters.synth import SynthDriver
+from gatewayd.meters.tables_heat import (
+    amiplus,
+    hydrocalm4,
+    lansenpu,
+    lansenth,
+    qualcosonic,
+    sharky774,
+    ultraheat,
+)
+from gatewayd.meters.tables_water import (
+    aventieswm,
+    iperl,
+    istawater,
+    itron,
+    iwmtx5,
+    kadenwater,
+    picoflux,
+    q400,
+    supercom587,
+    ultrimis,
+    ultrimisv2,
+    waterstarm,
+    weh_07,
+)
 from gatewayd.meters.techem_mk import mkradio3, mkradio3a
 from gatewayd.meters.techem_other import compact5, fhkvdataiii, vario451
 from gatewayd.meters.water_misc import aquastream, gwfwater, hydrus, topaseskr
@@ -35,7 +59,9 @@ from gatewayd.wmbus.link import Address
 # Every built-in driver, most specific first. The factories build fresh, immutable tables.
 FACTORIES: tuple[Callable[[], TableDriver], ...] = (
     kamwater, kamheat, kampress, omnipower, engelmann_faw, topaseskr, hydrus, kaden, qsmoke,
-    lansensm, oms,
+    lansensm, hydrocalm4, amiplus, sharky774, qualcosonic, ultraheat, lansenth, lansenpu,
+    q400, ultrimisv2, ultrimis, itron, iwmtx5, picoflux, iperl,
+    istawater, aventieswm, weh_07, supercom587, oms,
 )  # fmt: skip
 
 
@@ -54,6 +80,7 @@ MFCT_FACTORIES: tuple[Callable[[], MfctDriver], ...] = (
 # Drivers that read vendor layouts as records and compute fields (gatewayd/meters/synth.py).
 SYNTH_FACTORIES: tuple[Callable[[], SynthDriver], ...] = (
     em24, qheatv2, qheat, qcaloric, hydroclimav2, hydroclima, aquastream, ei6500, ebzwmbe,
+    kadenwater, waterstarm,
 )  # fmt: skip
 
 _DRIVERS: tuple[_Listed, ...] = (

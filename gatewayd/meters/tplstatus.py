@@ -8,13 +8,22 @@ _FLAGS = ((0x04, "POWER_LOW"), (0x08, "PERMANENT_ERROR"), (0x10, "TEMPORARY_ERRO
 _MFCT_MASK = 0xE0  # manufacturer-specific bits, shown as UNKNOWN_<hex>
 
 
-def tpl_status_tokens(status: int | None) -> list[str]:
+def tpl_status_tokens(
+    status: int | None, mfct_names: tuple[tuple[int, str], ...] = ()
+) -> list[str]:
+    """mfct_names: what a vendor's manufacturer-specific bits (0xE0) mean; bits it does not
+    name are shown as UNKNOWN_<hex>."""
     if not status:
         return []
     out = [name for bit, name in _FLAGS if status & bit]
     app = _APPLICATION[status & 0x03]
     if app:
         out.append(app)
-    if status & _MFCT_MASK:
-        out.append(f"UNKNOWN_{status & _MFCT_MASK:X}")
+    rest = status & _MFCT_MASK
+    for bit, name in mfct_names:
+        if rest & bit:
+            out.append(name)
+            rest &= ~bit
+    if rest:
+        out.append(f"UNKNOWN_{rest:X}")
     return out
