@@ -15,6 +15,7 @@ from gatewayd.meters.diehl_prios import izar, izarv2
 from gatewayd.meters.driver import Detect, Driver, TableDriver
 from gatewayd.meters.em24 import em24
 from gatewayd.meters.engelmann import engelmann_faw
+from gatewayd.meters.hca_more import caltose, fhkvdataiv, lansendw
 from gatewayd.meters.hydrodigit import hydrodigit
 from gatewayd.meters.kaden import kaden
 from gatewayd.meters.kamstrup_heat import kamheat
@@ -61,7 +62,7 @@ FACTORIES: tuple[Callable[[], TableDriver], ...] = (
     kamwater, kamheat, kampress, omnipower, engelmann_faw, topaseskr, hydrus, kaden, qsmoke,
     lansensm, hydrocalm4, amiplus, sharky774, qualcosonic, ultraheat, lansenth, lansenpu,
     q400, ultrimisv2, ultrimis, itron, iwmtx5, picoflux, iperl,
-    istawater, aventieswm, weh_07, supercom587, oms,
+    istawater, aventieswm, weh_07, supercom587, fhkvdataiv, oms,
 )  # fmt: skip
 
 
@@ -80,7 +81,7 @@ MFCT_FACTORIES: tuple[Callable[[], MfctDriver], ...] = (
 # Drivers that read vendor layouts as records and compute fields (gatewayd/meters/synth.py).
 SYNTH_FACTORIES: tuple[Callable[[], SynthDriver], ...] = (
     em24, qheatv2, qheat, qcaloric, hydroclimav2, hydroclima, aquastream, ei6500, ebzwmbe,
-    kadenwater, waterstarm,
+    kadenwater, waterstarm, caltose, lansendw,
 )  # fmt: skip
 
 _DRIVERS: tuple[_Listed, ...] = (

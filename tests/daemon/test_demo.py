@@ -39,7 +39,8 @@ def test_recording_decodes_with_the_keys_in_config_toml(repo_root: Path) -> None
             alarms = reading["alarms"]
             assert isinstance(alarms, dict)
             leak.append(alarms["leak"])
-    assert seen == {"20406080": {"kamwater"}, "20406081": {"kamwater"}, "30415263": {"oms"}}
+    # the OMS meter is a DWZ version 2 water meter: wmbusmeters (and we) read it as a WaterStar M
+    assert seen == {"20406080": {"kamwater"}, "20406081": {"kamwater"}, "30415263": {"waterstarm"}}
     # the MULTICAL 21's leak alarm starts and clears again within the recording
     assert leak[0] is False and True in leak and leak[-1] is False
 

@@ -29,7 +29,7 @@ FAMILIES = {
     "tsd2", "zenner0b", "mkradio4", "ebzwmbe", "hydrocalm4", "amiplus", "sharky774",
     "qualcosonic", "ultraheat", "lansenth", "lansenpu", "q400", "ultrimisv2", "ultrimis",
     "waterstarm", "itron", "kadenwater", "iwmtx5", "picoflux", "iperl", "istawater",
-    "aventieswm", "weh_07", "supercom587",
+    "aventieswm", "weh_07", "supercom587", "lansendw",
 }  # fmt: skip
 LINK_LAYER = {"id", "media", "meter"}
 READING_KEYS = {"id", "manufacturer", "version", "device_type", "meter", "media", "rssi_dbm",
