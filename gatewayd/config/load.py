@@ -34,7 +34,6 @@ from gatewayd.config.sections import (
     StdoutSettings,
     toml_keys,
 )
-from gatewayd.meters.registry import driver_names
 from gatewayd.radios import registry as radio_registry
 from gatewayd.radios.base import ListenMode
 
@@ -161,7 +160,6 @@ def _meters(
 ) -> tuple[MeterSettings, ...]:
     out: list[MeterSettings] = []
     seen: set[str] = set()
-    drivers = driver_names()
     for mt in root.array_of_tables("meters"):
         mt.reject_unknown(METER_KEYS)
         mid = mt.pattern("id", _METER_ID, "8 hex digits", None).lower()
@@ -181,12 +179,21 @@ def _meters(
             MeterSettings(
                 id=mid,
                 name=mt.string("name", mid),
-                driver=mt.choice("driver", drivers, "auto"),
+                driver=_driver(mt),
                 key=key,
                 encrypted=encrypted,
             )
         )
     return tuple(out)
+
+
+def _driver(mt: Table) -> str:
+    if "driver" not in mt:
+        return "auto"
+    # The driver registry (every driver module) is imported only when a meter names a driver.
+    from gatewayd.meters.registry import driver_names  # noqa: PLC0415
+
+    return mt.choice("driver", driver_names(), "auto")
 
 
 def _no_key(mt: Table, ref: str, keys_file: Path | None, credential: Path | None) -> ConfigError:

@@ -166,6 +166,11 @@ class Table:
     ) -> S:
         """One of `choices` (or an alias of one, returned as the canonical name)."""
         options: tuple[S, ...] = tuple(choices)
+        if key not in self._data:
+            return default
+        for option in options:  # the common case, before any message text is built
+            if self._data[key] == option:
+                return option
         expected = "one of " + ", ".join(repr(c) for c in options)
         v: str = self._get(key, (str,), expected, default)
         canonical = (aliases or {}).get(v.lower())

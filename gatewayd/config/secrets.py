@@ -1,30 +1,73 @@
 """Secrets held in types whose repr and str never show them (config values, crash dumps, logs).
 
 A `Key` is a 16-byte AES key; a `Secret` is any other string (an MQTT password). Every value
-created here is also registered with `known_secret_texts()`, which the log filter uses to scrub
-any formatted log line that would still contain one (gatewayd.daemon.logs).
+created here is also registered, and `scrub_secrets()` masks any registered one in a text: the
+log filter runs every formatted line through it (gatewayd.daemon.logs). Its cost does not grow
+with the number of keys (a site may configure 10,000 meters): key hex is found by looking up
+each 32-digit window of the text's hex runs in a set; only passwords are searched one by one.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Final, NoReturn
 
-_lock = threading.Lock()
-_registered: set[str] = set()
-
 MASK: Final = "<redacted>"
+KEY_DIGITS: Final = 32
+_HEX_RUN: Final = re.compile(r"[0-9A-Fa-f]{32,}")
+
+_lock = threading.Lock()
+_key_hex: set[str] = set()  # lower case; read without the lock (set lookups are atomic)
+_texts: tuple[str, ...] = ()  # passwords and other secret strings, replaced whole on change
 
 
-def _register(*texts: str) -> None:
+def _register_key(hex_lower: str) -> None:
     with _lock:
-        _registered.update(t for t in texts if len(t) >= 6)
+        _key_hex.add(hex_lower)
+
+
+def _register_text(text: str) -> None:
+    global _texts  # noqa: PLW0603 (a process-wide registry, like the keys set above)
+    if len(text) < 6:
+        return
+    with _lock:
+        if text not in _texts:
+            _texts = (*_texts, text)
 
 
 def known_secret_texts() -> frozenset[str]:
     """Every secret's text forms seen so far (key hex in both cases, passwords)."""
     with _lock:
-        return frozenset(_registered)
+        return frozenset({*_key_hex, *(k.upper() for k in _key_hex), *_texts})
+
+
+def _mask_key_windows(match: re.Match[str]) -> str:
+    run = match.group()
+    lower = run.lower()
+    masked = [False] * len(run)
+    for start in range(len(run) - KEY_DIGITS + 1):
+        if lower[start : start + KEY_DIGITS] in _key_hex:
+            masked[start : start + KEY_DIGITS] = [True] * KEY_DIGITS
+    if not any(masked):
+        return run
+    out: list[str] = []
+    for i, char in enumerate(run):
+        if not masked[i]:
+            out.append(char)
+        elif i == 0 or not masked[i - 1]:
+            out.append(MASK)
+    return "".join(out)
+
+
+def scrub_secrets(text: str) -> str:
+    """`text` with every registered key (hex, either case) and secret string masked."""
+    if _key_hex and len(text) >= KEY_DIGITS:
+        text = _HEX_RUN.sub(_mask_key_windows, text)
+    for secret in _texts:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
 
 
 class _Masked:
@@ -57,8 +100,7 @@ class Key(_Masked):
         if len(raw) != 16:
             raise ValueError("an AES-128 key is 16 bytes")
         object.__setattr__(self, "_raw", bytes(raw))
-        hx = raw.hex()
-        _register(hx, hx.upper())
+        _register_key(raw.hex())
 
     @classmethod
     def from_hex(cls, text: str) -> Key:
@@ -86,7 +128,7 @@ class Secret(_Masked):
 
     def __init__(self, value: str) -> None:
         object.__setattr__(self, "_value", value)
-        _register(value)
+        _register_text(value)
 
     @property
     def value(self) -> str:

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from gatewayd.config.secrets import MASK, known_secret_texts
+from gatewayd.config.secrets import scrub_secrets
 
 LOGGER = "gatewayd"
 FIELDS = ("METER_ID", "MANUFACTURER", "RSSI_DBM", "GATEWAYD_EVENT")
@@ -28,10 +28,7 @@ _LEVELS = {
 
 def scrub(text: str) -> str:
     """Replace every registered secret (key hex in either case, passwords) by a mask."""
-    for secret in known_secret_texts():
-        if secret in text:
-            text = text.replace(secret, MASK)
-    return text
+    return scrub_secrets(text)
 
 
 class RedactingFilter(logging.Filter):

@@ -172,3 +172,22 @@ def test_meters_are_found_by_id_and_the_index_follows_a_reload(tmp_path: Path) -
     assert config.meter("12345678") is None
     replaced = dataclasses.replace(config, meters=(MeterSettings(id="12345678", name="new"),))
     assert replaced.meter("12345678") is not None and replaced.meter("000000ba") is None
+
+
+# ---------------------------------------------------------------- the log scrubber
+
+
+def test_scrub_masks_a_key_wherever_it_sits_in_hex_and_in_any_case() -> None:
+    from gatewayd.config.secrets import MASK, Key, Secret, scrub_secrets
+
+    key = Key.from_hex("0F1E2D3C4B5A69788796A5B4C3D2E1F0")
+    hx = key.raw.hex()
+    Secret("correct-horse-battery")
+    mixed = "".join(c.upper() if i % 2 else c for i, c in enumerate(hx))
+    assert scrub_secrets(f"key {hx} end") == f"key {MASK} end"
+    assert scrub_secrets(f"frame 2A44{hx.upper()}0102 end") == f"frame 2A44{MASK}0102 end"
+    assert scrub_secrets(mixed) == MASK
+    assert scrub_secrets("pw=correct-horse-battery;") == f"pw={MASK};"
+    unrelated = "00112233445566778899aabbccddeeff0011"  # 36 hex digits, no registered key
+    assert scrub_secrets(unrelated) == unrelated
+    assert scrub_secrets(hx[:31]) == hx[:31]  # 31 digits of a key are not the key

@@ -1,0 +1,150 @@
+"""Start-up: `gatewayd run` from exec to READY=1 (sd_notify), for sites of N configured meters.
+
+    python benchmarks/startup.py [--meters 3 100 10000] [--repeat 3] [--cpu-quota PCT] [--mqtt]
+
+Each run writes a config of N meters (each with its own key) and a replay radio reading a FIFO
+that the benchmark holds open, starts the daemon with NOTIFY_SOCKET pointing at a datagram
+socket made here, and times exec -> READY=1; it also reads the daemon's own CPU time at READY
+from /proc. `--cpu-quota 10` runs the daemon alone in a CPU-limited cgroup (v2 cpu.max or v1
+cpu.cfs_quota_us, whichever the machine has; needs root) to stand in for a Pi Zero 2 W core.
+`--mqtt` adds an [mqtt] section (to a port where no broker listens: the sink starts and
+retries in the background, as on a site whose broker is down). Prints one line per N: the
+median and the worst of the runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def write_config(tmp: Path, meters: int, mqtt: bool) -> Path:
+    fifo = tmp / "radio.fifo"
+    os.mkfifo(fifo)
+    lines = [
+        f'[gateway]\nid = "bench"\nstate_dir = "{tmp / "state"}"\n',
+        f'[radio]\nkind = "replay"\ndevice = "{fifo}"\n',
+        '[log]\nlevel = "warning"\njournal = "no"\n',
+    ]
+    if mqtt:
+        lines.append('[mqtt]\nhost = "127.0.0.1"\nport = 9\n')
+    for i in range(meters):
+        key = (i * 0x9E3779B97F4A7C15 + 1).to_bytes(16, "little", signed=False).hex()
+        lines.append(f'[[meters]]\nid = "{0x10000000 + i:08x}"\nname = "m{i}"\nkey = "{key}"\n')
+    cfg = tmp / "config.toml"
+    cfg.write_text("".join(lines))
+    return cfg
+
+
+@contextlib.contextmanager
+def cpu_cgroup(percent: float | None) -> Iterator[Path | None]:
+    """A cgroup limited to `percent` of one core; None when no limit was asked."""
+    if percent is None:
+        yield None
+        return
+    period = 100_000
+    quota = max(1000, int(period * percent / 100))
+    v2 = Path("/sys/fs/cgroup/cgroup.controllers")
+    if v2.exists():
+        group = Path(f"/sys/fs/cgroup/gatewayd-startup-{os.getpid()}")
+        group.mkdir()
+        (group / "cpu.max").write_text(f"{quota} {period}\n")
+    else:
+        group = Path(f"/sys/fs/cgroup/cpu/gatewayd-startup-{os.getpid()}")
+        group.mkdir()
+        (group / "cpu.cfs_period_us").write_text(f"{period}\n")
+        (group / "cpu.cfs_quota_us").write_text(f"{quota}\n")
+    try:
+        yield group
+    finally:
+        with contextlib.suppress(OSError):
+            group.rmdir()
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+
+
+def one_run(meters: int, group: Path | None, mqtt: bool) -> tuple[float, float]:
+    """(seconds exec -> READY=1, the daemon's CPU seconds at READY)."""
+    with tempfile.TemporaryDirectory(prefix="gatewayd-startup-") as tmpname:
+        tmp = Path(tmpname)
+        cfg = write_config(tmp, meters, mqtt)
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        notify.bind(str(tmp / "notify"))
+        notify.settimeout(120)
+        holder = os.open(tmp / "radio.fifo", os.O_RDWR | os.O_NONBLOCK)  # a writer, never closed
+        env = {**os.environ, "NOTIFY_SOCKET": str(tmp / "notify")}
+        env.pop("CREDENTIALS_DIRECTORY", None)
+        procs = (group / "cgroup.procs") if group is not None else None
+
+        def enter_group() -> None:
+            if procs is not None:
+                procs.write_text(f"{os.getpid()}\n")
+
+        start = time.monotonic()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "gatewayd", "run", "--config", str(cfg)],
+            env=env,
+            preexec_fn=enter_group,  # noqa: PLW1509 (single-threaded here)
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            while True:
+                message = notify.recv(4096).decode()
+                if "READY=1" in message.split("\n"):
+                    ready = time.monotonic() - start
+                    cpu = cpu_seconds(proc.pid)
+                    break
+        except TimeoutError:
+            proc.kill()
+            _, err = proc.communicate()
+            raise SystemExit(f"no READY=1 within 120 s: {err.decode()[-2000:]}") from None
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=60)
+            os.close(holder)
+            notify.close()
+        return ready, cpu
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--meters", type=int, nargs="+", default=[3, 100, 10_000])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--cpu-quota", type=float, metavar="PCT", help="limit to PCT of a core")
+    parser.add_argument("--mqtt", action="store_true", help="also configure the MQTT sink")
+    args = parser.parse_args()
+    limit = f"{args.cpu_quota:g} % of a core" if args.cpu_quota else "no CPU limit"
+    sinks = "MQTT (no broker)" if args.mqtt else "no sinks"
+    print(f"gatewayd run: exec -> READY=1, replay radio on a FIFO, {sinks}, {limit}")
+    with cpu_cgroup(args.cpu_quota) as group:
+        for meters in args.meters:
+            runs = [one_run(meters, group, args.mqtt) for _ in range(args.repeat)]
+            ready = [r for r, _ in runs]
+            cpu = [c for _, c in runs]
+            print(
+                f"{meters:>6} meters: READY after {statistics.median(ready):.3f} s median, "
+                f"{max(ready):.3f} s worst; daemon CPU at READY {statistics.median(cpu):.3f} s "
+                f"({args.repeat} runs)",
+                flush=True,
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
