@@ -63,6 +63,8 @@ async def test_dedup_heartbeat_alarms_and_systemd_notifications(
     d = await DaemonProcess.start(cfg, env=env)
     try:
         await notify.wait_for("READY=1")
+        # READY means the daemon is up; frames go out once the radio is configured
+        await notify.wait_for("STATUS=radio up")
         first = mc21(1, 100_000)
         stranger = [mc21(a, 5, meter="99999999", key=OTHER_KEY) for a in (1, 2)]
         await sent(sim, first, first, stranger[0], mc21(2, 100_000), stranger[1])
@@ -99,6 +101,8 @@ async def test_sighup_reloads_a_changed_key_without_reopening_the_radio(
     d = await DaemonProcess.start(cfg, env={"NOTIFY_SOCKET": str(notify.path)})
     try:
         await notify.wait_for("READY=1")
+        # READY means the daemon is up; frames go out once the radio is configured
+        await notify.wait_for("STATUS=radio up")
         await sent(sim, mc21(1, 2000), mc21(2, 2000))
         await d.wait_log("telegram not decoded (wrong_key)", count=2)
         write_config(tmp_path, key=KEY)
@@ -130,6 +134,8 @@ async def test_sigterm_drains_and_a_restart_decodes_compact_frames_at_once(
     d = await DaemonProcess.start(cfg, env={"NOTIFY_SOCKET": str(notify.path)})
     try:
         await notify.wait_for("READY=1")
+        # READY means the daemon is up; frames go out once the radio is configured
+        await notify.wait_for("STATUS=radio up")
         await sent(sim, *full)
         rc = await d.stop()  # at once: whatever is in flight must still come out
     finally:
@@ -139,9 +145,12 @@ async def test_sigterm_drains_and_a_restart_decodes_compact_frames_at_once(
     saved = json.loads((tmp_path / "state" / "compact-formats.json").read_text())
     assert [f["format"] for f in saved["formats"]] == ["".join(UNSEEDED)]
 
+    radio_up_before = len(notify.lines("STATUS=radio up"))
     d2 = await DaemonProcess.start(cfg, env={"NOTIFY_SOCKET": str(notify.path)})
     try:
         await notify.wait_for("READY=1", count=2)
+        # READY means the daemon is up; frames go out once the radio is configured
+        await notify.wait_for("STATUS=radio up", count=radio_up_before + 1)
         await sent(sim, compact_same, compact_new)
         await d2.wait_readings(1)
         rc = await d2.stop()
