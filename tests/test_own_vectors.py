@@ -47,7 +47,7 @@ def test_own_vector_through_the_api(v: dict[str, Any]) -> None:
     reading: dict[str, Any] = {}
     for hexstr in v["telegrams"]:
         telegram = decoder.decode(bytes.fromhex(hexstr))
-        reading = build_reading(telegram, driver=v["driver"], state=state)
+        reading = build_reading(telegram, driver=v["driver"], state=state).to_dict()
     check(v, reading)
 
 

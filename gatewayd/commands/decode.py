@@ -103,7 +103,7 @@ class BatchDecoder:
             telegram = self.decoder.decode(
                 data, frame_format(data, self.crc), key or self.default_key
             )
-            return build_reading(telegram, driver=self.driver, state=self.state)
+            return build_reading(telegram, driver=self.driver, state=self.state).to_dict()
         except TelegramError as exc:
             return {
                 "id": exc.meter_id or _peek_id(data),

@@ -19,7 +19,8 @@ from gatewayd.daemon.handoff import Handoff
 from gatewayd.daemon.logs import fields
 from gatewayd.daemon.policy import Decision, PublishPolicy
 from gatewayd.daemon.stats import Stats, error_counter
-from gatewayd.meters.reading import MeterState, build_reading, utc_timestamp
+from gatewayd.meters.model import Reading
+from gatewayd.meters.reading import MeterState, build_reading
 from gatewayd.radios.base import RadioFrame
 from gatewayd.sinks.base import Sink
 from gatewayd.wmbus.compact import CompactFormats
@@ -47,7 +48,7 @@ class Unconfigured:
     first_seen: float
 
 
-Listener = Callable[[dict[str, object], Decision, MeterSettings], None]
+Listener = Callable[[Reading, Decision, MeterSettings], None]
 
 
 class Pipeline:
@@ -94,7 +95,7 @@ class Pipeline:
         for m in config.meters:
             self.unconfigured.pop(m.id, None)
 
-    def handle(self, rf: RadioFrame) -> dict[str, object] | None:
+    def handle(self, rf: RadioFrame) -> Reading | None:
         """One frame through the whole path. Returns the reading when one was built."""
         self.stats.incr("frames")
         frame = rf.frame
@@ -127,7 +128,7 @@ class Pipeline:
                 driver=meter.driver,
                 state=self.meter_state,
                 rssi_dbm=rf.rssi_dbm,
-                timestamp=utc_timestamp(rf.received_at),
+                received_at=rf.received_at,
             )
         except Exception as exc:  # a driver bug must not stop the radio
             self.stats.incr("driver_errors")
@@ -142,7 +143,7 @@ class Pipeline:
             self.stats.incr("published")
             self.handoff.publish(reading, decision.alarm_changed)
             if decision.alarm_changed:
-                log.info("meter %s: alarms now %s", meter_id, reading.get("alarms"), extra=ctx)
+                log.info("meter %s: alarms now %s", meter_id, dict(reading.alarms or {}), extra=ctx)
             else:
                 log.debug("meter %s: published (%s)", meter_id, decision.reason, extra=ctx)
         else:

@@ -11,6 +11,8 @@ from typing import TextIO
 from gatewayd.config.schema import Config, MeterSettings
 from gatewayd.daemon.policy import Decision
 from gatewayd.daemon.stats import Stats
+from gatewayd.meters.model import Reading
+from gatewayd.meters.roles import Role
 
 CLEAR = "\x1b[H\x1b[J"
 COLUMNS = ("id", "name", "type", "volume", "flow", "alarms", "last seen", "RSSI")
@@ -32,11 +34,10 @@ def _number(value: object, unit: str, digits: int) -> str:
     return f"{value:.{digits}f} {unit}" if isinstance(value, int | float) else "-"
 
 
-def _alarms(reading: dict[str, object]) -> str:
-    alarms = reading.get("alarms")
-    if not isinstance(alarms, dict):
+def _alarms(reading: Reading) -> str:
+    if reading.alarms is None:
         return "-"
-    return ", ".join(k.upper() for k, v in alarms.items() if v) or "none"
+    return ", ".join(k.upper() for k, v in reading.alarms.items() if v) or "none"
 
 
 class Table:
@@ -48,14 +49,14 @@ class Table:
         self.rows: dict[str, Row] = {m.id: Row(m.name) for m in config.meters}
         self.started = time.monotonic()
 
-    def update(self, reading: dict[str, object], decision: Decision, meter: MeterSettings) -> None:
+    def update(self, reading: Reading, decision: Decision, meter: MeterSettings) -> None:
         row = self.rows.setdefault(meter.id, Row(meter.name))
-        row.type = f"{reading.get('meter', '?')} ({reading.get('media', '?')})"
-        row.volume = _number(reading.get("total_m3"), "m3", 3)
-        row.flow = _number(reading.get("flow_m3h"), "m3/h", 3)
+        row.type = f"{reading.meter or '?'} ({reading.identity.media or '?'})"
+        row.volume = _number(reading.headline(Role.TOTAL_VOLUME), "m3", 3)
+        row.flow = _number(reading.headline(Role.VOLUME_FLOW), "m3/h", 3)
         row.alarms = _alarms(reading)
         row.seen_at = time.monotonic()
-        rssi = reading.get("rssi_dbm")
+        rssi = reading.rssi_dbm
         row.rssi = f"{rssi:g} dBm" if isinstance(rssi, int | float) else "-"
         if decision.publish:
             row.published += 1

@@ -1,10 +1,8 @@
-"""A reading: the JSON object published for one telegram (DESIGN.md §4.2), and per-meter state.
+"""Building a Reading (model.py) from a decoded telegram, and the per-meter memory behind it.
 
-Layout: id, manufacturer, version, device_type, meter (our driver's name, as wmbusmeters names
-it), media, rssi_dbm, timestamp, the driver's named fields, "alarms" (only from drivers whose
-meters report alarm flags, once a telegram carried the flag word: all five of dry, reverse,
-leak, burst, tamper; omitted otherwise, e.g. for the generic OMS driver), and "records": every
-data record of the telegram.
+The driver names the fields; model.make_field attaches each one's role and unit. "alarms" come
+only from drivers whose meters report alarm flags, once a telegram carried the flag word (all
+five of dry, reverse, leak, burst, tamper); None otherwise, e.g. for the generic OMS driver.
 
 Like wmbusmeters, a named field missing from a later telegram of the same meter keeps its last
 value: pass one MeterState across telegrams. MeterState is plain data (to_json / from_json) so
@@ -16,10 +14,11 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, cast
 
+from gatewayd.meters.model import Identity, Reading, Value
 from gatewayd.meters.registry import driver_for
-from gatewayd.wmbus.records import Record, RecordHeader
 from gatewayd.wmbus.telegram import Telegram
 
 STATE_VERSION = 1
@@ -83,7 +82,8 @@ class MeterState:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), separators=(",", ":"), sort_keys=True)
+        # Not sorted: the fields keep the order they are published in after a restart.
+        return json.dumps(self.to_dict(), separators=(",", ":"))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MeterState:
@@ -117,50 +117,18 @@ class MeterState:
         return cls.from_dict(data)
 
 
-# Record JSON templates, one per header byte string: everything but the value is fixed by the
-# header, so a reading copies a template and sets "value".
-_TEMPLATES: dict[bytes, dict[str, object]] = {}
-_TEMPLATES_MAX = 4096
-
-
-def _template(h: RecordHeader) -> dict[str, object]:
-    t = _TEMPLATES.get(h.difvif)
-    if t is None:
-        t = {
-            "quantity": h.quantity,
-            "value": None,
-            "unit": h.unit,
-            "storage": h.storage,
-            "tariff": h.tariff,
-            "subunit": h.subunit,
-            "function": h.function,
-            "difvif": h.difvif.hex().upper(),
-        }
-        if len(_TEMPLATES) < _TEMPLATES_MAX:
-            _TEMPLATES[h.difvif] = t
-    return t
-
-
-def record_json(rec: Record) -> dict[str, object]:
-    d = _template(rec.header).copy()
-    d["value"] = rec.value
-    return d
-
-
-def utc_timestamp(epoch: float | None = None) -> str:
-    """ISO 8601 UTC to the second, e.g. 2026-11-26T08:40:30Z."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
-
-
 def build_reading(
     telegram: Telegram,
     *,
     driver: str = "auto",
     state: MeterState | None = None,
     rssi_dbm: float | None = None,
-    timestamp: str | None = None,
-) -> dict[str, object]:
-    """The reading for one decoded telegram (timestamp defaults to now, UTC).
+    received_at: float | None = None,
+    name: str | None = None,
+    dedup_key: str | None = None,
+    static: tuple[tuple[str, Value], ...] = (),
+) -> Reading:
+    """The reading for one decoded telegram (received_at: Unix seconds, default now).
 
     Raises registry.UnknownDriverError for an unknown driver name.
     """
@@ -169,21 +137,23 @@ def build_reading(
     fields, alarms = drv.decode(telegram)
     if state is not None:
         fields, alarms = state.update(addr.id, drv.name, fields, alarms)
-    media = addr.media
-    out: dict[str, object] = {
-        "id": addr.id,
-        "manufacturer": addr.manufacturer,
-        "version": addr.version,
-        "device_type": media,
-        "meter": drv.name,
-        "media": media,
-        "rssi_dbm": rssi_dbm,
-        "timestamp": timestamp if timestamp is not None else utc_timestamp(),
-    }
-    out.update(fields)
-    if alarms is not None:
-        out["alarms"] = alarms
-    out["records"] = [record_json(r) for r in telegram.records]
-    if telegram.warnings:
-        out["warnings"] = list(telegram.warnings)
-    return out
+    identity = Identity(
+        id=addr.id,
+        manufacturer=addr.manufacturer,
+        version=addr.version,
+        device_type=addr.device_type,
+        media=addr.media,
+        meter=drv.name,
+    )
+    return Reading(
+        identity=identity,
+        timestamp=time.time() if received_at is None else received_at,
+        rssi_dbm=rssi_dbm,
+        values=MappingProxyType(cast(dict[str, Value], fields)),
+        alarms=MappingProxyType(alarms) if alarms is not None else None,
+        records=telegram.records,
+        warnings=tuple(telegram.warnings),
+        name=name,
+        dedup_key=dedup_key,
+        static=static,
+    )

@@ -1,18 +1,22 @@
 """The interface every sink implements. A slow or dead sink never stalls the radio.
 
 The pipeline calls `publish()` from the event loop for each reading that the publish policy lets
-through; it must return at once (queue or persist, never await the network) and never raise.
-`raw()` hands over each received telegram as it arrived (still encrypted), for sinks that forward
-raw telegrams (BLE); most sinks ignore it. `start()` launches the sink's own supervisor task(s);
-`stop()` drains what it can within `timeout` seconds and closes.
+through: a typed, frozen `gatewayd.meters.model.Reading` (`reading.json_bytes()` is its
+documented JSON, encoded once however many sinks ask). publish() must return at once (queue or
+persist, never await the network) and never raise. `raw()` hands over each received telegram as
+it arrived (still encrypted), for sinks that forward raw telegrams (BLE); most sinks ignore it.
+`start()` launches the sink's own supervisor task(s); `stop()` drains what it can within
+`timeout` seconds and closes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
-Reading = Mapping[str, Any]  # the DESIGN.md §4.2 JSON object
+from gatewayd.meters.model import Reading
+
+__all__ = ["DurableSink", "Reading", "Sink"]
 
 
 class Sink(Protocol):

@@ -12,14 +12,16 @@ import logging
 from gatewayd.daemon.logs import fields
 from gatewayd.sinks.base import Reading
 
-_SKIP = frozenset({"id", "manufacturer", "rssi_dbm", "records", "timestamp", "version"})
+_SKIP = frozenset(
+    {"id", "manufacturer", "version", "device_type", "media", "rssi_dbm", "timestamp", "records"}
+)
 
 
 def summary(reading: Reading) -> str:
     """`reading 76348799 (multical21): {"total_m3": 6.408, ...}`, records left out."""
-    named = {k: v for k, v in reading.items() if k not in _SKIP}
+    named = {k: v for k, v in reading.to_dict().items() if k not in _SKIP}
     body = json.dumps(named, separators=(", ", ": "), default=str)
-    return f"reading {reading.get('id')} ({reading.get('meter', '?')}): {body}"
+    return f"reading {reading.id} ({reading.meter or '?'}): {body}"
 
 
 class JournalSink:
@@ -33,14 +35,13 @@ class JournalSink:
         return None
 
     def publish(self, reading: Reading, *, alarm_changed: bool = False) -> None:
-        rssi = reading.get("rssi_dbm")
         extra = fields(
             "alarm" if alarm_changed else "reading",
-            str(reading.get("id", "")),
-            str(reading.get("manufacturer", "")),
-            float(rssi) if isinstance(rssi, int | float) else None,
+            reading.id,
+            reading.identity.manufacturer,
+            reading.rssi_dbm,
         )
-        level = logging.WARNING if alarm_changed and _active(reading) else logging.INFO
+        level = logging.WARNING if alarm_changed and reading.active_alarms else logging.INFO
         self._log.log(level, "%s", summary(reading), extra=extra)
         self._counts["published"] += 1
         self._counts["alarms"] += int(alarm_changed)
@@ -53,8 +54,3 @@ class JournalSink:
 
     async def stop(self, timeout: float) -> None:
         return None
-
-
-def _active(reading: Reading) -> bool:
-    alarms = reading.get("alarms")
-    return isinstance(alarms, dict) and any(alarms.values())

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import sys
 from collections import deque
 from typing import TextIO
@@ -37,7 +36,7 @@ class StdoutSink:
         self._task = asyncio.create_task(self._writer(), name="sink-stdout")
 
     def publish(self, reading: Reading, *, alarm_changed: bool = False) -> None:
-        line = json.dumps(reading, separators=(",", ":"), default=str)
+        line = reading.json_bytes().decode()
         if len(self._queue) >= self._max:
             self._queue.popleft()
             self._counts["dropped"] += 1

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gatewayd.daemon.handoff import Handoff
+from gatewayd.meters.model import from_dict
 from gatewayd.sinks.base import Reading
 from gatewayd.sinks.mqtt import MqttSettings, MqttSink
 from tests.sinks.conftest import free_port
@@ -35,7 +36,7 @@ class Watcher:
     async def start(self) -> None: ...
 
     def publish(self, reading: Reading, *, alarm_changed: bool = False) -> None:
-        self.seen.append((round(reading["total_m3"] * 1000), on_disk(self.outbox)))
+        self.seen.append((round(reading.values["total_m3"] * 1000), on_disk(self.outbox)))
 
     def raw(self, frame: bytes, rssi_dbm: float | None) -> None: ...
 
@@ -58,10 +59,10 @@ async def test_every_sink_sees_a_reading_only_after_it_is_committed(tmp_path: Pa
     handoff = Handoff([watcher, sink])
     assert handoff.durable is sink and handoff.others == [watcher]
     for i in range(5):
-        handoff.publish(numbered(i), False)
+        handoff.publish(from_dict(numbered(i)), False)
         await asyncio.sleep(0.02)  # one at a time: each its own commit
     for i in range(5, 305):  # a burst within one loop turn
-        handoff.publish(numbered(i), False)
+        handoff.publish(from_dict(numbered(i)), False)
     assert watcher.seen[-1][0] < 5  # nothing of the burst handed out before its commit
     await handoff.drain(5.0)
     assert [s for s, _ in watcher.seen] == list(range(305))  # all, in order
@@ -77,10 +78,10 @@ async def test_without_a_durable_sink_readings_go_out_at_once(tmp_path: Path) ->
 
     class Plain(Watcher):
         def publish(self, reading: Reading, *, alarm_changed: bool = False) -> None:
-            got.append((round(reading["total_m3"] * 1000), alarm_changed))
+            got.append((round(reading.values["total_m3"] * 1000), alarm_changed))
 
     handoff = Handoff([Plain(tmp_path / "none")])
-    handoff.publish(numbered(1), True)
+    handoff.publish(from_dict(numbered(1)), True)
     assert got == [(1, True)]
 
 
@@ -88,7 +89,7 @@ async def test_readings_accepted_before_a_stop_are_on_disk_after_it(tmp_path: Pa
     sink = mqtt(tmp_path)
     handoff = Handoff([sink])
     for i in range(50):
-        handoff.publish(numbered(i), False)
+        handoff.publish(from_dict(numbered(i)), False)
     await handoff.drain(5.0)
     await sink.stop(0.1)
     assert on_disk(sink.settings.outbox_path) == list(range(50))

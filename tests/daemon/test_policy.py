@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from gatewayd.daemon.policy import PublishPolicy
+from gatewayd.meters.model import Reading, from_dict
 
 
 class Clock:
@@ -16,16 +16,16 @@ class Clock:
         return self.t
 
 
-def reading(
-    total: float = 6.408, leak: bool = False, rssi: int = -71, ts: str = "t0"
-) -> dict[str, Any]:
-    return {
-        "id": "76348799",
-        "total_m3": total,
-        "rssi_dbm": rssi,
-        "timestamp": ts,
-        "alarms": {"dry": False, "leak": leak},
-    }
+def reading(total: float = 6.408, leak: bool = False, rssi: int = -71, ts: str = "t0") -> Reading:
+    return from_dict(
+        {
+            "id": "76348799",
+            "total_m3": total,
+            "rssi_dbm": rssi,
+            "timestamp": ts,
+            "alarms": {"dry": False, "leak": leak},
+        }
+    )
 
 
 def test_first_then_unchanged_then_changed() -> None:
@@ -92,3 +92,27 @@ def test_snapshot_restores_suppression_after_restart() -> None:
     assert q.decide("a", reading()).reason == "heartbeat"
     q.restore({"bad": {"values": 1}})  # malformed entries are skipped
     assert q.decide("bad", reading()).reason == "first"
+
+
+def test_field_and_alarm_order_do_not_count_as_a_change() -> None:
+    # A meter memory restored from disk may list fields and alarms in another order.
+    p = PublishPolicy(3600, clock=Clock())
+    p.decide(
+        "a",
+        from_dict(
+            {
+                "id": "76348799",
+                "total_m3": 1,
+                "target_m3": 2,
+                "alarms": {"dry": False, "leak": True},
+            }
+        ),
+    )
+    q = PublishPolicy(3600, clock=Clock())
+    q.restore(json.loads(json.dumps(p.snapshot(), sort_keys=True)))
+    swapped = from_dict(
+        {"id": "76348799", "target_m3": 2, "total_m3": 1, "alarms": {"leak": True, "dry": False}}
+    )
+    assert p.decide("a", swapped).publish is False
+    assert q.decide("a", swapped).publish is False
+    assert q.decide("a", from_dict({"id": "76348799", "target_m3": 2, "total_m3": 1.5})).publish

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from gatewayd.config.load import load_config
 from gatewayd.daemon.app import build_sinks
+from gatewayd.meters.model import from_dict
 from gatewayd.sinks.ble import BleSink
 from gatewayd.sinks.journal import JournalSink
 from gatewayd.sinks.mqtt import MqttSink
@@ -32,7 +33,7 @@ async def test_stdout_sink_writes_one_json_line_per_reading_and_drains_on_stop()
     sink = StdoutSink(out)
     await sink.start()
     for i in range(50):
-        sink.publish({**READING, "total_m3": i})
+        sink.publish(from_dict({**READING, "total_m3": i}))
     await sink.stop(5)
     lines = out.getvalue().splitlines()
     assert [json.loads(x)["total_m3"] for x in lines] == list(range(50))
@@ -43,7 +44,7 @@ async def test_stdout_sink_drops_oldest_when_full() -> None:
     out = io.StringIO()
     sink = StdoutSink(out, max_queue=3)
     for i in range(5):  # not started: nothing is written, the queue overflows
-        sink.publish({**READING, "total_m3": i})
+        sink.publish(from_dict({**READING, "total_m3": i}))
     assert sink.stats()["dropped"] == 2
     await sink.start()
     await sink.stop(5)
@@ -60,7 +61,7 @@ def test_journal_sink_logs_structured_fields(caplog: object) -> None:
     logger = logging.getLogger("gatewayd.test.journal")
     logger.addHandler(Grab())
     logger.setLevel(logging.INFO)
-    JournalSink(logger).publish(READING, alarm_changed=True)
+    JournalSink(logger).publish(from_dict(READING), alarm_changed=True)
     (r,) = records
     assert r.levelno == logging.WARNING  # an alarm became active
     journal_fields = vars(r)  # JournalHandler reads the upper-case extra= attributes

@@ -30,7 +30,7 @@ def pack_history(values: list[int]) -> bytes:
 
 
 def test_published_example() -> None:
-    r = build_reading(Decoder().decode(bytes.fromhex(EXAMPLE)), timestamp="x")
+    r = build_reading(Decoder().decode(bytes.fromhex(EXAMPLE))).to_dict()
     assert r["meter"] == "bfw240radio"
     assert (r["current_hca"], r["prev_hca"]) == (904, 961)
     assert [r[f"prev_{n:02d}_hca"] for n in (1, 2, 3, 4, 5, 9, 10)] == [

@@ -12,7 +12,7 @@ HYD_EXAMPLE = "19442423860775035048A251520015BEB6B2E1ED623A18FC74A5"
 
 
 def reading(hexframe: str, driver: str = "auto") -> dict[str, object]:
-    return build_reading(Decoder().decode(bytes.fromhex(hexframe)), driver=driver, timestamp="x")
+    return build_reading(Decoder().decode(bytes.fromhex(hexframe)), driver=driver).to_dict()
 
 
 def test_sap_example() -> None:

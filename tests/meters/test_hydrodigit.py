@@ -22,7 +22,7 @@ def with_mfct(data: bytes) -> Telegram:
 
 
 def test_published_example() -> None:
-    r = build_reading(Decoder().decode(bytes.fromhex(EXAMPLE)), timestamp="x")
+    r = build_reading(Decoder().decode(bytes.fromhex(EXAMPLE))).to_dict()
     assert r["meter"] == "hydrodigit"
     assert r["total_m3"] == 3.866
     assert r["meter_datetime"] == "2019-10-30 08:39"

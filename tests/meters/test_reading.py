@@ -33,7 +33,7 @@ def k1_records() -> list[Record]:
 
 
 def test_k1_reading_layout() -> None:
-    r = build_reading(telegram(k1_records()), rssi_dbm=-71, timestamp="2026-11-26T08:40:30Z")
+    r = build_reading(telegram(k1_records()), rssi_dbm=-71, received_at=1795682430).to_dict()
     assert list(r)[:8] == [
         "id", "manufacturer", "version", "device_type", "meter", "media", "rssi_dbm", "timestamp",
     ]  # fmt: skip
@@ -64,7 +64,7 @@ def test_k1_reading_layout() -> None:
 
 
 def test_default_timestamp_is_utc_iso() -> None:
-    r = build_reading(telegram(k1_records()))
+    r = build_reading(telegram(k1_records())).to_dict()
     ts = r["timestamp"]
     assert isinstance(ts, str) and len(ts) == 20 and ts[10] == "T" and ts.endswith("Z")
 
@@ -72,7 +72,7 @@ def test_default_timestamp_is_utc_iso() -> None:
 def test_generic_meter_has_no_alarms_but_all_records() -> None:
     apa = address("ZZZ", "12345678", 0x01, 0x07)  # a meter no driver claims
     t = telegram([record("0413", "E8030000", 1.0, quantity="volume", unit="m3")], addr=apa)
-    r = build_reading(t, timestamp="x")
+    r = build_reading(t).to_dict()
     assert r["meter"] == "oms"
     assert r["total_m3"] == 1
     assert "alarms" not in r
@@ -83,14 +83,14 @@ def test_generic_meter_has_no_alarms_but_all_records() -> None:
 
 def test_state_keeps_fields_missing_from_a_later_telegram() -> None:
     state = MeterState()
-    build_reading(telegram(k1_records()), state=state, timestamp="t1")
+    build_reading(telegram(k1_records()), state=state).to_dict()
     later = telegram(
         [
             record("02FF20", "0000", kind="bits"),
             record("0413", "10190000", 6.416, quantity="volume", unit="m3"),
         ]
     )
-    r = build_reading(later, state=state, timestamp="t2")
+    r = build_reading(later, state=state).to_dict()
     assert r["total_m3"] == 6.416  # new value
     assert r["target_m3"] == 6.408  # kept from the first telegram
     assert r["min_external_temperature_last_month_c"] == 19
@@ -102,28 +102,28 @@ def test_state_keeps_fields_missing_from_a_later_telegram() -> None:
         isinstance(records, list) and len(records) == 2
     )  # records are per telegram, never carried over
     # without state nothing is carried over
-    assert "target_m3" not in build_reading(later, timestamp="t3")
+    assert "target_m3" not in build_reading(later).to_dict()
 
 
 def test_state_is_per_meter_and_resets_on_driver_change() -> None:
     state = MeterState()
-    build_reading(telegram(k1_records()), state=state, timestamp="t")
+    build_reading(telegram(k1_records()), state=state).to_dict()
     other = address(meter_id="11111111")
-    r = build_reading(telegram([], addr=other), state=state, timestamp="t")
+    r = build_reading(telegram([], addr=other), state=state).to_dict()
     assert "total_m3" not in r
-    r = build_reading(telegram([], addr=address()), driver="oms", state=state, timestamp="t")
+    r = build_reading(telegram([], addr=address()), driver="oms", state=state).to_dict()
     assert r["meter"] == "oms" and "target_m3" not in r
 
 
 def test_state_json_round_trip() -> None:
     state = MeterState()
-    build_reading(telegram(k1_records()), state=state, timestamp="t")
+    build_reading(telegram(k1_records()), state=state).to_dict()
     text = state.to_json()
     again = MeterState.from_json(text)
     assert again.to_json() == text
     assert "76348799" in again and len(again) == 1
     later = telegram([record("0413", "10190000", 6.416, quantity="volume", unit="m3")])
-    r = build_reading(later, state=again, timestamp="t")
+    r = build_reading(later, state=again).to_dict()
     assert r["target_m3"] == 6.408 and r["time_dry"] == "22-31 days"
     alarms = r["alarms"]
     assert isinstance(alarms, dict) and alarms["dry"] is True

@@ -26,7 +26,7 @@ def date_word(year: int, month: int, day: int) -> bytes:
 
 
 def test_mkradio3_published_example() -> None:
-    r = build_reading(Decoder().decode(bytes.fromhex(MK3_EXAMPLE)), timestamp="x")
+    r = build_reading(Decoder().decode(bytes.fromhex(MK3_EXAMPLE))).to_dict()
     assert r["meter"] == "mkradio3"
     assert (r["total_m3"], r["target_m3"]) == (13.8, 8.9)
     assert (r["current_date"], r["prev_date"]) == ("2019-04-27", "2018-12-31")

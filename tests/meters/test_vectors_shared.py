@@ -85,7 +85,7 @@ def run_vector(v: dict[str, Any], decoder: Decoder) -> dict[str, Any]:
     for t in v["telegrams"]:
         try:
             tg = decoder.decode(bytes.fromhex(t), FrameFormat.CLEAN, key)
-            out = build_reading(tg, state=state, timestamp="1111-11-11T11:11:11Z")
+            out = build_reading(tg, state=state).to_dict()
         except TelegramError as exc:
             out = {"error": str(exc)}
     return out

@@ -74,7 +74,7 @@ def _reading(v: dict[str, Any], driver: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for t in v["telegrams"]:
         tg = decoder.decode(bytes.fromhex(t), FrameFormat.CLEAN, key)
-        out = build_reading(tg, driver=driver, state=state, timestamp="x")
+        out = build_reading(tg, driver=driver, state=state).to_dict()
     return out
 
 

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from gatewayd.meters.model import from_dict
 from gatewayd.sinks.mqtt import MqttSettings, MqttSink
 from tests.sinks.mqtt_readings import numbered
 
@@ -28,7 +29,7 @@ async def main(cfg: dict[str, Any], start: int, count: int) -> int:
     sink = MqttSink(dataclasses.replace(required, **cfg))
     await sink.start()
     for i in range(start, start + count):
-        sink.publish(numbered(i))
+        sink.publish(from_dict(numbered(i)))
     print("stored", flush=True)
     done = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, done.set)

@@ -11,8 +11,10 @@ from typing import Any
 import jsonschema
 import pytest
 
+from gatewayd.meters.model import from_dict
 from gatewayd.sinks.mqtt import MqttSettings, MqttSink
-from gatewayd.sinks.mqtt.payload import Topics, discovery_configs
+from gatewayd.sinks.mqtt.discovery import discovery_configs
+from gatewayd.sinks.mqtt.payload import Topics
 from gatewayd.sinks.outbox import Outbox
 from tests.conftest import REPO
 from tests.sinks.conftest import Broker, Msg, Subscriber
@@ -52,9 +54,9 @@ async def test_topics_payloads_retain_and_qos(
     )
     await sink.start()
     alarm = {**KAMSTRUP, "alarms": {**KAMSTRUP["alarms"], "leak": True}}
-    sink.publish(KAMSTRUP)
-    sink.publish(numbered(7, "12345678"))
-    sink.publish(alarm, alarm_changed=True)
+    sink.publish(from_dict(KAMSTRUP))
+    sink.publish(from_dict(numbered(7, "12345678")))
+    sink.publish(from_dict(alarm), alarm_changed=True)
     msgs = await sub.wait_for(
         lambda ms: len(on(ms, f"{BASE}/meters/76348799")) == 2 and bool(on(ms, f"{BASE}/stats"))
     )
@@ -107,7 +109,7 @@ async def test_stop_drains_a_burst_then_says_offline(
     sink = MqttSink(settings(broker, tmp_path))
     await sink.start()
     for i in range(500):
-        sink.publish(numbered(i, f"{10_000_000 + i % 5}"))
+        sink.publish(from_dict(numbered(i, f"{10_000_000 + i % 5}")))
     await sink.stop(5.0)
     assert sink.stats()["queued"] == 0
     assert sink.stats()["delivered"] == 500
@@ -125,7 +127,7 @@ async def test_stop_with_broker_down_is_bounded_and_keeps_rows(
     sink = MqttSink(cfg)
     await sink.start()
     for i in range(5):
-        sink.publish(numbered(i))
+        sink.publish(from_dict(numbered(i)))
     await asyncio.sleep(0.3)
     t0 = time.monotonic()
     await sink.stop(1.0)
@@ -141,11 +143,11 @@ async def test_home_assistant_discovery_before_the_reading_and_on_reconnect(
     sub: Subscriber = subscribe(broker.port, "#")
     sink = MqttSink(settings(broker, tmp_path, ha_discovery=True))
     await sink.start()
-    sink.publish(KAMSTRUP)
-    sink.publish({**KAMSTRUP, "total_m3": 6.5})  # same fields: no new configs
+    sink.publish(from_dict(KAMSTRUP))
+    sink.publish(from_dict({**KAMSTRUP, "total_m3": 6.5}))  # same fields: no new configs
     expected = {
         c.topic: dict(c.config)
-        for c in discovery_configs(KAMSTRUP, Topics("metersync", GW), "homeassistant")
+        for c in discovery_configs(from_dict(KAMSTRUP), Topics("metersync", GW), "homeassistant")
     }
     msgs = await sub.wait_for(lambda ms: len(on(ms, f"{BASE}/meters/76348799")) == 2)
     disc = [m for m in msgs if m.topic.startswith("homeassistant/")]

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from gatewayd.meters.model import from_dict
 from gatewayd.sinks.mqtt import MqttSink
 from gatewayd.sinks.outbox import Outbox
 from tests.conftest import REPO
@@ -50,20 +51,20 @@ async def test_broker_stopped_mid_stream_then_restarted_all_arrive_in_order(
     sink = MqttSink(settings(broker, tmp_path))
     await sink.start()
     for i in range(10):
-        sink.publish(numbered(i))
+        sink.publish(from_dict(numbered(i)))
         await asyncio.sleep(0.01)
     await sub.wait_for(has_all(10))
 
     broker.stop()
     for i in range(10, 40):  # the radio keeps going; only the outbox grows
-        sink.publish(numbered(i))
+        sink.publish(from_dict(numbered(i)))
         await asyncio.sleep(0.01)
     assert sink.stats()["queued"] == 30
     assert sink.stats()["connected"] == 0
 
     broker.start()
     for i in range(40, 50):
-        sink.publish(numbered(i))
+        sink.publish(from_dict(numbered(i)))
         await asyncio.sleep(0.01)
     msgs = await sub.wait_for(has_all(50), timeout=20)
     assert first_occurrences(seqs(msgs)) == list(range(50))  # in order, duplicates allowed
@@ -83,7 +84,7 @@ async def test_full_outbox_drops_oldest_counts_and_logs_once(
     broker: Broker = broker_factory(start=False)
     sink = MqttSink(settings(broker, tmp_path, outbox_max=10))
     for i in range(25):  # broker unreachable (not even started)
-        sink.publish(numbered(i))
+        sink.publish(from_dict(numbered(i)))
     st = sink.stats()
     assert (st["queued"], st["dropped"]) == (10, 15)
     full = [r for r in caplog.records if "outbox full" in r.getMessage()]

@@ -14,7 +14,9 @@ import pytest
 from gatewayd.config.secrets import Secret
 from gatewayd.config.sections import MqttSettings
 from gatewayd.errors import backoff_delay
-from gatewayd.sinks.mqtt.payload import Topics, alarm_payload, discovery_configs, to_json
+from gatewayd.meters.model import from_dict
+from gatewayd.sinks.mqtt.discovery import discovery_configs
+from gatewayd.sinks.mqtt.payload import Topics, alarm_payload, to_json
 from tests.conftest import REPO, load_vectors, shared_vector_files
 from tests.sinks.mqtt_readings import KAMSTRUP
 
@@ -43,7 +45,7 @@ def test_payload_refuses_nan() -> None:
 
 
 def test_alarm_payload_lists_active_flags() -> None:
-    a = json.loads(alarm_payload(KAMSTRUP))
+    a = json.loads(alarm_payload(from_dict(KAMSTRUP)))
     assert a == {
         "id": "76348799",
         "meter": "multical21",
@@ -57,7 +59,10 @@ def test_alarm_payload_lists_active_flags() -> None:
 
 
 def _configs() -> dict[str, dict[str, Any]]:
-    return {c.topic: dict(c.config) for c in discovery_configs(KAMSTRUP, TOPICS, "homeassistant")}
+    return {
+        c.topic: dict(c.config)
+        for c in discovery_configs(from_dict(KAMSTRUP), TOPICS, "homeassistant")
+    }
 
 
 DEVICE = {
@@ -175,7 +180,8 @@ def test_discovery_heat_meter_flow_energy_power() -> None:
         "forward_energy_m3c": 65528,
     }
     configs = {
-        c.topic.split("/")[3]: c.config for c in discovery_configs(heat, TOPICS, "homeassistant")
+        c.topic.split("/")[3]: c.config
+        for c in discovery_configs(from_dict(heat), TOPICS, "homeassistant")
     }
     summary = {
         k: (v["device_class"], v["state_class"], v["unit_of_measurement"])
@@ -192,13 +198,13 @@ def test_discovery_heat_meter_flow_energy_power() -> None:
 
 def test_discovery_gas_volume() -> None:
     gas = {"id": "12345678", "meter": "oms", "media": "gas", "total_m3": 1.5}
-    (c,) = discovery_configs(gas, TOPICS, "homeassistant")
+    (c,) = discovery_configs(from_dict(gas), TOPICS, "homeassistant")
     assert c.config["device_class"] == "gas"
 
 
 def test_discovery_refuses_a_reading_without_id() -> None:
     with pytest.raises(ValueError):
-        discovery_configs({"total_m3": 1.0}, TOPICS, "homeassistant")
+        discovery_configs(from_dict({"total_m3": 1.0}), TOPICS, "homeassistant")
 
 
 # ------------------------------------------------------------------ backoff, settings
@@ -281,7 +287,7 @@ def _decoded_readings() -> list[tuple[str, dict[str, Any]]]:
                 tg = decoder.decode(frame, FrameFormat.CLEAN, key)
             except TelegramError:
                 continue
-            reading = build_reading(tg, state=state, rssi_dbm=-70.5)
+            reading = build_reading(tg, state=state, rssi_dbm=-70.5).to_dict()
             out.append((f"{v['name']}#{i}", reading))
     return out
 

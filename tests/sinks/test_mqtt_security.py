@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from gatewayd.config.secrets import Secret
+from gatewayd.meters.model import from_dict
 from gatewayd.sinks.mqtt import MqttSink
 from tests.sinks.conftest import Broker, Pki, Subscriber
 from tests.sinks.mqtt_readings import numbered, seq_of
@@ -22,7 +23,7 @@ METER = f"{BASE}/meters/76348799"
 async def _deliver_three(sink: MqttSink, sub: Subscriber) -> None:
     await sink.start()
     for i in range(3):
-        sink.publish(numbered(i))
+        sink.publish(from_dict(numbered(i)))
     msgs = await sub.wait_for(lambda ms: len([m for m in ms if m.topic == METER]) == 3)
     assert [seq_of(m.payload) for m in msgs if m.topic == METER] == [0, 1, 2]
     await sink.stop(2.0)
@@ -65,7 +66,7 @@ async def test_mutual_tls_without_client_certificate_is_refused(
     broker: Broker = broker_factory(tls="mutual")
     sink = MqttSink(settings(broker, tmp_path, tls=True, ca_file=pki.ca))
     await sink.start()
-    sink.publish(numbered(0))
+    sink.publish(from_dict(numbered(0)))
     await asyncio.sleep(0.6)
     await sink.stop(0.5)
     st = sink.stats()
@@ -79,7 +80,7 @@ async def test_broker_certificate_from_another_ca_is_refused_clearly(
     broker: Broker = broker_factory(tls="server")
     sink = MqttSink(settings(broker, tmp_path, tls=True, ca_file=pki.other_ca))
     await sink.start()
-    sink.publish(numbered(0))
+    sink.publish(from_dict(numbered(0)))
     await asyncio.sleep(0.6)
     await sink.stop(0.5)
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
@@ -105,7 +106,7 @@ async def test_wrong_password_clear_error_once_backoff_and_readings_kept(
     sink = MqttSink(wrong)
     await sink.start()
     for i in range(5):
-        sink.publish(numbered(i))
+        sink.publish(from_dict(numbered(i)))
     await asyncio.sleep(1.5)
     await sink.stop(0.5)
 

@@ -10,9 +10,10 @@ connected device (BlueZ's "device" option), bounded so that passing phones canno
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
+from gatewayd.meters.model import Reading
 from gatewayd.sinks.ble import gatt
 
 MAX_DEVICES = 16
@@ -52,10 +53,11 @@ class LatestReadings:
     def known(self) -> int:
         return len(self._records)
 
-    def update(self, reading: Mapping[str, Any]) -> bytes:
-        """Store a published reading; returns its record. Raises ValueError for a bad reading."""
+    def update(self, reading: Reading) -> bytes:
+        """Store a published reading; returns its record. Raises ValueError when a value does
+        not fit the record."""
         rec = gatt.encode_record(gatt.record_from_reading(reading))
-        self._records[str(reading["id"]).lower()] = rec
+        self._records[reading.id.lower()] = rec
         self._last = rec
         return rec
 

@@ -11,13 +11,8 @@ from typing import Any
 
 from gatewayd.config.sections import MqttSettings
 from gatewayd.sinks.base import Reading
-from gatewayd.sinks.mqtt.payload import (
-    Topics,
-    alarm_payload,
-    discovery_configs,
-    meter_id,
-    to_json,
-)
+from gatewayd.sinks.mqtt.discovery import discovery_configs
+from gatewayd.sinks.mqtt.payload import Topics, alarm_payload
 from gatewayd.sinks.mqtt.supervisor import Counters, DeliveredHook, Discovery, Supervisor
 from gatewayd.sinks.outbox import Message, Outbox, OutboxError
 
@@ -99,11 +94,11 @@ class MqttSink:
             self._store_failed(e)
 
     def stage(self, reading: Reading, *, alarm_changed: bool = False) -> list[Message]:
-        """The outbox rows for one reading (its JSON encoded once, here). Raises ValueError for
-        a reading without a usable meter id. Home Assistant discovery configs for a meter or
+        """The outbox rows for one reading (its JSON encoded once for all sinks, by
+        Reading.json_bytes). Home Assistant discovery configs for a meter or
         field set not seen before are remembered (never stored: they are sent on every
         connect, and at once when new)."""
-        mid = meter_id(reading)
+        mid = reading.id
         if self.settings.ha_discovery:
             configs = tuple(
                 (c.topic, c.payload())
@@ -111,7 +106,7 @@ class MqttSink:
             )
             if self._discovery.update(mid, configs) and self._supervisor is not None:
                 self._supervisor.wake()
-        messages = [(self.topics.meter(mid), to_json(reading), True)]
+        messages = [(self.topics.meter(mid), reading.json_bytes(), True)]
         if alarm_changed:
             messages.append((self.topics.alarms(mid), alarm_payload(reading), False))
         return messages

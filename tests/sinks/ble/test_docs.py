@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from gatewayd.meters.model import from_dict
 from gatewayd.sinks.ble import gatt
 from tests.conftest import REPO
 from tests.sinks.ble.test_gatt import K1_FRAME, K1_READING
@@ -31,14 +32,14 @@ def table(name: str) -> list[list[str]]:
 
 def test_reading_record_example() -> None:
     (doc,) = example("reading-record")
-    assert doc == gatt.encode_record(gatt.record_from_reading(K1_READING))
+    assert doc == gatt.encode_record(gatt.record_from_reading(from_dict(K1_READING)))
     rec = gatt.decode_record(doc)
     assert rec.meter_id == K1_READING["id"] and rec.total_l == 6408 and rec.rssi_dbm == -71
 
 
 def test_meters_example() -> None:
     (doc,) = example("meters")
-    record = gatt.encode_record(gatt.record_from_reading(K1_READING))
+    record = gatt.encode_record(gatt.record_from_reading(from_dict(K1_READING)))
     assert doc == gatt.encode_meters(gatt.MetersPage(known=1, page=0, records=(record,)))
 
 

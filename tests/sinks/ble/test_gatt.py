@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gatewayd.config.sections import BleSecurity
+from gatewayd.meters.model import from_dict
 from gatewayd.sinks.ble import gatt
 
 # PROTOCOL.md §9 K1 and the DESIGN.md §4.2 reading decoded from it.
@@ -59,7 +60,7 @@ def test_every_flag_is_secured(security: BleSecurity, prefix: str) -> None:
 
 
 def test_k1_reading_record_bytes() -> None:
-    rec = gatt.record_from_reading(K1_READING)
+    rec = gatt.record_from_reading(from_dict(K1_READING))
     data = gatt.encode_record(rec)
     assert len(data) == 20
     assert data[0] == 0x01
@@ -76,21 +77,31 @@ def test_k1_reading_record_bytes() -> None:
 
 
 def test_record_missing_and_out_of_range_values_are_na() -> None:
-    rec = gatt.record_from_reading({"id": "12345678", "total_m3": -1.0, "rssi_dbm": -300})
+    rec = gatt.record_from_reading(
+        from_dict({"id": "12345678", "total_m3": -1.0, "rssi_dbm": -300})
+    )
     assert rec == gatt.ReadingRecord("12345678", None, 0, gatt.STATUS_NO_ALARM_INFO, *[None] * 4)
     assert gatt.encode_record(rec)[5:] == bytes.fromhex("ffffffff000000000080ffff7f7f7f")
-    big = gatt.record_from_reading({"id": "12345678", "flow_m3h": 65.535, "total_m3": 4294967.295})
+    big = gatt.record_from_reading(
+        from_dict({"id": "12345678", "flow_m3h": 65.535, "total_m3": 4294967.295})
+    )
     assert big.flow_lh is None and big.total_l is None
-    fits = gatt.record_from_reading({"id": "12345678", "flow_m3h": 65.534, "total_m3": 4294967.294})
+    fits = gatt.record_from_reading(
+        from_dict({"id": "12345678", "flow_m3h": 65.534, "total_m3": 4294967.294})
+    )
     assert (fits.flow_lh, fits.total_l) == (65534, 4294967294)
 
 
 def test_record_field_alternatives() -> None:
     water = gatt.record_from_reading(
-        {"id": "00000001", "media": "water", "temperature_c": 12.4, "volume_flow_m3h": 0.035}
+        from_dict(
+            {"id": "00000001", "media": "water", "temperature_c": 12.4, "volume_flow_m3h": 0.035}
+        )
     )
     assert (water.water_c, water.ambient_c, water.flow_lh) == (12, None, 35)
-    room = gatt.record_from_reading({"id": "00000001", "media": "room sensor", "temperature_c": -5})
+    room = gatt.record_from_reading(
+        from_dict({"id": "00000001", "media": "room sensor", "temperature_c": -5})
+    )
     assert (room.water_c, room.ambient_c) == (None, -5)
 
 
@@ -105,7 +116,7 @@ def test_status_bits(bit: int, name: str) -> None:
 @pytest.mark.parametrize("bad", [{}, {"id": 76348799}, {"id": "7634879"}, {"id": "7634879Z"}])
 def test_record_needs_an_id(bad: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="id"):
-        gatt.record_from_reading(bad)
+        gatt.record_from_reading(from_dict(bad))
 
 
 def _records() -> st.SearchStrategy[gatt.ReadingRecord]:

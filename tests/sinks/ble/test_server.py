@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from dbus_fast import DBusError
 
+from gatewayd.meters.model import from_dict
 from gatewayd.sinks.ble import BleSettings, BleSink, gatt
 from gatewayd.sinks.ble.bluez import BleState
 from tests.sinks.ble.conftest import start_dbus_daemon, stop_dbus_daemon
@@ -99,11 +100,11 @@ async def test_registered_tree_and_flags(make_sink: Any, bluez: FakeBluez, secur
 
 async def test_read_select_and_long_read(sink: BleSink, bluez: FakeBluez) -> None:
     assert await bluez.read(gatt.READING.uuid) == b""  # nothing heard yet
-    sink.publish(K1_READING)
+    sink.publish(from_dict(K1_READING))
     assert await bluez.read(gatt.READING.uuid) == K1_RECORD
     assert await bluez.read(gatt.READING.uuid, offset=13) == K1_RECORD[13:]
     for i in range(30):
-        sink.publish(reading(f"{10000000 + i}", i / 1000))
+        sink.publish(from_dict(reading(f"{10000000 + i}", i / 1000)))
     # the latest published is what an unselected phone reads
     assert gatt.decode_record(await bluez.read(gatt.READING.uuid)).meter_id == "10000029"
     await bluez.write(gatt.SELECT_METER.uuid, bytes.fromhex("99873476"))
@@ -115,7 +116,7 @@ async def test_read_select_and_long_read(sink: BleSink, bluez: FakeBluez) -> Non
     # must not tear the value.
     blobs = iter(range(1, 100))
     value = await bluez.long_read(
-        gatt.METERS.uuid, between=lambda: sink.publish(reading("10000024", next(blobs)))
+        gatt.METERS.uuid, between=lambda: sink.publish(from_dict(reading("10000024", next(blobs))))
     )
     assert len(value) == 5 + 25 * 20
     page = gatt.decode_meters(value)
@@ -141,14 +142,14 @@ async def test_read_select_and_long_read(sink: BleSink, bluez: FakeBluez) -> Non
     ],
 )
 async def test_bad_writes(sink: BleSink, bluez: FakeBluez, value: bytes, error: str) -> None:
-    sink.publish(K1_READING)
+    sink.publish(from_dict(K1_READING))
     with pytest.raises(DBusError) as exc:
         await bluez.write(gatt.SELECT_METER.uuid, value)
     assert exc.value.type == error
 
 
 async def test_read_past_the_end(sink: BleSink, bluez: FakeBluez) -> None:
-    sink.publish(K1_READING)
+    sink.publish(from_dict(K1_READING))
     with pytest.raises(DBusError) as exc:
         await bluez.read(gatt.READING.uuid, offset=21)
     assert exc.value.type == "org.bluez.Error.InvalidOffset"
@@ -156,15 +157,15 @@ async def test_read_past_the_end(sink: BleSink, bluez: FakeBluez) -> None:
 
 
 async def test_notifications(sink: BleSink, bluez: FakeBluez) -> None:
-    sink.publish(K1_READING)  # nobody subscribed: no notification
+    sink.publish(from_dict(K1_READING))  # nobody subscribed: no notification
     await bluez.notify(gatt.READING.uuid, True)
     assert (await bluez.char_props(gatt.READING.uuid))["Notifying"] is True
-    sink.publish(K1_READING)
+    sink.publish(from_dict(K1_READING))
     path, value = await asyncio.wait_for(bluez.notifications.get(), 5)
     assert value == K1_RECORD
     assert path == bluez.app().char_path(gatt.READING.uuid)
     await bluez.notify(gatt.READING.uuid, False)
-    sink.publish(reading("12345678", 1.0))
+    sink.publish(from_dict(reading("12345678", 1.0)))
     await bluez.read(gatt.READING.uuid)  # a round trip: a notification would have come first
     assert bluez.notifications.empty()
     assert sink.stats()["notifications"] == 1 and sink.stats()["readings"] == 3
@@ -186,7 +187,7 @@ async def test_status(make_sink: Any, bluez: FakeBluez) -> None:
     s = make_sink(stats=lambda: stats)
     await s.start()
     await bluez.wait(lambda: bool(bluez.apps))
-    s.publish(K1_READING)
+    s.publish(from_dict(K1_READING))
     st = gatt.decode_status(await bluez.long_read(gatt.STATUS.uuid))
     assert st.uptime_s == 3723 and st.radio_state == "up" and st.meters_known == 1
     assert st.counters["frames"] == 900 and st.counters["published"] == 12
@@ -213,7 +214,7 @@ async def test_bluetoothd_restart(sink: BleSink, bluez: FakeBluez) -> None:
     assert sink.stats()["registrations"] == 2
     # the new bluetoothd has no subscribers: nothing is notified until a phone subscribes
     assert (await bluez.char_props(gatt.READING.uuid))["Notifying"] is False
-    sink.publish(K1_READING)
+    sink.publish(from_dict(K1_READING))
     assert await bluez.read(gatt.READING.uuid) == K1_RECORD
 
 
@@ -232,7 +233,7 @@ async def test_idle_without_bluez_then_adapter_late(
     s = make_sink()
     await s.start()
     await until(lambda: s.state is BleState.NO_BLUEZ)
-    s.publish(K1_READING)
+    s.publish(from_dict(K1_READING))
     s.raw(K1_FRAME, -70)
     await asyncio.sleep(0.5)  # five retry periods
     fake = FakeBluez(dbus_address)
@@ -271,7 +272,7 @@ async def test_no_system_bus(
     s = make_sink(bus_address=f"unix:path={tmp_path}/nothing")
     await s.start()
     await until(lambda: s.state is BleState.NO_BUS)
-    s.publish(K1_READING)
+    s.publish(from_dict(K1_READING))
     await asyncio.sleep(0.3)
     await s.stop(1.0)
     assert sum("no system bus" in r.getMessage() for r in caplog.records) == 1
@@ -289,7 +290,7 @@ async def test_system_bus_restart(make_sink: Any, tmp_path: Any) -> None:
         await fake.wait(lambda: bool(fake.apps))
         stop_dbus_daemon(proc)
         await until(lambda: s.state is BleState.NO_BUS)
-        s.publish(K1_READING)
+        s.publish(from_dict(K1_READING))
         await fake.stop()
         proc, _ = start_dbus_daemon(tmp_path)
         fake = FakeBluez(address)

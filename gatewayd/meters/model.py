@@ -1,0 +1,280 @@
+"""The typed reading: what the drivers build for one telegram and every sink reads.
+
+A Reading is frozen and slotted. Its JSON form (the MQTT payload, the `decode` output, the
+journal line, documented in docs/mqtt.md) is made only at the edges, by `to_dict()` or the
+memoised `json_bytes()`, so several sinks share one encoding.
+
+JSON layout, in this order: id, name (when configured), manufacturer, version, device_type,
+meter, media, rssi_dbm, timestamp, dedup_key (when known), the named fields, the static fields
+of the meter's configuration, "alarms" (only for meters that report alarm flags), "records"
+(every data record) and "warnings" (only when the telegram was decoded in part).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+from gatewayd.meters.roles import Medium, Role, meaning, medium_of
+from gatewayd.wmbus.link import DEVICE_TYPES
+from gatewayd.wmbus.records import Record, RecordHeader
+
+Value = int | float | str | bool | None
+Alarms = Mapping[str, bool]
+NO_ALARMS: Alarms = MappingProxyType({})
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+class Field(NamedTuple):
+    """One named field: wmbusmeters' name, the value (in `unit`), and what it means."""
+
+    name: str
+    value: Value
+    role: Role
+    unit: str  # "m3", "m3h", "c", "kwh", ... ; "" for text, dates and counts
+    rank: int | None = None  # headline order within its role (see roles.py); None: never
+
+    @property
+    def number(self) -> float | None:
+        v = self.value
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            return None
+        return float(v)
+
+
+def make_field(name: str, value: Value, medium: Medium) -> Field:
+    m = meaning(name, medium)
+    return Field(name, value, m.role, m.unit, m.rank)
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who sent the telegram and which driver named its fields."""
+
+    id: str  # 8 hex digits (BCD on the link layer), as in the MQTT topic
+    manufacturer: str  # EN 13757 three-letter code, e.g. "KAM"
+    version: int
+    device_type: int  # the link-layer device type byte
+    media: str  # the device type in words, e.g. "cold water"
+    meter: str  # the driver's name (wmbusmeters' name for the same meter)
+
+    def __post_init__(self) -> None:
+        if len(self.id) != 8 or not _HEX.issuperset(self.id):
+            raise ValueError(f"meter id is not 8 hex digits: {self.id!r}")
+
+    @property
+    def medium(self) -> Medium:
+        return medium_of(self.device_type)
+
+
+def iso_utc(epoch: float) -> str:
+    """ISO 8601 UTC to the second, e.g. 2026-11-26T08:40:30Z."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def record_dict(rec: Record) -> dict[str, object]:
+    # No template cache: building the eight keys costs about as much as copying a template.
+    h = rec.header
+    return {
+        "quantity": h.quantity,
+        "value": rec.value,
+        "unit": h.unit,
+        "storage": h.storage,
+        "tariff": h.tariff,
+        "subunit": h.subunit,
+        "function": h.function,
+        "difvif": h.difvif.hex().upper(),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One decoded telegram. `values` holds the named fields (wmbusmeters names, in the
+    driver's order); `fields` gives each with its role and unit (decided by the meters layer,
+    see roles.py), made on demand so that a reading nobody asks about costs no more."""
+
+    identity: Identity
+    timestamp: float  # reception time, Unix seconds
+    rssi_dbm: float | None
+    values: Mapping[str, Value]
+    alarms: Alarms | None = None  # None: the meter reports no alarm flags
+    records: tuple[Record, ...] = ()
+    warnings: tuple[str, ...] = ()
+    name: str | None = None  # the configured meter name
+    dedup_key: str | None = None  # identifies the telegram across redeliveries and gateways
+    static: tuple[tuple[str, Value], ...] = ()  # fixed fields from the meter's configuration
+    _json: list[bytes] = field(default_factory=list, init=False, repr=False, compare=False)
+
+    @property
+    def id(self) -> str:
+        return self.identity.id
+
+    @property
+    def meter(self) -> str:
+        return self.identity.meter
+
+    @property
+    def medium(self) -> Medium:
+        return self.identity.medium
+
+    @property
+    def fields(self) -> tuple[Field, ...]:
+        medium = self.identity.medium
+        return tuple(make_field(k, v, medium) for k, v in self.values.items())
+
+    def named(self, name: str) -> Field | None:
+        if name not in self.values:
+            return None
+        return make_field(name, self.values[name], self.identity.medium)
+
+    def by_role(self, role: Role) -> Iterator[Field]:
+        return (f for f in self.fields if f.role is role)
+
+    def headline(self, role: Role) -> float | None:
+        """The best-ranked numeric field of `role` (e.g. the meter's total volume), or None."""
+        best: tuple[int, float] | None = None
+        for f in self.fields:
+            if f.role is role and f.rank is not None:
+                n = f.number
+                if n is not None and (best is None or f.rank < best[0]):
+                    best = (f.rank, n)
+        return None if best is None else best[1]
+
+    @property
+    def active_alarms(self) -> tuple[str, ...]:
+        return tuple(sorted(k for k, v in (self.alarms or NO_ALARMS).items() if v))
+
+    # ---- the edges: JSON
+
+    def to_dict(self) -> dict[str, Any]:
+        """The documented JSON object (docs/mqtt.md), keys in their documented order."""
+        i = self.identity
+        out: dict[str, Any] = {"id": i.id}
+        if self.name is not None:
+            out["name"] = self.name
+        out.update(
+            manufacturer=i.manufacturer,
+            version=i.version,
+            device_type=i.media,
+            meter=i.meter,
+            media=i.media,
+            rssi_dbm=self.rssi_dbm,
+            timestamp=iso_utc(self.timestamp),
+        )
+        if self.dedup_key is not None:
+            out["dedup_key"] = self.dedup_key
+        out.update(self.values)
+        for k, v in self.static:
+            out.setdefault(k, v)
+        if self.alarms is not None:
+            out["alarms"] = dict(self.alarms)
+        out["records"] = [record_dict(r) for r in self.records]
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
+        return out
+
+    def json_bytes(self) -> bytes:
+        """Compact UTF-8 JSON of to_dict(), made once per reading however many sinks ask."""
+        if not self._json:
+            self._json.append(to_json(self.to_dict()))
+        return self._json[0]
+
+
+def to_json(obj: Mapping[str, Any]) -> bytes:
+    """Compact UTF-8 JSON, keys in their own order; NaN/inf are refused (not JSON)."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+# ---- back from JSON (consumers, tests, replays of published payloads)
+
+_DEVICE_CODES: Mapping[str, int] = MappingProxyType(
+    {words: code for code, words in sorted(DEVICE_TYPES.items(), reverse=True)}
+)
+
+
+def _record(obj: Mapping[str, Any]) -> Record:
+    difvif = bytes.fromhex(str(obj["difvif"]))
+    header = RecordHeader(
+        difvif=difvif,
+        data_code=difvif[0] & 0x0F if difvif else 0,
+        size=0,
+        function=str(obj["function"]),
+        storage=int(obj["storage"]),
+        tariff=int(obj["tariff"]),
+        subunit=int(obj["subunit"]),
+        quantity=str(obj["quantity"]),
+        unit=str(obj["unit"]),
+        scale=1.0,
+        kind="number",
+        combinables=(),
+    )
+    value = obj["value"]
+    if not isinstance(value, int | float | str | type(None)) or isinstance(value, bool):
+        raise ValueError(f"record value {value!r} is not a number, text or null")
+    return Record(header, value, b"")
+
+
+def from_dict(obj: Mapping[str, Any]) -> Reading:
+    """A Reading from its JSON object (missing identity keys get neutral defaults).
+
+    Raises ValueError when the id is not 8 hex digits or a value is not JSON-representable.
+    """
+    mid = obj.get("id")
+    if not isinstance(mid, str) or len(mid) != 8 or not _HEX.issuperset(mid):
+        raise ValueError(f"reading has no 8-hex-digit meter id: {mid!r}")
+    media = str(obj.get("media") or obj.get("device_type") or "other")
+    identity = Identity(
+        id=mid,
+        manufacturer=str(obj.get("manufacturer", "")),
+        version=int(obj.get("version", 0)),
+        device_type=_DEVICE_CODES.get(media, 0x00),
+        media=media,
+        meter=str(obj.get("meter", "")),
+    )
+    ts = obj.get("timestamp")
+    epoch = _parse_iso(ts) if isinstance(ts, str) else 0.0
+    rssi = obj.get("rssi_dbm")
+    fixed = {"id", "name", "manufacturer", "version", "device_type", "meter", "media"}
+    fixed |= {"rssi_dbm", "timestamp", "dedup_key", "alarms", "records", "warnings"}
+    values: dict[str, Value] = {}
+    for k, v in obj.items():
+        if k in fixed:
+            continue
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ValueError(f"field {k!r} is not a finite number")
+        if not isinstance(v, int | float | str | bool | type(None)):
+            raise ValueError(f"field {k!r} is not a JSON scalar")
+        values[k] = v
+    alarms = obj.get("alarms")
+    try:
+        records = tuple(_record(r) for r in obj.get("records", ()))
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"malformed record: {exc!r}") from None
+    name = obj.get("name")
+    key = obj.get("dedup_key")
+    return Reading(
+        identity=identity,
+        timestamp=epoch,
+        rssi_dbm=float(rssi) if isinstance(rssi, int | float) else None,
+        values=MappingProxyType(values),
+        alarms=MappingProxyType({str(k): bool(v) for k, v in alarms.items()})
+        if isinstance(alarms, Mapping)
+        else None,
+        records=records,
+        warnings=tuple(str(w) for w in obj.get("warnings", ())),
+        name=name if isinstance(name, str) else None,
+        dedup_key=key if isinstance(key, str) else None,
+    )
+
+
+def _parse_iso(text: str) -> float:
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        return 0.0
