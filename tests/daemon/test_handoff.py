@@ -9,6 +9,7 @@ from typing import Any
 
 from gatewayd.daemon.handoff import Handoff
 from gatewayd.meters.model import from_dict
+from gatewayd.meters.roles import Role
 from gatewayd.sinks.base import Reading
 from gatewayd.sinks.mqtt import MqttSettings, MqttSink
 from tests.sinks.conftest import free_port
@@ -24,6 +25,12 @@ def on_disk(path: Path) -> list[int]:
         db.close()
 
 
+def litres(reading: Reading) -> int:
+    total = reading.headline(Role.TOTAL_VOLUME)
+    assert total is not None
+    return round(total * 1000)
+
+
 class Watcher:
     """A sink that, for every reading it is given, notes what the outbox file holds then."""
 
@@ -36,7 +43,7 @@ class Watcher:
     async def start(self) -> None: ...
 
     def publish(self, reading: Reading, *, alarm_changed: bool = False) -> None:
-        self.seen.append((round(reading.values["total_m3"] * 1000), on_disk(self.outbox)))
+        self.seen.append((litres(reading), on_disk(self.outbox)))
 
     def raw(self, frame: bytes, rssi_dbm: float | None) -> None: ...
 
@@ -78,7 +85,7 @@ async def test_without_a_durable_sink_readings_go_out_at_once(tmp_path: Path) ->
 
     class Plain(Watcher):
         def publish(self, reading: Reading, *, alarm_changed: bool = False) -> None:
-            got.append((round(reading.values["total_m3"] * 1000), alarm_changed))
+            got.append((litres(reading), alarm_changed))
 
     handoff = Handoff([Plain(tmp_path / "none")])
     handoff.publish(from_dict(numbered(1)), True)
