@@ -122,7 +122,7 @@ async def _demo(config: Config, table: Table, seconds: float | None, tmp: Path) 
 
 async def _replay(sim: ImstSimulator, daemon: Daemon) -> None:
     """Feed the recording to the simulator in real time, forever (it loops)."""
-    await daemon.ready.wait()
+    await daemon.radio_up.wait()  # frames sent before the module is configured are lost
     start = time.monotonic()
     for offset, rssi, frame in _forever(recording()):
         delay = start + offset - time.monotonic()

@@ -91,7 +91,8 @@ class Daemon:
         self._listeners = list(listeners)
         self.pipeline: Pipeline | None = None
         self.radio_name = f"{config.radio.kind}:{config.radio.device}"
-        self.ready = asyncio.Event()
+        self.ready = asyncio.Event()  # the daemon is up (READY=1)
+        self.radio_up = asyncio.Event()  # the radio has been configured once
         self._stop = asyncio.Event()
         self._exit_code = 0
         self._supervisor: RadioSupervisor | None = None
@@ -222,6 +223,7 @@ class Daemon:
             changed = supervisor.state_changed
             if supervisor.state.value == "running" and not announced:
                 announced = True
+                self.radio_up.set()
                 desc = ", ".join(f"{k} {v}" for k, v in supervisor.info.items())
                 log.info(
                     "radio %s ready%s",
