@@ -12,6 +12,9 @@
 #   --src DIR           the checkout to install (default: the one holding this script)
 #   --python PATH       the interpreter for the venv (default: python3)
 #   --radio-serial S    add ATTRS{serial}=="S" to the udev rules (see 99-gatewayd-wmbus.rules)
+#   --mqtt-password-file F   install F ("-": stdin) as /etc/gatewayd/mqtt-password (root, 0600):
+#                       the MQTT password, first line; the service reads its copy, never config.toml
+#   --mqtt-client-key F install F as /etc/gatewayd/mqtt-client.key (root, 0600): the TLS client key
 #   --no-apt            do not install Debian packages
 #   --no-systemctl      do not talk to a running systemd (no reload, restart, udev trigger)
 #   --rebuild           build a fresh release even if this source is already installed
@@ -31,6 +34,8 @@ ROOT=/
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PYTHON=python3
 RADIO_SERIAL=
+MQTT_PASSWORD_FILE=
+MQTT_CLIENT_KEY=
 USE_APT=1
 USE_SYSTEMCTL=1
 REBUILD=0
@@ -46,6 +51,8 @@ while (($#)); do
         --src) SRC=${2:?--src needs a directory}; shift ;;
         --python) PYTHON=${2:?--python needs a path}; shift ;;
         --radio-serial) RADIO_SERIAL=${2:?--radio-serial needs a serial}; shift ;;
+        --mqtt-password-file) MQTT_PASSWORD_FILE=${2:?--mqtt-password-file needs a file or -}; shift ;;
+        --mqtt-client-key) MQTT_CLIENT_KEY=${2:?--mqtt-client-key needs a file}; shift ;;
         --no-apt) USE_APT=0 ;;
         --no-systemctl) USE_SYSTEMCTL=0 ;;
         --rebuild) REBUILD=1 ;;
@@ -189,8 +196,23 @@ if [[ ! -e $ETC/keys.toml ]]; then
     install -m 0600 -o 0 -g 0 "$stage/keys.toml" "$ETC/keys.toml"
     say "wrote an empty $ETC/keys.toml"
 fi
-chown 0:0 "$ETC/keys.toml"
-chmod 0600 "$ETC/keys.toml"
+install_secret() { # install_secret SOURCE NAME: a root-only file beside keys.toml
+    local src=$1 dest=$ETC/$2
+    if [[ $src == - ]]; then
+        src=$stage/$2
+        (umask 077 && cat >"$src")
+    fi
+    [[ -f $src && -s $src ]] || die "$1: not a non-empty file (for $dest)"
+    install -m 0600 -o 0 -g 0 "$src" "$dest"
+    say "wrote $dest (root, 0600; the service gets a copy at start and reload)"
+}
+[[ -z $MQTT_PASSWORD_FILE ]] || install_secret "$MQTT_PASSWORD_FILE" mqtt-password
+[[ -z $MQTT_CLIENT_KEY ]] || install_secret "$MQTT_CLIENT_KEY" mqtt-client.key
+for f in keys.toml mqtt-password mqtt-client.key; do
+    [[ -e $ETC/$f ]] || continue
+    chown 0:0 "$ETC/$f"
+    chmod 0600 "$ETC/$f"
+done
 
 # ---------------------------------------------------------------- udev rule, unit, docs
 if [[ -n $RADIO_SERIAL ]]; then

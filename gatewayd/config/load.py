@@ -2,8 +2,11 @@
 what was found, and never shows a secret (ConfigError; the CLI exits 2).
 
 Keys come from, in order of precedence: `key` on the meter; `$CREDENTIALS_DIRECTORY/keys.toml`
-(systemd LoadCredential=); the top-level `keys_file` (mode 0600, owned by root or the service
-user). A meter finds its key under `key_ref`, or under its own id.
+(under the unit: a root-made copy of /etc/gatewayd/keys.toml); the top-level `keys_file` (mode
+0600, owned by root or the service user). A meter finds its key under `key_ref`, or under its
+own id. The MQTT password and TLS client key likewise come from root-only files beside the keys,
+`$CREDENTIALS_DIRECTORY/mqtt-password` (its first line) and `.../mqtt-client.key`, unless
+`[mqtt] password` / `key_file` are set.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ from gatewayd.radios.base import ListenMode
 __all__ = ["CREDENTIAL_NAME", "ConfigError", "load_config", "parse_config"]
 
 CREDENTIAL_NAME: Final = "keys.toml"
+MQTT_PASSWORD_CREDENTIAL: Final = "mqtt-password"
+MQTT_KEY_CREDENTIAL: Final = "mqtt-client.key"
 SECTIONS: Final = (
     "keys_file",
     "gateway",
@@ -79,6 +84,25 @@ def load_config(
     return parse_config(data, p, credential=cred, service_uid=service_uid)
 
 
+def _credential_file(credential: Path | None, name: str) -> Path | None:
+    """A secret file beside the keys credential, if there is one."""
+    if credential is None:
+        return None
+    path = credential.with_name(name)
+    return path if path.is_file() else None
+
+
+def _password_from_file(t: Table, path: Path) -> str:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise t.error("password", f"a readable password file {path}", type(exc).__name__) from None
+    first = text.splitlines()[0] if text else ""
+    if not first:
+        raise t.error("password", f"a password on the first line of {path}", "an empty line")
+    return first
+
+
 def parse_config(
     data: Mapping[str, Any],
     path: Path,
@@ -99,7 +123,7 @@ def parse_config(
     cred_keys = read_credential(credential) if credential and credential.exists() else {}
     meters = _meters(root, {**file_keys, **cred_keys}, keys_file, credential)
 
-    mqtt = _mqtt(root.table("mqtt"), base, gateway) if "mqtt" in data else None
+    mqtt = _mqtt(root.table("mqtt"), base, gateway, credential) if "mqtt" in data else None
     ble = _ble(root.table("ble"), gateway) if "ble" in data else None
     return Config(
         path=path,
@@ -216,12 +240,19 @@ def _no_key(mt: Table, ref: str, keys_file: Path | None, credential: Path | None
     )
 
 
-def _mqtt(t: Table, base: Path, gateway: GatewaySettings) -> MqttSettings:
+def _mqtt(
+    t: Table, base: Path, gateway: GatewaySettings, credential: Path | None = None
+) -> MqttSettings:
     t.reject_unknown(toml_keys(MqttSettings))
     d = MqttSettings(gateway_id=gateway.id, state_dir=gateway.state_dir)
     password = t.secret_string("password")
+    password_file = _credential_file(credential, MQTT_PASSWORD_CREDENTIAL)
+    if password is None and password_file is not None:
+        password = _password_from_file(t, password_file)
     cert_file = t.optional_path("cert_file", base)
     key_file = t.optional_path("key_file", base)
+    if key_file is None and cert_file is not None:
+        key_file = _credential_file(credential, MQTT_KEY_CREDENTIAL)
     if key_file is not None and cert_file is None:
         raise t.error("cert_file", "a client certificate when key_file is given", "none")
     return MqttSettings(

@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import ipaddress
 import logging
 import signal
+import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -24,9 +26,11 @@ from gatewayd.daemon.logs import fields, set_level
 from gatewayd.daemon.notify import Notifier
 from gatewayd.daemon.pipeline import Listener, Pipeline
 from gatewayd.daemon.policy import PublishPolicy
-from gatewayd.daemon.state import StateStore
+from gatewayd.daemon.radiostatus import radio_hint
+from gatewayd.daemon.state import StateDirError, StateStore, move_aside
 from gatewayd.daemon.stats import Stats
 from gatewayd.sinks.base import Sink
+from gatewayd.sinks.outbox import OutboxError
 
 if TYPE_CHECKING:
     from gatewayd.radios.supervisor import RadioSupervisor
@@ -61,7 +65,15 @@ def build_sinks(config: Config, *, journal: bool, stats: StatsProvider) -> list[
     if config.mqtt is not None:
         from gatewayd.sinks.mqtt import MqttSink  # noqa: PLC0415
 
-        sinks.append(MqttSink(config.mqtt, stats))
+        m = config.mqtt
+        if m.password is not None and not m.tls and not _is_loopback(m.host):
+            log.warning(
+                "MQTT password sent without TLS to %s: anyone on the path can read it "
+                "(set [mqtt] tls = true)",
+                m.host,
+                extra=fields("mqtt_cleartext_password"),
+            )
+        sinks.append(MqttSink(m, stats))
     if config.ble is not None:
         from gatewayd.sinks.ble import BleSink  # noqa: PLC0415
 
@@ -102,7 +114,11 @@ class Daemon:
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         self._install_signals(loop)
-        self.store.ensure_dir()
+        try:
+            self.store.ensure_dir()
+        except StateDirError as exc:
+            log.error("%s", exc, extra=fields("config_error"))
+            return 2
         restored = self.store.load()
         policy = PublishPolicy(self.config.publish.heartbeat_s)
         policy.restore(restored.policy)
@@ -110,9 +126,8 @@ class Daemon:
         if journal is None:
             journal = _logging_to_journal()
         try:
-            sinks = build_sinks(self.config, journal=journal, stats=self.stats_snapshot)
-            sinks += self._extra_sinks
-        except (ImportError, ValueError, TypeError) as exc:
+            sinks = self._build_sinks(journal)
+        except (ImportError, ValueError, TypeError, OutboxError) as exc:
             log.error("cannot set up the sinks: %s", exc, extra=fields("sink_setup_failed"))
             return 2
         self.pipeline = Pipeline(
@@ -178,6 +193,26 @@ class Daemon:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def _build_sinks(self, journal: bool) -> list[Sink]:
+        """The sinks; a damaged outbox file is moved aside (one warning) and a new one made."""
+        try:
+            sinks = build_sinks(self.config, journal=journal, stats=self.stats_snapshot)
+        except OutboxError as exc:
+            mqtt = self.config.mqtt
+            if mqtt is None or not _is_corrupt_db(exc) or not mqtt.outbox_path.exists():
+                raise
+            aside = move_aside(mqtt.outbox_path, suffixes=("-wal", "-shm"))
+            log.warning(
+                "MQTT outbox %s is damaged (%s); moved to %s (its undelivered readings stay "
+                "there) and starting a new one",
+                mqtt.outbox_path,
+                exc.__cause__ or exc,
+                aside.name,
+                extra=fields("outbox_damaged"),
+            )
+            sinks = build_sinks(self.config, journal=journal, stats=self.stats_snapshot)
+        return sinks + self._extra_sinks
 
     async def _drain(self, sinks: Sequence[Sink]) -> None:
         async def one(sink: Sink) -> None:
@@ -264,7 +299,8 @@ class Daemon:
             return f"stopped: {reason}" if reason else "stopped"
         if state == "connecting" and reason == "opening":
             return f"opening {self.config.radio.device}"
-        return f"waiting for {self.config.radio.device}: {_radio_hint(reason, self.config)}"
+        device = self.config.radio.device
+        return f"waiting for {device}: {radio_hint(reason, device, self.config.radio.kind)}"
 
     def _radio_counters(self) -> None:
         counters = getattr(self._supervisor, "counters", None)
@@ -334,19 +370,21 @@ class Daemon:
         self.notifier.ready(self._status_text())
 
 
-def _radio_hint(reason: str, config: Config) -> str:
-    """The supervisor's last failure, with what to check for the common ones."""
-    text = reason.removeprefix(f"cannot open {config.radio.device}: ")
-    lowered = text.lower()
-    if "no answer" in lowered or "timed out" in lowered or "timeout" in lowered:
-        return f"{text}: is `kind` right (radio.kind = {config.radio.kind!r})?"
-    if "permission denied" in lowered:
-        return f"{text}: is the service user in group dialout?"
-    if "operation not permitted" in lowered:
-        return f"{text}: the unit's DeviceAllow= does not admit this device"
-    if "lock" in lowered and "unavailable" in lowered:
-        return f"{text}: another program holds the port"
-    return text
+def _is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _is_corrupt_db(exc: BaseException) -> bool:
+    """sqlite said the file is not a database or is malformed (not: cannot open, disk full)."""
+    cause = exc.__cause__
+    return isinstance(cause, sqlite3.DatabaseError) and not isinstance(
+        cause, sqlite3.OperationalError
+    )
 
 
 def _logging_to_journal() -> bool:

@@ -5,8 +5,10 @@ readings stay suppressed straight after a restart:
     meters.json            each meter's last fields/alarms (MeterState) and what was last
                            published when (the publish policy's memory)
 
-Files are written atomically (temp file, fsync, rename). A damaged file is logged and ignored:
-the daemon starts afresh rather than not at all.
+Files are written atomically (temp file, fsync, rename). A file that fails to parse for any
+reason (bad JSON, wrong shape, nesting too deep for the parser) is moved aside to
+`<name>.corrupt-<UTC time>` with one warning, and the daemon starts afresh rather than not at
+all. A state dir that cannot be created or written is a configuration error (StateDirError).
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ import json
 import logging
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gatewayd.daemon.logs import fields
+from gatewayd.errors import ConfigurationError
 from gatewayd.meters.reading import MeterState
 from gatewayd.wmbus.compact import CompactFormats
 
@@ -28,6 +32,36 @@ log = logging.getLogger(__name__)
 FORMATS_FILE = "compact-formats.json"
 METERS_FILE = "meters.json"
 VERSION = 1
+
+
+def move_aside(path: Path, suffixes: tuple[str, ...] = ()) -> Path:
+    """Rename a damaged file (and its companions path+suffix) to <name>.corrupt-<UTC time>."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+    path.replace(aside)
+    for suffix in suffixes:
+        companion = path.with_name(path.name + suffix)
+        if companion.exists():
+            companion.replace(aside.with_name(aside.name + suffix))
+    return aside
+
+
+class StateDirError(ConfigurationError):
+    """The state dir cannot be created or written (exit 2: a restart would not fix it)."""
+
+
+def check_state_dir(state_dir: Path) -> None:
+    """Create the state dir if needed and prove it writable; StateDirError naming why not."""
+    try:
+        state_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-test.", dir=state_dir)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise StateDirError(
+            f"[gateway] state_dir: {state_dir} is not a writable directory ({exc.strerror}); "
+            "it holds the outbox and the state (systemd: StateDirectory=gatewayd)"
+        ) from None
 
 
 @dataclass(slots=True)
@@ -42,18 +76,9 @@ class StateStore:
         self.dir = state_dir
         self.usable = True
 
-    def ensure_dir(self) -> bool:
-        try:
-            self.dir.mkdir(mode=0o750, parents=True, exist_ok=True)
-        except OSError as exc:
-            log.error(
-                "state dir %s unusable (%s): nothing will persist across restarts",
-                self.dir,
-                exc.strerror,
-                extra=fields("state_dir_unusable"),
-            )
-            self.usable = False
-        return self.usable
+    def ensure_dir(self) -> None:
+        """Raise StateDirError when the state dir cannot be created or written."""
+        check_state_dir(self.dir)
 
     def load(self) -> Restored:
         formats = CompactFormats()
@@ -61,8 +86,9 @@ class StateStore:
         if text is not None:
             try:
                 formats = CompactFormats.loads(text)
-            except (ValueError, KeyError, TypeError) as exc:
+            except Exception as exc:  # any parse failure, RecursionError included
                 self._damaged(FORMATS_FILE, exc)
+                formats = CompactFormats()
         formats.changed = False
         meter_state = MeterState()
         policy: dict[str, Any] = {}
@@ -74,7 +100,7 @@ class StateStore:
                     raise ValueError(f"expected version {VERSION}")
                 meter_state = MeterState.from_dict(data["meter_state"])
                 policy = dict(data["policy"])
-            except (ValueError, KeyError, TypeError) as exc:
+            except Exception as exc:  # any parse failure, RecursionError included
                 self._damaged(METERS_FILE, exc)
                 meter_state, policy = MeterState(), {}
         return Restored(formats, meter_state, policy)
@@ -99,15 +125,31 @@ class StateStore:
             return (self.dir / name).read_text()
         except FileNotFoundError:
             return None
-        except (OSError, UnicodeDecodeError) as exc:
+        except UnicodeDecodeError as exc:
             self._damaged(name, exc)
+            return None
+        except OSError as exc:
+            log.warning(
+                "cannot read %s (%s); starting without it",
+                self.dir / name,
+                exc.strerror,
+                extra=fields("state_unreadable"),
+            )
             return None
 
     def _damaged(self, name: str, exc: BaseException) -> None:
+        """One loud warning; the file is kept for inspection under another name."""
+        path = self.dir / name
+        try:
+            kept = f"moved to {move_aside(path).name}"
+        except OSError as move_exc:
+            kept = f"could not move it aside: {move_exc.strerror}"
+        reason = f"{type(exc).__name__}: {exc}"[:200]
         log.warning(
-            "ignoring %s (%s); starting without it",
-            self.dir / name,
-            exc,
+            "state file %s is damaged (%s); %s; starting afresh without it",
+            path,
+            reason,
+            kept,
             extra=fields("state_damaged"),
         )
 

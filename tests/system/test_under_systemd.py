@@ -229,6 +229,22 @@ def test_upgrade_then_rollback(machine: Container, installed: Result) -> None:
     assert "/opt/gatewayd/venv/bin/gatewayd run" in exe
 
 
+def test_the_installer_stores_the_mqtt_password_root_only(
+    machine: Container, installed: Result
+) -> None:
+    configure(machine, replay_config())
+    done = machine.run(f"printf 'horse-battery\\n' | {INSTALL} --mqtt-password-file -", timeout=300)
+    assert done.returncode == 0, done.output[-3000:]
+    original = machine.run("stat -c '%a %U' /etc/gatewayd/mqtt-password", check=True)
+    assert original.stdout.split() == ["600", "root"]
+    copy = machine.run("stat -c '%a %U' /run/gatewayd/credentials/mqtt-password", check=True)
+    assert copy.stdout.split() == ["400", "gatewayd"]
+    assert machine.run("cat /run/gatewayd/credentials/mqtt-password").stdout == "horse-battery\n"
+    assert "horse-battery" not in done.output
+    machine.run("rm -f /etc/gatewayd/mqtt-password && systemctl reload gatewayd", check=True)
+    assert machine.run("test -e /run/gatewayd/credentials/mqtt-password").returncode != 0
+
+
 def test_security_rating_in_the_booted_system(machine: Container, installed: Result) -> None:
     out = machine.run("systemd-analyze security --no-pager gatewayd.service", check=True).stdout
     m = re.search(r"Overall exposure level for gatewayd\.service: (\d+\.\d+) (\w+)", out)
