@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Final, get_args
 
 from gatewayd.config.keysfile import read_credential, read_keys_file
-from gatewayd.config.reader import ConfigError, Table, load_toml, looks_like_key
+from gatewayd.config.reader import ConfigError, Table, load_toml, looks_like_key, shown
 from gatewayd.config.schema import Config, RadioSettings
 from gatewayd.config.secrets import Key, Secret
 from gatewayd.config.sections import (
@@ -58,7 +58,15 @@ SECTIONS: Final = (
     "log",
     "debug",
 )
-METER_KEYS: Final = ("id", "name", "driver", "key", "key_ref", "encrypted")
+METER_KEYS: Final = ("id", "name", "driver", "key", "key_ref", "encrypted", "fields")
+_FIELD_NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
+# A [meters.fields] entry may not take a key of a reading that has a meaning of its own: the
+# same set as gatewayd.meters.model.READING_KEYS (a test keeps them equal), written out here so
+# that loading a config does not import every driver.
+READING_KEYS: Final = frozenset(
+    {"id", "name", "manufacturer", "version", "device_type", "meter", "media", "rssi_dbm"}
+    | {"timestamp", "dedup_key", "alarms", "records", "warnings", "error", "raw"}
+)
 _METER_ID: Final = re.compile(r"[0-9A-Fa-f]{8}")
 _GATEWAY_ID: Final = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _TOPIC_PART: Final = re.compile(r"[^+#\0]+")
@@ -206,8 +214,23 @@ def _meters(
                 driver=_driver(mt),
                 key=key,
                 encrypted=encrypted,
+                fields=_static_fields(mt.table("fields")),
             )
         )
+    return tuple(out)
+
+
+def _static_fields(t: Table) -> tuple[tuple[str, str | int | float | bool], ...]:
+    out: list[tuple[str, str | int | float | bool]] = []
+    for name in t.names():
+        if not _FIELD_NAME.fullmatch(name) or name in READING_KEYS:
+            raise t.error(
+                shown(name),
+                "a field name of lower-case letters, digits and _ that a reading does not "
+                "already use (" + ", ".join(sorted(READING_KEYS)) + ")",
+                repr(name),
+            )
+        out.append((name, t.scalar(name)))
     return tuple(out)
 
 

@@ -9,11 +9,12 @@ message has such runs replaced before it is built.
 from __future__ import annotations
 
 import enum
+import math
 import re
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from gatewayd.config.secrets import MASK, Key
 from gatewayd.errors import ConfigurationError
@@ -196,6 +197,13 @@ class Table:
         if not v:
             raise self.error(key, "a non-empty string", "an empty string")
         return v
+
+    def scalar(self, key: str) -> str | int | float | bool:
+        """A string, number or boolean (a static reading field)."""
+        v = self._get(key, (str, int, float, bool), "a string, number or boolean", None)
+        if isinstance(v, float) and not math.isfinite(v):
+            raise self.error(key, "a finite number", describe(v))
+        return cast(str | int | float | bool, v)
 
     def boolean(self, key: str, default: bool) -> bool:
         return bool(self._get(key, (bool,), "true or false", default))

@@ -80,6 +80,8 @@ class MeterSettings:
     driver: str = "auto"  # "auto" or a driver name
     key: Key | None = None  # None only when encrypted = false
     encrypted: bool = True
+    # [meters.fields]: fixed fields merged into every reading of the meter, in file order
+    fields: tuple[tuple[str, str | int | float | bool], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,6 +129,8 @@ class Pipeline:
                 state=self.meter_state,
                 rssi_dbm=rf.rssi_dbm,
                 received_at=rf.received_at,
+                name=meter.name,
+                static=meter.fields,
             )
         except Exception as exc:  # a driver bug must not stop the radio
             self.stats.incr("driver_errors")

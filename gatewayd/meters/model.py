@@ -26,6 +26,11 @@ from gatewayd.wmbus.link import DEVICE_TYPES
 from gatewayd.wmbus.records import Record, RecordHeader
 
 Value = int | float | str | bool | None
+# The keys of a reading's JSON that are not named fields (and "error"/"raw" of a decode failure).
+READING_KEYS = frozenset(
+    {"id", "name", "manufacturer", "version", "device_type", "meter", "media", "rssi_dbm"}
+    | {"timestamp", "dedup_key", "alarms", "records", "warnings", "error", "raw"}
+)
 Alarms = Mapping[str, bool]
 NO_ALARMS: Alarms = MappingProxyType({})
 _HEX = frozenset("0123456789abcdefABCDEF")
@@ -240,8 +245,7 @@ def from_dict(obj: Mapping[str, Any]) -> Reading:
     ts = obj.get("timestamp")
     epoch = _parse_iso(ts) if isinstance(ts, str) else 0.0
     rssi = obj.get("rssi_dbm")
-    fixed = {"id", "name", "manufacturer", "version", "device_type", "meter", "media"}
-    fixed |= {"rssi_dbm", "timestamp", "dedup_key", "alarms", "records", "warnings"}
+    fixed = READING_KEYS
     values: dict[str, Value] = {}
     for k, v in obj.items():
         if k in fixed:

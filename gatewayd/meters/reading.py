@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import time
+import zlib
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, cast
@@ -117,6 +118,17 @@ class MeterState:
         return cls.from_dict(data)
 
 
+def telegram_key(telegram: Telegram) -> str:
+    """`<id>-<access number>-<CRC-32>`: the same for every copy of one telegram, whichever
+    gateway or repeater it came through (the CRC covers the bytes after the last header, which
+    repeaters never touch), different for the meter's next telegram (a new access number)."""
+    ell, tpl = telegram.ell, telegram.tpl
+    acc = ell.acc if ell is not None else tpl.acc if tpl is not None else None
+    body_at = telegram.headers.body_at if telegram.headers is not None else 10
+    crc = zlib.crc32(telegram.frame[body_at:])
+    return f"{telegram.address.id}-{'--' if acc is None else f'{acc:02X}'}-{crc:08X}"
+
+
 def build_reading(
     telegram: Telegram,
     *,
@@ -130,7 +142,9 @@ def build_reading(
 ) -> Reading:
     """The reading for one decoded telegram (received_at: Unix seconds, default now).
 
-    Raises registry.UnknownDriverError for an unknown driver name.
+    name: the configured meter name; static: the meter's configured fixed fields (merged into
+    the JSON after the decoded ones, never overriding one); dedup_key defaults to
+    telegram_key(telegram). Raises registry.UnknownDriverError for an unknown driver name.
     """
     addr = telegram.address
     drv = driver_for(addr, driver, telegram.ci)
@@ -154,6 +168,6 @@ def build_reading(
         records=telegram.records,
         warnings=tuple(telegram.warnings),
         name=name,
-        dedup_key=dedup_key,
+        dedup_key=telegram_key(telegram) if dedup_key is None else dedup_key,
         static=static,
     )

@@ -300,3 +300,42 @@ def test_unknown_driver(tmp_path: Path) -> None:
     assert msg.startswith(f"{cfg}: meters[0].driver: expected one of ")
     assert "'auto'" in msg
     assert "'kamwater'" in msg and msg.endswith("found 'mc99'")
+
+
+def test_static_fields_of_a_meter(tmp_path: Path) -> None:
+    cfg = write(
+        tmp_path,
+        f'[[meters]]\nid = "76348799"\nkey = "{KEY}"\n\n'
+        '[meters.fields]\napartment = "3B"\nfloor = 2\nshared = true\n',
+    )
+    config = load_config(cfg, credentials_dir=None)
+    assert config.meters[0].fields == (("apartment", "3B"), ("floor", 2), ("shared", True))
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "expected"),
+    [
+        ('total_m3 = "x"', "fields.total_m3", None),  # allowed: never replaces the decoded one
+        ('id = "x"', "fields.id", "a field name"),
+        ('Apartment = "3B"', "fields.Apartment", "a field name"),
+        ("rooms = [1, 2]", "fields.rooms", "a string, number or boolean"),
+    ],
+)
+def test_static_field_mistakes_name_the_key(
+    tmp_path: Path, line: str, key: str, expected: str | None
+) -> None:
+    cfg = write(
+        tmp_path, f'[[meters]]\nid = "76348799"\nkey = "{KEY}"\n\n[meters.fields]\n{line}\n'
+    )
+    if expected is None:  # allowed: the decoded value wins in the reading
+        assert load_config(cfg, credentials_dir=None).meters[0].fields == (("total_m3", "x"),)
+        return
+    msg = error_of(cfg)
+    assert msg.startswith(f"{cfg}: meters[0].{key}: expected {expected}")
+
+
+def test_reserved_field_names_are_the_readings_own_keys() -> None:
+    from gatewayd.config import load
+    from gatewayd.meters import model
+
+    assert load.READING_KEYS == model.READING_KEYS

@@ -108,3 +108,20 @@ def test_optional_name_dedup_key_and_static_fields() -> None:
     assert d["dedup_key"] == "76348799-01-ABCD"
     assert d["apartment"] == "3B"
     assert d["total_m3"] == 6.408  # a static field never overrides a decoded one
+
+
+def test_dedup_key_same_for_a_copy_new_for_the_next_telegram() -> None:
+    from gatewayd.meters.reading import telegram_key
+    from gatewayd.wmbus.encode import kamstrup_c1
+
+    key = bytes(range(16))
+    recs = [("0413", (6408).to_bytes(4, "little"))]
+    first = kamstrup_c1(meter_id="76348799", key=key, records=recs, acc=0x21, session=0x210)
+    copy = bytes([first[0], first[1] ^ 0x04]) + first[2:]  # another C field: a copy, same telegram
+    later = kamstrup_c1(meter_id="76348799", key=key, records=recs, acc=0x22, session=0x220)
+    d = Decoder(keys={"76348799": key})
+    k1, k2, k3 = (telegram_key(d.decode(f)) for f in (first, copy, later))
+    assert k1 == k2
+    assert k1 != k3
+    assert k1.startswith("76348799-21-") and k3.startswith("76348799-22-")
+    assert build_reading(d.decode(first)).to_dict()["dedup_key"] == k1

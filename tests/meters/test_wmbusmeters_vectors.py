@@ -15,6 +15,7 @@ import pytest
 
 from gatewayd.meters import MeterState, build_reading
 from gatewayd.meters.catalog import driver_fields
+from gatewayd.meters.model import READING_KEYS
 from gatewayd.meters.registry import BY_NAME
 from gatewayd.wmbus.decode import Decoder
 from gatewayd.wmbus.errors import TelegramError
@@ -32,8 +33,6 @@ FAMILIES = {
     "aventieswm", "weh_07", "supercom587", "lansendw",
 }  # fmt: skip
 LINK_LAYER = {"id", "media", "meter"}
-READING_KEYS = {"id", "manufacturer", "version", "device_type", "meter", "media", "rssi_dbm",
-                "timestamp", "records", "alarms", "warnings"}  # fmt: skip
 # (driver, field): what wmbusmeters prints that our driver does not produce, and why
 NOT_PRODUCED: dict[tuple[str, str], str] = {
     ("em24", "error"): "deprecated in wmbusmeters (a copy of status); our readings use "

@@ -41,6 +41,10 @@ id = "{METER}"
 name = "kitchen"
 key = "{KEY.hex().upper()}"
 
+[meters.fields]
+apartment = "3B"
+floor = 2
+
 [mqtt]
 host = "127.0.0.1"
 port = {broker.port}
@@ -67,6 +71,11 @@ port = {broker.port}
         jsonschema.validate(b, SCHEMA)
     assert [b["total_m3"] for b in bodies] == [5.0, 5.001, 5.002, 5.003]
     assert {b["rssi_dbm"] for b in bodies} == {-70}
+    # the configured name and static fields, and one dedup key per telegram
+    assert {(b["name"], b["apartment"], b["floor"]) for b in bodies} == {("kitchen", "3B", 2)}
+    assert list(bodies[0])[:2] == ["id", "name"]
+    keys = [b["dedup_key"] for b in bodies]
+    assert len(set(keys)) == 4 and all(k.startswith(f"{METER}-") for k in keys)
     await sub.wait_for(lambda ms: ms[-1].topic == f"{BASE}/status" and ms[-1].payload == b"offline")
     status = [m.payload for m in sub.snapshot() if m.topic == f"{BASE}/status"]
     assert status[0] == b"online" and status[-1] == b"offline"
