@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/radio.py [--frames 20000] [--seconds 10] [--rate 500]
 
-Part 1 feeds a stream of K1 data indications (PROTOCOL.md §9) to each module's pure framer in
+Part 1 feeds a stream of K1 data indications to each module's pure framer in
 64-byte reads (a typical USB-serial read) and builds a RadioFrame per telegram. Part 2 runs a
 simulated iM871A in a child process (so its work does not load our loop), streams `rate`
 frames/s through the real pty/serial path into a supervised radio, and samples the loop's lag

@@ -1,4 +1,4 @@
-"""`gatewayd ble ...`: BLE tools for the installer (DESIGN.md §4.1)."""
+"""`gatewayd ble ...`: BLE tools for the installer."""
 
 from __future__ import annotations
 

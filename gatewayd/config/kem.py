@@ -1,4 +1,4 @@
-"""Kamstrup KEM key files (PROTOCOL.md §5.6), bytes in, meter keys out. No I/O.
+"""Kamstrup KEM key files, bytes in, meter keys out. No I/O.
 
 A KEM file is an XML-Encryption document, sometimes inside a zip. Its one `CipherValue` is
 AES-128-CBC with key = IV = the password as UTF-8, zero-padded or truncated to 16 bytes. There

@@ -1,6 +1,6 @@
 """sd_notify over $NOTIFY_SOCKET (Type=notify), and the watchdog pinged from the event loop.
 
-A few lines of socket code instead of a dependency (DEPENDENCIES.md §5). With no NOTIFY_SOCKET
+A few lines of socket code instead of a dependency. With no NOTIFY_SOCKET
 everything here is a no-op. The watchdog task runs on the event loop itself, so a blocked loop
 stops the pings and systemd restarts the service.
 """

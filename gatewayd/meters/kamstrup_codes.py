@@ -1,4 +1,4 @@
-"""Kamstrup water meter info codes (PROTOCOL.md §5.5), as tables.
+"""Kamstrup water meter info codes, as tables.
 
 16-bit (record 02FF20, MULTICAL 21 family): bits 0-3 are the alarms active now (DRY, REVERSE,
 LEAK, BURST); bits 4-15 are four 3-bit fields, how long each alarm was active during the last

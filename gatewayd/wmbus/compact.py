@@ -16,7 +16,7 @@ from gatewayd.wmbus.errors import FormatUnknownError, FrameError
 from gatewayd.wmbus.link import Address
 from gatewayd.wmbus.records import HeaderCache, Record, RecordHeader, decode_value, parse_headers
 
-# Formats Kamstrup meters use (PROTOCOL.md §5.3), so compact frames decode from the first
+# Formats Kamstrup meters use, so compact frames decode from the first
 # telegram. The SIG of each is computed, not stored, so a typo cannot hide.
 KAMSTRUP_SEED_FORMATS = (
     "02FF20 0413 4413 615B 6167",

@@ -1,11 +1,11 @@
-"""EN 13757-3 date and time data types (PROTOCOL.md §4.5), as ISO-like strings.
+"""EN 13757-3 date and time data types, as ISO-like strings.
 
 Type G (2 bytes) "YYYY-MM-DD", F (4 bytes) "YYYY-MM-DD HH:MM", I (6 bytes)
 "YYYY-MM-DD HH:MM:SS", J (3 bytes) "HH:MM:SS". Invalid values (the invalid bit, all 0xFF,
 a day or month of 0, fields out of range) give None; the raw bytes stay in Record.raw.
 
 Century: the year is always 2000 + yy (0..127). This is what wmbusmeters does and what the
-shared vectors expect; the hundred-year bits of type F are ignored (PROTOCOL.md §10.6).
+shared vectors expect; the hundred-year bits of type F are ignored.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Duplicate telegrams (PROTOCOL.md §7): the same telegram heard twice within `window_s`.
+"""Duplicate telegrams: the same telegram heard twice within `window_s`.
 
 The key is computed before decryption from the clean frame: M, ID, VER, TYPE, the chain of
 ELL / AFL / TPL headers (CI, ACC, SN, ...) and the CRC-16 of whatever follows the last header

@@ -1,4 +1,4 @@
-"""EN 13757-3 data records: DIF/DIFE/VIF/VIFE headers and typed values (PROTOCOL.md §4).
+"""EN 13757-3 data records: DIF/DIFE/VIF/VIFE headers and typed values.
 
 Pure functions on bytes. Every parser here raises FrameError and nothing else, for any input.
 
@@ -185,7 +185,7 @@ def parse_records(
     DIFs end the records: the rest is manufacturer data. A truncated or malformed record raises
     FrameError; with strict=False the records before it are returned instead, with
     Records.error / error_offset saying what stopped the walk (real meters send trailing
-    garbage after valid records, e.g. the Unismart of PROTOCOL.md §9 O7).
+    garbage after valid records, e.g. the Unismart test telegram O7).
     """
     apl = bytes(apl)
     out: list[Record] = []

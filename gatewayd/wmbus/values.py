@@ -1,4 +1,4 @@
-"""Value readers for EN 13757-3 data fields: integers, BCD, reals, dates, LVAR (PROTOCOL.md §4).
+"""Value readers for EN 13757-3 data fields: integers, BCD, reals, dates, LVAR.
 
 A reader is chosen once per record header (make_reader) and then called per record with the
 data bytes. Scaling is exact: a negative exponent divides by a power of ten (6408 / 10**3 is
@@ -98,7 +98,7 @@ def make_reader(data_code: int, size: int, kind: str, exponent: int, factor: int
     return scaled
 
 
-# LVAR byte -> (mode, data length): t text, b binary, + / - BCD (PROTOCOL.md §4.2)
+# LVAR byte -> (mode, data length): t text, b binary, + / - BCD
 LVAR: dict[int, tuple[str, int]] = {
     **{lv: ("t", lv) for lv in range(0xC0)},
     **{lv: ("+", lv - 0xC0) for lv in range(0xC0, 0xCA)},

@@ -1,4 +1,4 @@
-"""BLE GATT server on BlueZ (DESIGN.md §4.4): the phone app reads meters on site."""
+"""BLE GATT server on BlueZ (docs/ble.md): the phone app reads meters on site."""
 
 from gatewayd.config.sections import BleSettings
 from gatewayd.sinks.ble.sink import BleSink

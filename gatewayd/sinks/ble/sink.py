@@ -36,7 +36,7 @@ class BleSink:
         stats_provider: StatsProvider | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """A GATT server for the phone app (DESIGN.md §4.4, docs/ble.md).
+        """A GATT server for the phone app (docs/ble.md).
 
         settings: adapter, security level, gateway id (advertised as `MS-<id>`), optional bus
             address (tests).

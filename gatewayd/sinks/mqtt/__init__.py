@@ -1,4 +1,4 @@
-"""MQTT sink: readings through the on-disk outbox to a broker (DESIGN.md §4.3, docs/mqtt.md)."""
+"""MQTT sink: readings through the on-disk outbox to a broker (docs/mqtt.md)."""
 
 from gatewayd.config.sections import MqttSettings
 from gatewayd.sinks.mqtt.sink import MqttSink

@@ -22,7 +22,7 @@ StatsProvider = Callable[[], Mapping[str, Any]]
 
 
 class MqttSink:
-    """Readings to an MQTT broker through an on-disk outbox (DESIGN.md §4.3).
+    """Readings to an MQTT broker through an on-disk outbox (docs/mqtt.md).
 
     Construct it inside or outside the event loop; it opens (or creates) the outbox
     `settings.state_dir / "mqtt-outbox.sqlite3"` at once, so an unwritable state dir fails here
@@ -30,7 +30,7 @@ class MqttSink:
     Rows left by a previous run are delivered first, in order.
 
     - `publish(reading, alarm_changed=...)`: returns at once and never raises. The reading
-      (DESIGN.md §4.2 mapping) is stored as the retained `<prefix>/<gateway>/meters/<id>`
+      (a typed Reading) is stored as the retained `<prefix>/<gateway>/meters/<id>`
       message, plus an `alarms/<id>` message when `alarm_changed`, plus the Home Assistant
       discovery configs when `settings.ha_discovery` and the meter or its field set is new.
       A reading without a usable `id` is logged once and counted under `errors`.
