@@ -62,7 +62,7 @@ FACTORIES: tuple[Callable[[], TableDriver], ...] = (
     kamwater, kamheat, kampress, omnipower, engelmann_faw, topaseskr, hydrus, kaden, qsmoke,
     lansensm, hydrocalm4, amiplus, sharky774, qualcosonic, ultraheat, lansenth, lansenpu,
     q400, ultrimisv2, ultrimis, itron, iwmtx5, picoflux, iperl,
-    istawater, aventieswm, weh_07, supercom587, fhkvdataiv, oms,
+    istawater, aventieswm, weh_07, supercom587, oms,
 )  # fmt: skip
 
 
@@ -81,7 +81,7 @@ MFCT_FACTORIES: tuple[Callable[[], MfctDriver], ...] = (
 # Drivers that read vendor layouts as records and compute fields (gatewayd/meters/synth.py).
 SYNTH_FACTORIES: tuple[Callable[[], SynthDriver], ...] = (
     em24, qheatv2, qheat, qcaloric, hydroclimav2, hydroclima, aquastream, ei6500, ebzwmbe,
-    kadenwater, waterstarm, caltose, lansendw,
+    kadenwater, waterstarm, caltose, lansendw, fhkvdataiv,
 )  # fmt: skip
 
 _DRIVERS: tuple[_Listed, ...] = (
