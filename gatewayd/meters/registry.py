@@ -36,6 +36,15 @@ from gatewayd.meters.tables_heat import (
     sharky774,
     ultraheat,
 )
+from gatewayd.meters.tables_misc import (
+    aventieshca,
+    elster,
+    eurisii,
+    ev200,
+    fiowater,
+    gwfgas,
+    watertech,
+)
 from gatewayd.meters.tables_water import (
     aventieswm,
     iperl,
@@ -62,7 +71,8 @@ FACTORIES: tuple[Callable[[], TableDriver], ...] = (
     kamwater, kamheat, kampress, omnipower, engelmann_faw, topaseskr, hydrus, kaden, qsmoke,
     lansensm, hydrocalm4, amiplus, sharky774, qualcosonic, ultraheat, lansenth, lansenpu,
     q400, ultrimisv2, ultrimis, itron, iwmtx5, picoflux, iperl,
-    istawater, aventieswm, weh_07, supercom587, oms,
+    istawater, aventieswm, weh_07, supercom587, aventieshca, eurisii, gwfgas, elster, fiowater,
+    ev200, watertech, oms,
 )  # fmt: skip
 
 

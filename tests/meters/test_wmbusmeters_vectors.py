@@ -30,19 +30,24 @@ FAMILIES = {
     "tsd2", "zenner0b", "mkradio4", "ebzwmbe", "hydrocalm4", "amiplus", "sharky774",
     "qualcosonic", "ultraheat", "lansenth", "lansenpu", "q400", "ultrimisv2", "ultrimis",
     "waterstarm", "itron", "kadenwater", "iwmtx5", "picoflux", "iperl", "istawater",
-    "aventieswm", "weh_07", "supercom587", "lansendw",
+    "aventieswm", "weh_07", "supercom587", "lansendw", "caltose", "fhkvdataiv", "aventieshca",
+    "eurisii", "gwfgas", "elster", "fiowater", "ev200", "watertech",
 }  # fmt: skip
 LINK_LAYER = {"id", "media", "meter"}
 # (driver, field): what wmbusmeters prints that our driver does not produce, and why
 NOT_PRODUCED: dict[tuple[str, str], str] = {
     ("em24", "error"): "deprecated in wmbusmeters (a copy of status); our readings use "
     '"error" for telegrams that could not be decoded',
+    ("eurisii", "error_flags"): "deprecated in wmbusmeters: a copy of status",
+    ("watertech", "software_version"): "a binary record wmbusmeters shows as ASCII text ('+L'); "
+    "the decoder gives its hex digits",
 }
 # vectors whose named fields the decoder cannot give yet, and why
 VECTOR_GAPS = {
     "waterstarm/water": "its date-time record has the invalid bit set (minute byte 86); "
     "wmbusmeters still prints a time, and the history dates derive from it",
     "waterstarm/water2": "the same invalid-bit date-time record",
+    "gwfgas/mygas1": "a set date in 1999 (type G year 99): the decoder's dates are 2000-2127",
 }
 # drivers only chosen by name: auto-detection picks their successor for the same meters
 AUTO_PICKS = {"qheat": "qheatv2", "hydroclima": "hydroclimav2", "ultrimis": "ultrimisv2"}
