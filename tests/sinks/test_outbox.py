@@ -143,3 +143,17 @@ def test_commits_are_fsynced_wal_transactions(tmp_path: Path) -> None:
     assert box._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL: fsync per commit
     assert box._db.execute("PRAGMA journal_size_limit").fetchone()[0] > 0  # bounded WAL
     box.close()
+
+
+async def test_the_wal_stays_within_its_bound(tmp_path: Path) -> None:
+    bound = 64 << 10
+    box = Outbox(tmp_path / "o.sqlite3", 10_000, wal_max_bytes=bound)
+    wal = tmp_path / "o.sqlite3-wal"
+    biggest = 0
+    for _ in range(150):  # a delivering gateway: each commit adds one row, deletes the last
+        (seq,) = await box.commit([("t", b"x" * 900, True)])
+        box.forget([seq])
+        biggest = max(biggest, wal.stat().st_size)
+    assert biggest <= bound + 3 * (4096 + 24)  # one transaction past the checkpoint threshold
+    assert len(box) == 0
+    box.close()
