@@ -114,6 +114,8 @@ class MqttSettings:
     reconnect_max_s: float = internal(60.0)
     connect_timeout_s: float = internal(10.0)
     max_inflight: int = internal(64)
+    stable_after_s: float = internal(30.0)  # a link up this long resets the reconnect backoff
+    puback_timeout_s: float = internal(30.0)  # no PUBACK this long, messages in flight: reconnect
 
     def __post_init__(self) -> None:
         if self.protocol not in ("3.1.1", "5"):

@@ -155,6 +155,7 @@ class MqttSink:
             "connects": c.connects,
             "connect_failures": c.connect_failures,
             "disconnects": c.disconnects,
+            "puback_timeouts": c.puback_timeouts,
             "errors": c.errors,
             "write_failures": self._outbox.write_failures,
             "low_space": self._outbox.low_space,

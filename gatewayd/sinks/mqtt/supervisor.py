@@ -1,11 +1,17 @@
 """The MQTT supervisor: one visible loop that connects, drains the outbox, and reconnects.
 
 Per attempt: a fresh `Connection`; on success publish `online` (retained; `offline` is the
-will) and the known Home Assistant discovery configs, then send outbox rows oldest first, up
-to `max_inflight` unacknowledged, deleting each row when its PUBACK arrives. On any failure:
-capped exponential backoff with jitter, then a new attempt from the oldest row still waiting
-(rows sent but not acknowledged are sent again: delivery is at-least-once, in order).
-Every state change is logged once: connected, lost (with reason), backing off (with reason).
+will) and every known Home Assistant discovery config (kept in memory, never in the outbox),
+then send outbox rows oldest first, up to `max_inflight` unacknowledged, forgetting each row
+when its PUBACK arrives. On any failure: exponential backoff with jitter, then a new attempt
+from the oldest row still waiting (rows sent but not acknowledged are sent again: delivery is
+at-least-once, in order). The backoff keeps growing across connect-then-drop cycles and starts
+over only once a link has stayed up `stable_after_s`. With messages in flight and no PUBACK for
+`puback_timeout_s`, the connection is dropped and the rows resent on a new one.
+
+Each state change (connected, lost with its reason, connect failed with its reason) is logged
+once; the same change again, until a link has been stable, goes to DEBUG with a count. A link
+lost within seconds of CONNACK, before any PUBACK, gets a hint: another client with our id?
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ log = logging.getLogger("gatewayd.sinks.mqtt")
 
 DeliveredHook = Callable[[int, float], None]  # (outbox seq, time.time() when it was put)
 
+EARLY_DROP_S = 3.0  # a link lost this soon after CONNACK, before any PUBACK, gets a hint
+
 
 @dataclass
 class Counters:
@@ -36,6 +44,7 @@ class Counters:
     connects: int = 0
     connect_failures: int = 0
     disconnects: int = 0
+    puback_timeouts: int = 0  # connections dropped because PUBACKs stopped coming
     errors: int = 0  # readings publish() could not store, outbox I/O failures
 
 
@@ -72,6 +81,8 @@ class _Session:
     acked: list[int] = field(default_factory=list)  # seqs to delete
     cursor: int = 0  # highest outbox seq handed to this connection
     discovery_version: int = 0  # Discovery.version last sent on this connection
+    progress_at: float = 0.0  # loop time of the last PUBACK, or of sending into an empty window
+    acks: int = 0  # PUBACKs on this connection
 
 
 class Supervisor:
@@ -102,7 +113,8 @@ class Supervisor:
         self._drain_until = 0.0
         self._goodbye_s = 0.5
         self._session: _Session | None = None
-        self._last_problem: str | None = None
+        self._logged: dict[str, int] = {}  # state change -> times seen since the link held
+        self._last_problem = "start"  # what the last back-off was for (a log key)
         self._rejected_logged = False
         self._where = f"{settings.host}:{settings.port}"
 
@@ -133,13 +145,14 @@ class Supervisor:
                 self._counters.connect_failures += 1
                 if self._stop.is_set():
                     return
-                await self._back_off(str(e), failures)
+                await self._back_off(f"failed:{e}", str(e), failures)
                 if self._stop.is_set():
                     return
                 continue
-            failures = 0
             self._counters.connects += 1
             self._session = session
+            loop = asyncio.get_running_loop()
+            up_at = session.progress_at = loop.time()
             try:
                 reason = await self._serve(session)
             except (NotConnected, OutboxError) as e:
@@ -153,10 +166,31 @@ class Supervisor:
             if reason is None or self._stop.is_set():
                 return
             self._counters.disconnects += 1
-            failures = 1
-            await self._back_off(f"connection to {self._where} lost: {reason}", failures)
+            up_s = loop.time() - up_at
+            if up_s >= self._s.stable_after_s:
+                failures = 0  # a link that held: start the backoff over, log afresh
+                self._logged.clear()
+            failures += 1
+            text = f"connection to {self._where} lost: {reason}"
+            if up_s < EARLY_DROP_S and not session.acks:
+                text += (
+                    f" {up_s:.1f} s after CONNACK, before any PUBACK (another client with id "
+                    f"'{self._s.effective_client_id}' connected? a second gateway with the same "
+                    "client_id or gateway id makes the broker drop one of them; or the broker "
+                    "refuses QoS 1 publishes on these topics)"
+                )
+            await self._back_off(f"lost:{reason}", text, failures)
             if self._stop.is_set():
                 return
+
+    def _note(self, key: str, level: int, msg: str, *args: object) -> None:
+        """Log a state change once at `level`; the same change again only at DEBUG, counted."""
+        n = self._logged.get(key, 0) + 1
+        self._logged[key] = n
+        if n == 1:
+            log.log(level, msg, *args)
+        elif log.isEnabledFor(logging.DEBUG):
+            log.debug(msg + " (%d times since the link was last stable)", *args, n)
 
     # ------------------------------------------------------------------ one connection
 
@@ -164,8 +198,9 @@ class Supervisor:
         """Deliver until the connection is lost (returns why) or a stop is drained (None)."""
         conn = session.conn
         conn.lost.add_done_callback(lambda _f: self._wake.set())
-        self._last_problem = None
-        log.info(
+        self._note(
+            f"connected after {self._last_problem}",
+            logging.INFO,
             "MQTT connected to %s as %s (MQTT %s); %d messages waiting in the outbox",
             self._where,
             self._s.effective_client_id,
@@ -200,14 +235,26 @@ class Supervisor:
                 if empty or loop.time() >= self._drain_until:
                     await self._say_offline(session, self._goodbye_s)
                     return None
+            now = loop.time()
+            if session.inflight and now - session.progress_at >= self._s.puback_timeout_s:
+                self._counters.puback_timeouts += 1
+                return (
+                    f"no PUBACK for {self._s.puback_timeout_s:g} s with "
+                    f"{len(session.inflight)} messages in flight; reconnecting to resend them"
+                )
             room = window - len(session.inflight)
             if room > 0:
+                if not session.inflight:
+                    session.progress_at = now
                 for e in self._outbox.after(session.cursor, room):
                     mid = conn.publish(e.topic, e.payload, retain=e.retain)
                     session.inflight[mid] = (e.seq, e.created)
                     session.cursor = e.seq
             self._wake.clear()
-            timeout = max(0.0, self._drain_until - loop.time()) if self._stop.is_set() else None
+            timeout = max(0.0, self._drain_until - now) if self._stop.is_set() else None
+            if session.inflight:  # wake up for the PUBACK watchdog
+                due = max(0.0, session.progress_at + self._s.puback_timeout_s - now)
+                timeout = due if timeout is None else min(timeout, due)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout):
                     await self._wake.wait()
@@ -227,6 +274,8 @@ class Supervisor:
             return
         seq, created = item
         session.acked.append(seq)
+        session.acks += 1
+        session.progress_at = asyncio.get_running_loop().time()
         if ok:
             self._counters.delivered += 1
             if self._on_delivered is not None:
@@ -267,12 +316,12 @@ class Supervisor:
 
     # ------------------------------------------------------------------ between connections
 
-    async def _back_off(self, problem: str, failures: int) -> None:
+    async def _back_off(self, key: str, problem: str, failures: int) -> None:
+        self._last_problem = key
         delay = backoff_delay(failures, self._s.reconnect_min_s, self._s.reconnect_max_s, self._rnd)
-        level = logging.WARNING if problem != self._last_problem else logging.DEBUG
-        self._last_problem = problem
-        log.log(
-            level,
+        self._note(
+            key,
+            logging.WARNING,
             "MQTT: %s; retrying in %.3g s (backoff up to %g s); %d messages kept in the outbox",
             problem,
             delay,
