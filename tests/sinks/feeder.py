@@ -76,3 +76,78 @@ class FifoFeeder(threading.Thread):
             raise
         os.set_blocking(fd, True)
         return fd
+
+
+class GatewaydRun:
+    """`gatewayd run --config CFG --stdout` as a subprocess; a thread notes the volume (litres)
+    of every reading it prints. `kill()` is SIGKILL, `stop()` SIGTERM."""
+
+    def __init__(self, config: Path, printed: list[int]) -> None:
+        import subprocess
+        import sys
+
+        from tests.conftest import REPO
+
+        self.printed = printed
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "gatewayd", "run", "--config", str(config), "--stdout"],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        import json
+
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.printed.append(round(json.loads(line)["total_m3"] * 1000))
+
+    def kill(self) -> None:
+        self._end(9)
+
+    def stop(self) -> None:
+        self._end(15)
+
+    def _end(self, sig: int) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        self.proc.wait(timeout=15)
+        self._reader.join(timeout=5)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+def daemon_config(
+    path: Path, *, gateway: str, state: Path, fifo: Path, port: int, extra: str = ""
+) -> Path:
+    """A daemon config: the FIFO radio, the feeder's meter and key, MQTT on `port`."""
+    from tests.daemon.harness import KEY
+
+    path.write_text(
+        f"""
+[gateway]
+id = "{gateway}"
+state_dir = "{state}"
+
+[radio]
+kind = "rtlwmbus"
+device = "{fifo}"
+
+[[meters]]
+id = "{METER}"
+key = "{KEY.hex().upper()}"
+
+[mqtt]
+host = "127.0.0.1"
+port = {port}
+
+[log]
+level = "warning"
+journal = "no"
+{extra}
+"""
+    )
+    return path

@@ -45,7 +45,7 @@ async def test_a_rival_with_our_client_id_grows_the_backoff_and_is_named_once(
     await sink.start()
     # A second "gateway" with the same client id, reconnecting 0.1 s after each kick.
     rival = paho.Client(CallbackAPIVersion.VERSION2, client_id=cfg.effective_client_id)
-    rival.reconnect_delay_set(0.1, 0.1)
+    rival.reconnect_delay_set(0.1, 0.1)  # type: ignore[arg-type]  # floats work; typed int
     rival.connect_async("127.0.0.1", broker.port)
     rival.loop_start()
     try:
