@@ -306,13 +306,19 @@ class Outbox:
     def after(self, seq: int, limit: int) -> list[Entry]:
         """Up to `limit` committed, unacknowledged rows above `seq`, oldest first."""
         skip = self._forgotten
-        cur = self._reader.execute(
-            "SELECT seq, topic, payload, retain, created FROM outbox "
-            "WHERE seq > ? ORDER BY seq LIMIT ?",
-            (seq, limit + len(skip)),
-        )
-        rows = [Entry(s, t, bytes(p), bool(r), c) for s, t, p, r, c in cur if s not in skip]
-        return rows[:limit]
+        out: list[Entry] = []
+        while len(out) < limit:
+            want = limit - len(out)
+            rows = self._reader.execute(
+                "SELECT seq, topic, payload, retain, created FROM outbox "
+                "WHERE seq > ? ORDER BY seq LIMIT ?",
+                (seq, want),
+            ).fetchall()
+            out += [Entry(s, t, bytes(p), bool(r), c) for s, t, p, r, c in rows if s not in skip]
+            if len(rows) < want:
+                break
+            seq = rows[-1][0]  # some were forgotten (acknowledged before a reconnect): more
+        return out
 
     def close(self) -> None:
         """Delete what is acknowledged (best effort) and close; safe to call twice."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -67,7 +66,8 @@ async def test_every_sink_sees_a_reading_only_after_it_is_committed(tmp_path: Pa
     assert handoff.durable is sink and handoff.others == [watcher]
     for i in range(5):
         handoff.publish(from_dict(numbered(i)), False)
-        await asyncio.sleep(0.02)  # one at a time: each its own commit
+        await handoff.drain(5.0)  # one at a time: each its own commit
+    assert sink._outbox.commits == 5
     for i in range(5, 305):  # a burst within one loop turn
         handoff.publish(from_dict(numbered(i)), False)
     assert watcher.seen[-1][0] < 5  # nothing of the burst handed out before its commit
@@ -75,8 +75,7 @@ async def test_every_sink_sees_a_reading_only_after_it_is_committed(tmp_path: Pa
     assert [s for s, _ in watcher.seen] == list(range(305))  # all, in order
     for seq, stored in watcher.seen:
         assert seq in stored
-    commits = sink._outbox.commits
-    assert 5 < commits < 5 + 10  # 300 readings in a handful of commits (group commit)
+    assert sink._outbox.commits - 5 <= 3  # 300 readings in a few commits (group commit)
     await sink.stop(0.1)
 
 

@@ -29,6 +29,7 @@ class FifoFeeder(threading.Thread):
         self.rate = rate
         self.next = start_at  # the next volume to send
         self.written = 0
+        self.sent_at: dict[int, float] = {}  # volume -> time.time() when written
         self.paused = threading.Event()  # set: hold (a radio unplugged)
         self._halt = threading.Event()
 
@@ -61,6 +62,7 @@ class FifoFeeder(threading.Thread):
                 os.close(fd)
                 fd = -1
                 continue
+            self.sent_at[self.next] = time.time()
             self.next += 1
             self.written += 1
             k += 1
