@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from gatewayd.daemon.handoff import Handoff
+from gatewayd.meters.model import from_dict
 from gatewayd.sinks.mqtt import MqttSettings, MqttSink
 from tests.sinks.conftest import Broker, Subscriber
 from tests.sinks.mqtt_readings import numbered, seq_of
@@ -87,12 +88,12 @@ async def test_full_disk_keeps_delivering_never_loops_and_recovers(
         try:
             broker.stop()
             for i in range(100):
-                handoff.publish(numbered(i), False)
+                handoff.publish(from_dict(numbered(i)), False)
             await handoff.drain(5.0)
             assert sink.stats()["queued"] == 100
             fill(state / "filler")
             for i in range(100, 150):  # cannot be stored: they wait, in order
-                handoff.publish(numbered(i), False)
+                handoff.publish(from_dict(numbered(i)), False)
             await asyncio.sleep(0.5)
             assert handoff.waiting == 50
 

@@ -14,8 +14,10 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from gatewayd.meters.model import from_dict
 from gatewayd.sinks.mqtt import MqttSettings, MqttSink
-from gatewayd.sinks.mqtt.payload import Topics, discovery_configs
+from gatewayd.sinks.mqtt.discovery import discovery_configs
+from gatewayd.sinks.mqtt.payload import Topics
 from tests.sinks.conftest import Broker, Subscriber
 from tests.sinks.mqtt_readings import numbered, seq_of
 
@@ -80,7 +82,7 @@ async def test_no_puback_means_reconnect_and_resend_logged_once(
     broker.proc.send_signal(signal.SIGSTOP)  # TCP stays up; nothing answers
     try:
         for i in range(20):
-            sink.publish(numbered(i))
+            sink.publish(from_dict(numbered(i)))
         while sink.stats()["puback_timeouts"] < 1:
             await asyncio.sleep(0.05)
     finally:
@@ -103,12 +105,14 @@ async def test_discovery_configs_outlive_an_overflowing_outbox(
     await sink.start()
     meters = [f"{20_000_000 + i}" for i in range(20)]
     for i, m in enumerate(meters):
-        sink.publish(numbered(i, m))
+        sink.publish(from_dict(numbered(i, m)))
     assert sink.stats()["dropped"] == 15  # the readings of 15 meters are gone ...
     broker.start()
     topics = Topics("metersync", GW)
     want = {
-        c.topic for m in meters for c in discovery_configs(numbered(0, m), topics, "homeassistant")
+        c.topic
+        for m in meters
+        for c in discovery_configs(from_dict(numbered(0, m)), topics, "homeassistant")
     }
     msgs = await sub.wait_for(lambda ms: want <= {x.topic for x in ms}, timeout=20)
     await sink.stop(1.0)
