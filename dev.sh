@@ -26,7 +26,8 @@ apt_install() {
 }
 
 # setup [EXTRAS]: the venv and the project with its pyproject extras (default: dev). The test
-# suite adds journald (systemd-python, built against libsystemd-dev: installed by apt first).
+# suite adds journald (systemd-python, built against libsystemd-dev: installed by apt first)
+# and ble-client (bleak, driven against the GATT server through a fake bluetoothd).
 setup() {
     local extras=${1:-dev}
     if [[ ! -x $VENV/bin/python ]]; then
@@ -48,7 +49,7 @@ case "$cmd" in
         ;;
     test)
         apt_install "${TEST_APT_PACKAGES[@]}"
-        setup dev,journald
+        setup dev,journald,ble-client
         "$VENV/bin/ruff" check .
         "$VENV/bin/ruff" format --check .
         "$VENV/bin/mypy"

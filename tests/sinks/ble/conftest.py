@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.sinks.ble.fake_bluez import FakeBluez
+from tests.sinks.ble.fake_central import FakeCentral
 
 BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -66,6 +67,27 @@ def dbus_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield address
     finally:
         stop_dbus_daemon(proc)
+
+
+@pytest.fixture(scope="session")
+def client_dbus_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A second private bus: the client machine's system bus (bleak and its bluetoothd)."""
+    proc, address = start_dbus_daemon(tmp_path_factory.mktemp("client-dbus"))
+    try:
+        yield address
+    finally:
+        stop_dbus_daemon(proc)
+
+
+@pytest.fixture
+async def central(client_dbus_address: str, bluez: FakeBluez) -> AsyncIterator[FakeCentral]:
+    """The client machine's fake bluetoothd, linked by radio to the gateway's (`bluez`)."""
+    fake = FakeCentral(client_dbus_address, bluez)
+    await fake.start()
+    try:
+        yield fake
+    finally:
+        await fake.stop()
 
 
 @pytest.fixture

@@ -4,7 +4,9 @@ ATT bridge (ReadValue/WriteValue/StartNotify, PropertiesChanged -> notifications
 
 Like bluetoothd it calls back the registering connection: GetManagedObjects on the application
 path (and validates the tree), Properties.GetAll on the advertisement, and the agent's methods.
-It does not check ATT semantics, MTU or security enforcement: that needs a radio.
+Phones reach it through `read`/`write`/`notify` below (the ATT requests bluetoothd turns into
+calls on the application), or through a FakeCentral (fake_central.py): a second bluetoothd on
+its own bus, the client machine's, linked to this one as by a radio, that bleak talks to.
 """
 
 # No `from __future__ import annotations`: dbus-fast reads `-> None` as the None object.
@@ -15,108 +17,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from dbus_fast import DBusError, Message, MessageType, PropertyAccess, Variant
+from dbus_fast import DBusError, Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
-from dbus_fast.annotations import DBusBool, DBusStr, DBusUInt32
-from dbus_fast.service import ServiceInterface, dbus_property
 
-# BlueZ 5.66 src/gatt-database.c parse_chrc_flags: every flag it accepts.
-BLUEZ_FLAGS = frozenset(
-    [
-        "broadcast",
-        "read",
-        "write-without-response",
-        "write",
-        "notify",
-        "indicate",
-        "authenticated-signed-writes",
-        "extended-properties",
-        "reliable-write",
-        "writable-auxiliaries",
-        "encrypt-read",
-        "encrypt-write",
-        "encrypt-authenticated-read",
-        "encrypt-authenticated-write",
-        "secure-read",
-        "secure-write",
-        "authorize",
-        "encrypt-notify",
-        "encrypt-authenticated-notify",
-        "secure-notify",
-        "encrypt-indicate",
-        "encrypt-authenticated-indicate",
-        "secure-indicate",
-    ]
+from tests.sinks.ble.fake_adapter import (
+    GATEWAY_ADDRESS,
+    Adapter,
+    Device,
+    _Named,
+    legacy_adv_size,
 )
+from tests.sinks.ble.fake_att import BLUEZ_FLAGS, NO_SECURITY
+
+__all__ = ["BLUEZ_FLAGS", "GATEWAY_ADDRESS", "FakeBluez", "legacy_adv_size"]
+
 SERVICE = "org.bluez.GattService1"
 CHAR = "org.bluez.GattCharacteristic1"
 ADV = "org.bluez.LEAdvertisement1"
+PHONE = "11:22:33:44:55:66"
 DEVICE = "/org/bluez/hci0/dev_11_22_33_44_55_66"
-
-
-class _Named(ServiceInterface):
-    """An interface that only has to show up in GetManagedObjects (methods are intercepted)."""
-
-
-class Adapter(ServiceInterface):
-    def __init__(self, log: list[tuple[str, Any]]) -> None:
-        super().__init__("org.bluez.Adapter1")
-        self._props: dict[str, Any] = {"Powered": True, "Pairable": False, "PairableTimeout": 0}
-        self._log = log
-
-    def _set(self, name: str, value: Any) -> None:
-        self._props[name] = value
-        self._log.append((name, value))
-        self.emit_properties_changed({name: value})
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Address(self) -> DBusStr:
-        return "B8:27:EB:00:00:01"
-
-    @dbus_property()
-    def Powered(self) -> DBusBool:
-        return self._props["Powered"]
-
-    # dbus_fast's property: mypy knows the setter idiom for builtins.property only
-    @Powered.setter  # type: ignore[no-redef]
-    def Powered(self, value: DBusBool) -> None:
-        self._set("Powered", value)
-
-    @dbus_property()
-    def PairableTimeout(self) -> DBusUInt32:
-        return self._props["PairableTimeout"]
-
-    # dbus_fast's property: mypy knows the setter idiom for builtins.property only
-    @PairableTimeout.setter  # type: ignore[no-redef]
-    def PairableTimeout(self, value: DBusUInt32) -> None:
-        self._set("PairableTimeout", value)
-
-    @dbus_property()
-    def Pairable(self) -> DBusBool:
-        return self._props["Pairable"]
-
-    # dbus_fast's property: mypy knows the setter idiom for builtins.property only
-    @Pairable.setter  # type: ignore[no-redef]
-    def Pairable(self, value: DBusBool) -> None:
-        self._set("Pairable", value)
-
-
-class Device(ServiceInterface):
-    def __init__(self) -> None:
-        super().__init__("org.bluez.Device1")
-        self.bonded = False
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Address(self) -> DBusStr:
-        return "11:22:33:44:55:66"
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Name(self) -> DBusStr:
-        return "Installer phone"
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Bonded(self) -> DBusBool:
-        return self.bonded
 
 
 @dataclass
@@ -143,18 +62,6 @@ def _unvariant(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v.value if isinstance(v, Variant) else v for k, v in d.items()}
 
 
-def legacy_adv_size(props: dict[str, Any]) -> int:
-    """Bytes of legacy advertising data BlueZ would build from LEAdvertisement1 properties."""
-    size = 3 if props.get("Discoverable") else 0  # Flags AD
-    uuids = [uuid.UUID(u) for u in props.get("ServiceUUIDs", [])]
-    if uuids:
-        size += 2 + 16 * len(uuids)  # one "complete list of 128-bit UUIDs" AD
-    if "LocalName" in props:
-        size += 2 + len(props["LocalName"].encode())
-    size += 3 * ("tx-power" in props.get("Includes", []))
-    return size
-
-
 @dataclass
 class FakeBluez:
     address: str
@@ -168,6 +75,12 @@ class FakeBluez:
     reject_apps: str | None = None  # set to make RegisterApplication fail with this message
     bus: MessageBus | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    # what /var/lib/bluetooth keeps across restarts: peer address -> security level of the bond
+    bonds: dict[str, int] = field(default_factory=dict)
+    peers: dict[str, Device] = field(default_factory=dict)
+    # a FakeCentral's hooks: notifications sent (char path, value) and bluetoothd going away
+    value_listeners: list[Callable[[str, bytes], None]] = field(default_factory=list)
+    stop_listeners: list[Callable[[], None]] = field(default_factory=list)
 
     @property
     def adapter_path(self) -> str:
@@ -181,12 +94,15 @@ class FakeBluez:
         self.agents.clear()
         bus.add_message_handler(self._on_message)
         bus.export("/org/bluez", _Named("org.bluez.AgentManager1"))
+        self.peers.clear()
         if with_adapter:
             self.add_adapter()
         await bus.request_name("org.bluez")
 
     async def stop(self) -> None:
         """bluetoothd exits: the connection and its name go away, registrations with it."""
+        for listener in list(self.stop_listeners):
+            listener()
         if self.bus is not None:
             self.bus.disconnect()
             with contextlib.suppress(Exception):
@@ -202,6 +118,41 @@ class FakeBluez:
             _Named("org.bluez.LEAdvertisingManager1"),
         ):
             self.bus.export(self.adapter_path, iface)
+        for address in self.bonds:  # bonded devices are known from the start
+            self.peer(address).bonded = True
+
+    @property
+    def pairable(self) -> bool:
+        return bool(self._adapter._props["Pairable"]) if self.bus is not None else False
+
+    @property
+    def advertising(self) -> bool:
+        return self.bus is not None and bool(self.adverts) and bool(self.apps)
+
+    def peer_path(self, address: str) -> str:
+        return f"{self.adapter_path}/dev_{address.replace(':', '_')}"
+
+    def peer(self, address: str, name: str = "Installer phone") -> Device:
+        """The Device1 of a peer, created (as on a connection or a bond) if new."""
+        assert self.bus is not None
+        if address not in self.peers:
+            self.peers[address] = dev = Device(address, name)
+            self.bus.export(self.peer_path(address), dev)
+        return self.peers[address]
+
+    def set_peer(self, address: str, **changes: bool) -> None:
+        dev = self.peer(address)
+        for name, value in changes.items():
+            setattr(dev, name, value)
+        dev.emit_properties_changed({n.capitalize(): v for n, v in changes.items()})
+
+    def add_bond(self, address: str, level: int) -> None:
+        self.bonds[address] = level
+        self.set_peer(address, bonded=True)
+
+    def link_level(self, address: str, peer_has_bond: bool) -> int:
+        """Security a link with this peer reaches: the bond's, if both ends still hold it."""
+        return self.bonds.get(address, NO_SECURITY) if peer_has_bond else NO_SECURITY
 
     def remove_adapter(self) -> None:
         """The adapter disappears (unplugged, rfkill): BlueZ drops what was registered on it."""
@@ -345,7 +296,10 @@ class FakeBluez:
             return
         changed = msg.body[1]
         if msg.body[0] == CHAR and "Value" in changed:
-            self.notifications.put_nowait((str(msg.path), bytes(changed["Value"].value)))
+            value = bytes(changed["Value"].value)
+            self.notifications.put_nowait((str(msg.path), value))
+            for listener in list(self.value_listeners):
+                listener(str(msg.path), value)
 
     # ---- the ATT bridge: what a phone's requests become ----
 
@@ -353,11 +307,13 @@ class FakeBluez:
         (app,) = self.apps.values()
         return app
 
-    async def read(self, char_uuid: str, offset: int = 0, device: str = DEVICE) -> bytes:
+    async def read(
+        self, char_uuid: str, offset: int = 0, device: str = DEVICE, mtu: int = 23
+    ) -> bytes:
         app = self.app()
         options = {
             "offset": Variant("q", offset),
-            "mtu": Variant("q", 23),
+            "mtu": Variant("q", mtu),
             "link": Variant("s", "LE"),
             "device": Variant("o", device),
         }
@@ -409,16 +365,17 @@ class FakeBluez:
 
     async def ask_agent(self, member: str, sig: str = "o", *args: Any) -> list[Any]:
         """Call the default agent as bluetoothd does during pairing (device first)."""
+        return await self.ask_agent_for(DEVICE, member, sig, *args)
+
+    async def ask_agent_for(
+        self, device: str, member: str, sig: str = "o", *args: Any
+    ) -> list[Any]:
         agent = self.default_agent()
         assert agent is not None
         return await self._call(
-            agent.sender, agent.path, "org.bluez.Agent1", member, sig, [DEVICE, *args]
+            agent.sender, agent.path, "org.bluez.Agent1", member, sig, [device, *args]
         )
 
     async def bond(self) -> None:
         """A phone completes pairing: its Device1 appears and turns Bonded."""
-        assert self.bus is not None
-        dev = Device()
-        self.bus.export(DEVICE, dev)
-        dev.bonded = True
-        dev.emit_properties_changed({"Bonded": True})
+        self.add_bond(PHONE, 2)
