@@ -4,6 +4,7 @@ bluetoothd -> radio -> the gateway's bluetoothd -> gatewayd), at MTU 23 and 247.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
@@ -31,6 +32,22 @@ async def gateway(
     await until(lambda: sink.state is BleState.REGISTERED)
     yield sink
     await sink.stop(2.0)
+    await close_bleak()
+
+
+async def close_bleak() -> None:
+    """bleak keeps one D-Bus connection per event loop for the process's life: close it with
+    the test's loop (else the socket leaks into a later test as a ResourceWarning)."""
+    from bleak.backends.bluezdbus import manager
+
+    m = manager._global_instances.pop(asyncio.get_running_loop(), None)
+    bus = m._bus if m is not None else None
+    if bus is not None:
+        bus.disconnect()
+        with contextlib.suppress(Exception):
+            await bus.wait_for_disconnect()
+        if m is not None and m._bus_watcher_task is not None:
+            await asyncio.wait({m._bus_watcher_task}, timeout=2)
 
 
 def bond(bluez: FakeBluez, central: FakeCentral, level: int = SECURE) -> None:
@@ -135,6 +152,8 @@ async def test_bond_survives_gateway_bluetoothd_restart(
     await client.connect()
     await bluez.stop()
     await asyncio.wait_for(lost.wait(), 5)
+    assert not client.is_connected
+    await client.disconnect()  # releases bleak's connection
     await bluez.start()
     await bluez.wait(lambda: bool(bluez.apps) and bool(bluez.adverts))
     async with BleakClient(GATEWAY_ADDRESS, timeout=5) as again:
