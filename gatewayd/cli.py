@@ -25,7 +25,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "listen": ("gatewayd.commands.listen", "commissioning: print every frame a radio hears"),
     "check-config": ("gatewayd.commands.check_config", "validate the configuration and keys"),
     "keys": ("gatewayd.commands.keys", "key provisioning (import-kem)"),
-    "ble": ("gatewayd.commands.ble", "BLE tools (pair)"),
+    "ble": (
+        "gatewayd.commands.ble",
+        "BLE tools (pair on the gateway; scan, read, check from a client)",
+    ),
 }
 
 
