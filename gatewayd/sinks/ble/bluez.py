@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from dbus_fast import BusType, DBusError, Message, MessageType
+from dbus_fast import BusType, DBusError, Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
 
 from gatewayd.sinks.ble.objects import ADV_PATH, APP_PATH, Application
@@ -31,6 +31,8 @@ DBUS = "org.freedesktop.DBus"
 DBUS_PATH = "/org/freedesktop/DBus"
 OBJECT_MANAGER = "org.freedesktop.DBus.ObjectManager"
 GATT_MANAGER = "org.bluez.GattManager1"
+ADAPTER = "org.bluez.Adapter1"
+PROPERTIES = "org.freedesktop.DBus.Properties"
 ADV_MANAGER = "org.bluez.LEAdvertisingManager1"
 CALL_TIMEOUT_S = 25.0
 
@@ -230,6 +232,8 @@ class Registrar:
                 self._set_state(BleState.NO_ADAPTER)
                 return
             registering = not self._app_registered
+            if registering:
+                await self._not_pairable(bus, ifaces.get(ADAPTER, {}))
             if not self._app_registered:
                 await call(
                     bus,
@@ -261,6 +265,32 @@ class Registrar:
             return
         note = "" if ADV_MANAGER in ifaces else "no LEAdvertisingManager1, not advertising"
         self._set_state(BleState.REGISTERED, note, again=registering)
+
+    async def _not_pairable(self, bus: MessageBus, adapter: dict[str, Any]) -> None:
+        """New bonds only inside `gatewayd ble pair`: an adapter left pairable (BlueZ's
+        AlwaysPairable, a window whose command was killed before PairableTimeout) would take
+        Just Works bonds from anyone in range. Done at start and after every BlueZ restart."""
+        pairable = adapter.get("Pairable")
+        if pairable is None or pairable.value is not True:
+            return
+        try:
+            await call(
+                bus,
+                BLUEZ,
+                self.adapter_path,
+                PROPERTIES,
+                "Set",
+                "ssv",
+                [ADAPTER, "Pairable", Variant("b", False)],
+            )
+        except (DBusError, TimeoutError) as exc:
+            log.warning("BLE (%s): could not turn Pairable off: %s", self.adapter_path, exc)
+            return
+        log.info(
+            "BLE (%s): adapter was pairable; Pairable turned off (bonds only in "
+            "`gatewayd ble pair`)",
+            self.adapter_path,
+        )
 
     async def stop(self, task: asyncio.Task[None], timeout: float) -> None:
         """Cancel the supervisor, unregister cleanly within `timeout`, close the connection."""

@@ -87,12 +87,15 @@ STATUS = CharSpec("status", _uuid(0x0006), ("read",))
 CHARACTERISTICS: tuple[CharSpec, ...] = (METERS, READING, SELECT_METER, RAW_TELEGRAMS, STATUS)
 
 # BlueZ characteristic flags per access and security level. Only secured flags: a plain
-# "read"/"write"/"notify" would let an unbonded phone in.
+# "read"/"write"/"notify" would let an unbonded phone in. "authenticated" uses BlueZ's secure-*
+# flags: they need a link at the kernel's FIPS level, i.e. a bond made with LE Secure
+# Connections and passkey entry. encrypt-authenticated-* would also accept a legacy-pairing
+# passkey bond, whose key a sniffed pairing gives away.
 SECURITY_FLAGS: Mapping[Security, Mapping[str, str]] = {
     "authenticated": {
-        "read": "encrypt-authenticated-read",
-        "write": "encrypt-authenticated-write",
-        "notify": "encrypt-authenticated-notify",
+        "read": "secure-read",
+        "write": "secure-write",
+        "notify": "secure-notify",
     },
     "encrypted": {"read": "encrypt-read", "write": "encrypt-write", "notify": "encrypt-notify"},
 }

@@ -17,9 +17,9 @@ class _Named(ServiceInterface):
 
 
 class Adapter(ServiceInterface):
-    def __init__(self, log: list[tuple[str, Any]]) -> None:
+    def __init__(self, log: list[tuple[str, Any]], pairable: bool = False) -> None:
         super().__init__("org.bluez.Adapter1")
-        self._props: dict[str, Any] = {"Powered": True, "Pairable": False, "PairableTimeout": 0}
+        self._props: dict[str, Any] = {"Powered": True, "Pairable": pairable, "PairableTimeout": 0}
         self._log = log
 
     def _set(self, name: str, value: Any) -> None:

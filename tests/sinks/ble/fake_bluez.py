@@ -72,6 +72,7 @@ class FakeBluez:
     agents: dict[str, Agent] = field(default_factory=dict)
     adapter_log: list[tuple[str, Any]] = field(default_factory=list)
     notifications: asyncio.Queue[tuple[str, bytes]] = field(default_factory=asyncio.Queue)
+    pairable_at_start: bool = False  # BlueZ's main.conf AlwaysPairable = true
     reject_apps: str | None = None  # set to make RegisterApplication fail with this message
     bus: MessageBus | None = None
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -111,7 +112,7 @@ class FakeBluez:
 
     def add_adapter(self) -> None:
         assert self.bus is not None
-        self._adapter = Adapter(self.adapter_log)
+        self._adapter = Adapter(self.adapter_log, self.pairable_at_start)
         for iface in (
             self._adapter,
             _Named("org.bluez.GattManager1"),

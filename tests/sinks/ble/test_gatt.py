@@ -44,7 +44,7 @@ def test_uuids_share_one_random_base_and_differ() -> None:
 
 
 @pytest.mark.parametrize(
-    ("security", "prefix"), [("authenticated", "encrypt-authenticated-"), ("encrypted", "encrypt-")]
+    ("security", "prefix"), [("authenticated", "secure-"), ("encrypted", "encrypt-")]
 )
 def test_every_flag_is_secured(security: BleSecurity, prefix: str) -> None:
     for spec in gatt.CHARACTERISTICS:
@@ -53,10 +53,7 @@ def test_every_flag_is_secured(security: BleSecurity, prefix: str) -> None:
         assert all(f.startswith(prefix) for f in flags)
         if security == "encrypted":
             assert not any("authenticated" in f for f in flags)
-    assert gatt.char_flags(gatt.READING, "authenticated") == [
-        "encrypt-authenticated-read",
-        "encrypt-authenticated-notify",
-    ]
+    assert gatt.char_flags(gatt.READING, "authenticated") == ["secure-read", "secure-notify"]
 
 
 def test_k1_reading_record_bytes() -> None:

@@ -70,7 +70,7 @@ async def test_registered_tree_and_flags(make_sink: Any, bluez: FakeBluez, secur
     services = {p: i[SERVICE] for p, i in tree.items() if SERVICE in i}
     assert list(services.values()) == [{"UUID": gatt.SERVICE_UUID, "Primary": True}]
     chars = {i[CHAR]["UUID"]: i[CHAR] for i in tree.values() if CHAR in i}
-    level = "encrypt-authenticated-" if security == "authenticated" else "encrypt-"
+    level = "secure-" if security == "authenticated" else "encrypt-"
     expected = {
         gatt.METERS.uuid: [level + "read"],
         gatt.READING.uuid: [level + "read", level + "notify"],
