@@ -95,3 +95,21 @@ def test_status_bit_table(bit: int, name: str) -> None:
     assert rows[bit][1] == f"0x{1 << bit:04x}" and rows[bit][2].startswith(name)
     assert int(rows[15][1], 16) == gatt.STATUS_NO_ALARM_INFO
     assert len(rows) == len(gatt.STATUS_BITS) + 1
+
+
+def test_ble_read_session_matches_the_client_output() -> None:
+    """The `gatewayd ble read` session shows the worked examples above as the client prints
+    them (the values on the wire decoded by the same functions the command uses)."""
+    from gatewayd.ble_client import render
+
+    m = re.search(r"<!-- session: ble-read -->\n```text\n(.*?)```", DOC, re.S)
+    assert m, "docs/ble.md has no ble-read session"
+    lines = m.group(1).splitlines()
+    (record,) = example("reading-record")
+    rec_line = render.record_line(gatt.decode_record(record))
+    status = gatt.decode_status(b"".join(example("status")))
+    (meters,) = example("meters")
+    assert render.status_lines(status) == lines[4:6]
+    assert render.meters_lines(gatt.decode_meters(meters)) == lines[6:8]
+    assert lines[8] == f"reading (76348799): {rec_line}"
+    assert lines[10] == "  " + render.raw_line(*gatt.join_fragments(example("raw-telegram")))
