@@ -87,7 +87,7 @@ def required_level(flags: list[str], access: Access) -> int:
 
 def client_properties(flags: list[str]) -> list[str]:
     """The characteristic properties a remote client's BlueZ shows (security is not among them)."""
-    return [a for a in ("read", "write", "notify") if allows(flags, a)]  # type: ignore[arg-type]
+    return [a for a in ("read", "write", "notify") if allows(flags, a)]
 
 
 def security_error(flags: list[str], access: Access, level: int) -> int | None:

@@ -107,7 +107,7 @@ class FakeCentral:
         if self.bus is not None:
             self.bus.disconnect()
             with contextlib.suppress(Exception):
-                await self.bus.wait_for_disconnect()
+                await self.bus.wait_for_disconnect()  # type: ignore[no-untyped-call]
             self.bus = None
 
     # ---- properties the client may set ----

@@ -45,7 +45,7 @@ async def close_bleak() -> None:
     if bus is not None:
         bus.disconnect()
         with contextlib.suppress(Exception):
-            await bus.wait_for_disconnect()
+            await bus.wait_for_disconnect()  # type: ignore[no-untyped-call]
         if m is not None and m._bus_watcher_task is not None:
             await asyncio.wait({m._bus_watcher_task}, timeout=2)
 

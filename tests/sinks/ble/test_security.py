@@ -96,8 +96,7 @@ async def test_pairable_off_at_start_and_after_a_bluez_restart(
     assert not bluez.pairable
     bluez.adapter_log.clear()
     await bluez.stop()
-    await bluez.start()  # pairable again, as BlueZ's config says
-    assert bluez.pairable
+    await bluez.start()  # pairable again, as BlueZ's config says (the sink may already be at it)
     await until(lambda: ("Pairable", False) in bluez.adapter_log)
     assert sum("Pairable turned off" in r.getMessage() for r in caplog.records) == 2
 
