@@ -298,12 +298,13 @@ class Registrar:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        if bus is not None and bus.connected and self.state is not BleState.NO_BLUEZ:
-            try:
-                await asyncio.wait_for(self._unregister(bus), timeout)
-            except Exception as exc:
-                log.warning("BLE: could not unregister: %r", exc)
-            bus.disconnect()
+        if bus is not None and bus.connected:
+            if self.state is not BleState.NO_BLUEZ:
+                try:
+                    await asyncio.wait_for(self._unregister(bus), timeout)
+                except Exception as exc:
+                    log.warning("BLE: could not unregister: %r", exc)
+            bus.disconnect()  # also while BlueZ is away: the connection is ours to close
         self._set_state(BleState.STOPPED)
 
     async def _unregister(self, bus: MessageBus) -> None:

@@ -91,13 +91,14 @@ async def test_pairable_off_at_start_and_after_a_bluez_restart(
     bluez.pairable_at_start = True  # main.conf AlwaysPairable = true
     await bluez.stop()
     await bluez.start()
-    await start_gateway("encrypted")
+    sink = await start_gateway("encrypted")
     await until(lambda: ("Pairable", False) in bluez.adapter_log)
     assert not bluez.pairable
     bluez.adapter_log.clear()
     await bluez.stop()
     await bluez.start()  # pairable again, as BlueZ's config says (the sink may already be at it)
     await until(lambda: ("Pairable", False) in bluez.adapter_log)
+    await until(lambda: sink.state is BleState.REGISTERED)
     assert sum("Pairable turned off" in r.getMessage() for r in caplog.records) == 2
 
 

@@ -308,3 +308,15 @@ async def test_system_bus_restart(make_sink: Any, tmp_path: Any) -> None:
 def test_advertised_name_from_settings() -> None:
     assert BleSink(BleSettings(gateway_id="gw1")).local_name == "MS-gw1"
     assert BleSink(BleSettings(gateway_id="gw1", name="Pump house 3")).local_name == "Pump hou"
+
+
+async def test_stop_while_bluez_is_away_closes_the_connection(
+    sink: BleSink, bluez: FakeBluez
+) -> None:
+    bus = sink.registrar._bus
+    assert bus is not None and bus.connected
+    await bluez.stop()
+    await until(lambda: sink.state is BleState.NO_BLUEZ)
+    await sink.stop(1.0)
+    assert not bus.connected  # else the socket leaks until garbage collection
+    await bluez.start()  # for the fixture's teardown
