@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from gatewayd.errors import ConfigurationError, SinkError
-from gatewayd.sinks.ble import gatt
+from gatewayd.sinks.ble import gatt, telemetry
 from gatewayd.wmbus.link import id_bytes
 
 if TYPE_CHECKING:
@@ -156,7 +156,7 @@ class GatewayLink:
             if frag[1] & 0x7F == 0:
                 pieces.clear()
             pieces.append(frag)
-            if frag[1] & gatt.FRAGMENT_LAST:
+            if frag[1] & telemetry.FRAGMENT_LAST:
                 with contextlib.suppress(ValueError):  # a lost fragment: drop that telegram
                     on_raw(*gatt.join_fragments(pieces))
                 pieces.clear()

@@ -11,6 +11,7 @@ import pytest
 from bleak import BleakClient, BleakScanner  # the ble-client extra: bash dev.sh test installs it
 from bleak.exc import BleakDBusError, BleakGATTProtocolError, BleakGATTProtocolErrorCode
 
+from gatewayd.meters.model import from_dict
 from gatewayd.sinks.ble import BleSettings, BleSink, gatt
 from gatewayd.sinks.ble.bluez import BleState
 from tests.sinks.ble.fake_att import ENCRYPTED, SECURE
@@ -68,7 +69,7 @@ async def test_scan_sees_the_advertisement(gateway: BleSink, central: FakeCentra
 
 
 async def test_unbonded_phone_reads_nothing(gateway: BleSink, central: FakeCentral) -> None:
-    gateway.publish(K1_READING)
+    gateway.publish(from_dict(K1_READING))
     async with BleakClient(GATEWAY_ADDRESS, timeout=5) as client:
         for spec in (gatt.METERS, gatt.READING, gatt.STATUS):
             with pytest.raises(BleakDBusError) as exc:
@@ -96,8 +97,8 @@ async def test_layouts_at_mtu(
     bond(bluez, central)
     central.mtu = mtu
     for i in range(30):
-        gateway.publish(reading(f"{10000000 + i}", i / 1000))
-    gateway.publish(K1_READING)
+        gateway.publish(from_dict(reading(f"{10000000 + i}", i / 1000)))
+    gateway.publish(from_dict(K1_READING))
     async with BleakClient(GATEWAY_ADDRESS, timeout=5) as client:
         chars = {c.uuid: c for c in client.services.characteristics.values()}
         assert set(chars) == {s.uuid for s in gatt.CHARACTERISTICS}
@@ -132,7 +133,7 @@ async def test_layouts_at_mtu(
             lambda c, d: got.put_nowait((c.uuid, bytes(d))),
             bluez={"use_start_notify": False},  # AcquireNotify: a socket per characteristic
         )
-        gateway.publish(K1_READING)
+        gateway.publish(from_dict(K1_READING))
         assert await asyncio.wait_for(got.get(), 5) == (gatt.READING.uuid, K1_RECORD)
         gateway.raw(K1_FRAME, -71.0)
         fragments = [(await asyncio.wait_for(got.get(), 5))[1] for _ in range(3)]
@@ -146,7 +147,7 @@ async def test_bond_survives_gateway_bluetoothd_restart(
     gateway: BleSink, central: FakeCentral, bluez: FakeBluez
 ) -> None:
     bond(bluez, central)
-    gateway.publish(K1_READING)
+    gateway.publish(from_dict(K1_READING))
     lost = asyncio.Event()
     client = BleakClient(GATEWAY_ADDRESS, timeout=5, disconnected_callback=lambda _c: lost.set())
     await client.connect()

@@ -12,6 +12,7 @@ import pytest
 from bleak import BleakClient
 from bleak.exc import BleakDBusError
 
+from gatewayd.meters.model import from_dict
 from gatewayd.sinks.ble import BleSettings, BleSink, gatt
 from gatewayd.sinks.ble.bluez import BleState
 from tests.sinks.ble.fake_att import AUTHENTICATED, ENCRYPTED, SECURE
@@ -42,7 +43,7 @@ async def start_gateway(
         await sink.start()
         await bluez.wait(lambda: bool(bluez.apps) and bool(bluez.adverts))
         await until(lambda: sink.state is BleState.REGISTERED)
-        sink.publish(K1_READING)
+        sink.publish(from_dict(K1_READING))
         return sink
 
     yield start
