@@ -257,7 +257,19 @@ class Registrar:
                     [ADV_PATH, {}],
                 )
                 self._adv_registered = generation == self._generation
-        except (DBusError, TimeoutError) as exc:
+        except DBusError as exc:
+            if exc.type == "org.bluez.Error.AlreadyExists":
+                # BlueZ holds what we registered on this connection before a spurious
+                # generation bump: that is the state we want, not a failure to retry forever
+                if not self._app_registered:
+                    self._app_registered = True  # RegisterApplication raised it
+                else:
+                    self._adv_registered = True
+                self._kick.set()
+                return
+            self._set_state(BleState.FAILED, exc.text or exc.type)
+            return
+        except TimeoutError as exc:
             self._set_state(BleState.FAILED, str(exc) or type(exc).__name__)
             return
         if generation != self._generation:
