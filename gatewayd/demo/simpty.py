@@ -266,6 +266,19 @@ class PtySimulator(Lifecycle, abc.ABC):
                 finally:
                     loop.remove_writer(self._master)
 
+    async def delivered(self, timeout: float = 10) -> None:
+        """Wait until the radio has read every byte written so far (the slave side's input queue
+        is empty), so that a test can stop the daemon knowing the frames reached it."""
+        buf = array.array("i", [0])
+        loop = asyncio.get_running_loop()
+        settled_by = loop.time() + 0.05  # the pty moves written bytes over a moment later
+        async with asyncio.timeout(timeout):
+            while self._slave >= 0:
+                fcntl.ioctl(self._slave, termios.FIONREAD, buf)
+                if buf[0] == 0 and loop.time() > settled_by:
+                    return
+                await asyncio.sleep(0.001)
+
     async def _drained(self) -> None:
         """Wait until the radio has read what we wrote: the pty moves the bytes to the slave's
         input queue a moment after the write, then the radio's read empties it."""

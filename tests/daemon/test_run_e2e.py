@@ -43,12 +43,13 @@ async def notify(tmp_path: Path) -> AsyncIterator[NotifySocket]:
 
 
 async def sent(sim: ImstSimulator, *frames: bytes) -> None:
-    """Queue frames and wait until the simulator has written them all."""
+    """Queue frames and wait until the simulator has written them all and the daemon read them."""
     target = sim.counters["frames_sent"] + len(frames)
     sim.send(*frames)
     async with asyncio.timeout(10):
         while sim.counters["frames_sent"] < target:
             await asyncio.sleep(0.01)
+    await sim.delivered()
 
 
 def final_status(notify: NotifySocket) -> str:
