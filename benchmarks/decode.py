@@ -6,6 +6,11 @@ Generates unique encrypted Multical 21 telegrams with our own encoder (about one
 eight, the rest compact, as the meters send them), writes them as hex lines (keys in a TOML
 file) and as JSON lines (key on each line), and times one `gatewayd decode` process per input
 on one core (taskset, when available). Figures only; never part of the test run.
+
+When a `wmbusmeters` binary is on PATH (or given with --wmbusmeters), the same telegrams go to
+`wmbusmeters --silent --format=json stdin:jsonl` as {"_":"decode","telegram":..,"key":..,
+"driver":"multical21"} lines, pinned to the same core, and the ratio is printed. Readings are
+counted in both outputs so that a run which decoded nothing cannot pass for a fast one.
 """
 
 from __future__ import annotations
@@ -60,22 +65,27 @@ _WRAPPER = (
 )
 
 
-def run(cmd: list[str], data: Path) -> tuple[float, int, int]:
+def run(cmd: list[str], data: Path) -> tuple[float, int, int, int]:
+    """(seconds, peak RSS in kB, readings with a total_m3, error lines) of one run."""
     with data.open("rb") as stdin:
         t0 = time.perf_counter()
         p = subprocess.run([sys.executable, "-c", _WRAPPER, *cmd], stdin=stdin,
                            capture_output=True, check=True)  # fmt: skip
         elapsed = time.perf_counter() - t0
     rss = int(p.stderr.split()[-1])
-    errors = sum(1 for line in p.stdout.splitlines() if b'"error"' in line)
-    return elapsed, rss, errors
+    lines = p.stdout.splitlines()
+    readings = sum(1 for line in lines if b'"total_m3"' in line)
+    errors = sum(1 for line in lines if b'"error"' in line)
+    return elapsed, rss, readings, errors
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--count", type=int, default=100_000)
     ap.add_argument("--meters", type=int, default=20)
+    ap.add_argument("--wmbusmeters", help="wmbusmeters binary (default: the one on PATH, if any)")
     a = ap.parse_args()
+    reference = a.wmbusmeters or shutil.which("wmbusmeters")
     lines, keys = generate(a.count, a.meters)
     exe = shutil.which("gatewayd") or str(Path(sys.executable).with_name("gatewayd"))
     pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
@@ -90,14 +100,34 @@ def main() -> int:
         jsonfile.write_text("".join(
             json.dumps({"telegram": t, "key": keys[ids[i % a.meters]].hex()}) + "\n"
             for i, t in enumerate(lines)))  # fmt: skip
-        print(f"{a.count} telegrams, {a.meters} meters, 1 in 8 full frames")
-        for name, cmd, f in (
+        runs = [
             ("hex lines + --keys", [*pin, exe, "decode", "--keys", str(keyfile)], hexfile),
             ("JSON lines with keys", [*pin, exe, "decode"], jsonfile),
-        ):
-            elapsed, rss_kb, errors = run(cmd, f)
-            print(f"{name:22s} {a.count / elapsed:10,.0f} telegrams/s  {elapsed:6.2f} s  "
-                  f"peak RSS {rss_kb / 1024:5.1f} MB  errors {errors}")  # fmt: skip
+        ]
+        if reference:
+            reffile = Path(tmp, "wmbusmeters.jsonl")
+            reffile.write_text("".join(
+                json.dumps({"_": "decode", "telegram": t, "key": keys[ids[i % a.meters]].hex(),
+                            "driver": "multical21"}) + "\n"
+                for i, t in enumerate(lines)))  # fmt: skip
+            cmd = [*pin, reference, "--silent", "--format=json", "stdin:jsonl"]
+            runs.append(("wmbusmeters stdin:jsonl", cmd, reffile))
+        print(f"{a.count} telegrams, {a.meters} meters, 1 in 8 full frames, pinned: {bool(pin)}")
+        rates: dict[str, float] = {}
+        for name, cmd, f in runs:
+            elapsed, rss_kb, readings, errors = run(cmd, f)
+            rates[name] = a.count / elapsed
+            print(
+                f"{name:24s} {a.count / elapsed:10,.0f} telegrams/s  {elapsed:6.2f} s  "
+                f"peak RSS {rss_kb / 1024:5.1f} MB  readings {readings}  errors {errors}"
+            )
+        ref = rates.get("wmbusmeters stdin:jsonl")
+        if ref:
+            for name, rate in rates.items():
+                if not name.startswith("wmbusmeters"):
+                    print(f"ratio {name} / wmbusmeters: {rate / ref:.2f}x")
+        else:
+            print("wmbusmeters not on PATH: no side-by-side figure")
     return 0
 
 

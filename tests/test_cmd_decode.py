@@ -113,3 +113,16 @@ def test_batch_answers_each_line_of_a_live_stream_at_once() -> None:
         p.wait(timeout=30)
         p.stdout.close()
     assert p.returncode == 0
+
+
+def test_a_short_key_in_a_batch_line_names_the_meter_and_the_line() -> None:
+    lines = [
+        json.dumps({"telegram": K1, "key": KEY[:30]}),
+        json.dumps({"telegram": K1, "key": KEY}),
+    ]
+    p = gw(stdin="\n".join(lines) + "\n")
+    first, second = (json.loads(x) for x in p.stdout.splitlines())
+    assert first["id"] == "76348799"
+    assert "meter 76348799" in first["error"] and "line 1" in first["error"]
+    assert KEY[:30] not in first["error"]
+    assert second["total_m3"] == 6.408  # the next line is not affected

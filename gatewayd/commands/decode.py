@@ -117,9 +117,11 @@ def _peek_id(data: bytes) -> str | None:
 
 
 def _line_input(line: str, n: int) -> tuple[bytes | None, bytes | None, str | None]:
-    """(telegram, key, error) for one stdin line."""
+    """(telegram, key, error) for one stdin line; with an error the telegram is given when it
+    could be read, so the error line can name the meter."""
     text = line.strip()
     key = None
+    key_error = None
     if not text:
         return None, None, f"line {n}: empty"
     if text.startswith("{"):
@@ -131,11 +133,15 @@ def _line_input(line: str, n: int) -> tuple[bytes | None, bytes | None, str | No
         except (ValueError, KeyError, TypeError) as exc:
             return None, None, f"line {n}: not a telegram object ({exc})"
         except UsageError as exc:
-            return None, None, str(exc)
+            key_error = str(exc)
     try:
-        return bytes.fromhex(text.replace(" ", "")), key, None
+        data = bytes.fromhex(text.replace(" ", ""))
     except ValueError:
         return None, None, f"line {n}: not hex"
+    if key_error is not None:
+        meter_id = _peek_id(data)
+        return data, None, f"meter {meter_id}: {key_error}" if meter_id else key_error
+    return data, key, None
 
 
 def run_batch(lines: Iterable[str], out: TextIO, batch: BatchDecoder, *, live: bool = False) -> int:
@@ -145,8 +151,9 @@ def run_batch(lines: Iterable[str], out: TextIO, batch: BatchDecoder, *, live: b
     write = out.write
     for n, line in enumerate(lines, 1):
         data, key, err = _line_input(line, n)
-        if data is None:
-            write(dumps({"id": None, "error": err, "raw": line.strip()}) + "\n")
+        if data is None or err is not None:
+            meter_id = None if data is None else _peek_id(data)
+            write(dumps({"id": meter_id, "error": err, "raw": line.strip()}) + "\n")
         else:
             write(dumps(batch.one(data, key)) + "\n")
         if live:

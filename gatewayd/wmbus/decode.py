@@ -68,18 +68,21 @@ class Decoder:
             key = self.key_for(meter_id) or ell_key
         elif key is None:
             key = ell_key
-        apl, tpl_encrypted = decrypt_tpl(frame, tpl_span, tpl, address, afl, key, meter_id)
+        apl, tpl_encrypted, short = decrypt_tpl(frame, tpl_span, tpl, address, afl, key, meter_id)
+        notes: tuple[str, ...] = () if short is None else (short,)
         encrypted = h.encrypted_ell or tpl_encrypted
         hdr = tpl if tpl.acc is not None else None
         if info.apl == "manufacturer":
-            return _telegram(h, address, hdr, ci, encrypted, apl, (), mfct=apl, mfct_key=key)
+            return _telegram(
+                h, address, hdr, ci, encrypted, apl, (), mfct=apl, mfct_key=key, warnings=notes
+            )
         if info.apl == "none":
-            return _telegram(h, address, hdr, ci, encrypted, apl, ())
+            return _telegram(h, address, hdr, ci, encrypted, apl, (), warnings=notes)
         if info.apl == "format":
             heads = parse_headers(apl, meter_id, self.header_cache)
             sig = self.formats.learn(address, apl)
             recs = tuple(Record(head, None, b"") for head in heads)
-            return _telegram(h, address, hdr, ci, encrypted, apl, recs, sig=sig)
+            return _telegram(h, address, hdr, ci, encrypted, apl, recs, sig=sig, warnings=notes)
         if info.apl == "compact":
             if tpl_encrypted and apl[:2] == b"\x2f\x2f":
                 apl = apl[2:]  # the decryption check marker, not part of the compact header
@@ -90,19 +93,21 @@ class Decoder:
             full, recs = expand_compact(
                 self.formats, address, sig, fcrc, apl[4:], meter_id, self.header_cache
             )
-            return _telegram(h, address, hdr, ci, encrypted, full, recs, sig=sig, compact=True)
+            return _telegram(
+                h, address, hdr, ci, encrypted, full, recs, sig=sig, compact=True, warnings=notes
+            )
         parsed_records = parse_records(apl, meter_id, strict=False, cache=self.header_cache)
         recs = parsed_records.records
-        warnings: tuple[str, ...] = ()
+        warnings = notes
         full_sig: int | None = None
         if parsed_records.error is not None:
             if not recs:
                 raise FrameError(parsed_records.error, meter_id)
-            warnings = (
+            warnings += (
                 f"records from APL offset {parsed_records.error_offset} not decoded: "
                 f"{parsed_records.error}",
             )
-        elif recs:  # a telegram read only in part must not teach a compact format
+        elif recs and not notes:  # a telegram read only in part must not teach a format
             full_sig = self.formats.learn(address, b"".join(r.header.difvif for r in recs))
         return _telegram(
             h, address, hdr, ci, encrypted, apl, recs,

@@ -77,34 +77,46 @@ def decrypt_tpl(
     afl: AflHeader | None,
     key: bytes | None,
     meter_id: str,
-) -> tuple[bytes, bool]:
-    """Decrypt the APL after a TPL header. Returns (APL bytes, was encrypted)."""
+) -> tuple[bytes, bool, str | None]:
+    """Decrypt the APL after a TPL header. Returns (APL bytes, was encrypted, warning).
+
+    Mode 5 with fewer bytes than the CFG announces (a short last block, a truncated frame) is
+    read as the reference decoder reads it: the whole blocks that arrived are decrypted, the
+    rest is kept as it is, and the warning says so.
+    """
     tpl_at, body_at = tpl_span
     mode = hdr.security_mode
     body = frame[body_at:]
     if mode == 0:
-        return body, False
+        return body, False, None
     if mode not in (5, 7):
         name = SECURITY_MODE_NAMES.get(mode, f"reserved mode {mode}")
         raise UnsupportedError(f"TPL security {name} is not supported", meter_id)
     assert hdr.cfg is not None and hdr.acc is not None
     n = encrypted_blocks(hdr.cfg)
     length = n * 16 if n else len(body) - len(body) % 16
+    warning = None
     if length > len(body):
-        raise FrameError(
-            f"TPL announces {n} encrypted blocks, only {len(body)} bytes follow", meter_id
+        if mode != 5 or len(body) < 16:
+            raise FrameError(
+                f"TPL announces {n} encrypted blocks, only {len(body)} bytes follow", meter_id
+            )
+        length = len(body) - len(body) % 16
+        warning = (
+            f"TPL announces {n} encrypted blocks, only {len(body)} bytes follow: "
+            f"{length // 16} decrypted, {len(body) - length} kept as they are"
         )
     enc, tail = body[:length], body[length:]
     if mode == 5:
         iv = address.raw[:2] + address.raw[2:8] + bytes([hdr.acc]) * 8
         plain = _cbc_checked(key, iv, enc, meter_id, "mode 5")
-        return plain + tail, True
+        return plain + tail, True, warning
     # mode 7: the MAC is checked before anything is decrypted
     if afl is None or afl.mcr is None or afl.mac is None or afl.mcl is None:
         raise FrameError("security mode 7 needs an AFL with MCR and MAC", meter_id)
     if key is None:
         if enc[:2] == b"\x2f\x2f":
-            return body, False  # stored already decrypted; nothing to verify without a key
+            return body, False, None  # stored already decrypted; nothing to verify without a key
         raise NoKeyError("encrypted (TPL mode 7) and no key configured", meter_id)
     if hdr.cfg_ext is not None and (hdr.cfg_ext >> 4) & 0x03 != 1:
         raise UnsupportedError(f"mode 7 key derivation KDFS {(hdr.cfg_ext >> 4) & 3}", meter_id)
@@ -114,13 +126,13 @@ def decrypt_tpl(
     msg = bytes([afl.mcl]) + afl.mcr + (afl.ml or b"") + frame[tpl_at:]
     if cmac(kmac, msg)[: len(afl.mac)] != afl.mac:
         if enc[:2] == b"\x2f\x2f":
-            return body, False
+            return body, False, None
         raise WrongKeyError("AFL MAC does not verify: wrong key", meter_id)
     kenc = kdf_a(key, 0x00, afl.mcr, meter_id_bytes)
     plain = aes_cbc_decrypt(kenc, ZERO_IV, enc)
     if plain[:2] != b"\x2f\x2f":
         raise WrongKeyError("mode 7 MAC verified but plaintext lacks 2F2F", meter_id)
-    return plain + tail, True
+    return plain + tail, True, None
 
 
 def _cbc_checked(key: bytes | None, iv: bytes, enc: bytes, meter_id: str, what: str) -> bytes:

@@ -8,11 +8,12 @@ from hypothesis import strategies as st
 
 from gatewayd.wmbus.decode import Decoder
 from gatewayd.wmbus.dedup import dedup_key
+from gatewayd.wmbus.encode import oms_mode5
 from gatewayd.wmbus.errors import FrameError, TelegramError, WrongKeyError
 from gatewayd.wmbus.explain import explain
 from gatewayd.wmbus.headers import walk_headers
 from gatewayd.wmbus.link import FrameFormat
-from tests.wmbus.test_decode import K1, KAM_KEY, KEYS, O2, O2_KEY, SAMPLES
+from tests.wmbus.test_decode import K1, KAM_KEY, KEYS, O2, O2_KEY, OWN_KEY, SAMPLES
 
 
 def test_ell_ii_span_covers_ci_cc_acc_sn_and_the_payload_crc() -> None:
@@ -89,3 +90,33 @@ def test_fuzz_dedup_never_raises_and_explain_reports_errors(
     for frame in (bytes(data), bytes([len(data) - 1]) + bytes(data[1:])):
         assert isinstance(dedup_key(frame), bytes)
         assert isinstance(explain(frame, FrameFormat.CLEAN, Decoder(keys=KEYS)), str)
+
+
+def _mode5_two_blocks() -> bytes:
+    recs = [("0413", (4242).to_bytes(4, "little")), ("0406", (77).to_bytes(4, "little")),
+            ("0C13", bytes.fromhex("11223344")), ("02FD17", b"\x00\x00")]  # fmt: skip
+    return oms_mode5(manufacturer="ELS", meter_id="12345678", version=1, device_type=7,
+                     key=OWN_KEY, records=recs)  # fmt: skip
+
+
+def test_mode5_with_fewer_bytes_than_announced_decrypts_the_blocks_that_came() -> None:
+    frame = bytearray(_mode5_two_blocks())
+    assert len(frame) - 15 == 32 and frame[13] >> 4 == 2  # two blocks after the short TPL
+    frame[13] = (3 << 4) | (frame[13] & 0x0F)  # the CFG now announces three
+    t = Decoder().decode(bytes(frame), key=OWN_KEY)
+    by_header = {r.header.difvif.hex().upper(): r.value for r in t.records}
+    assert by_header["0413"] == 4.242 and by_header["0406"] == 77
+    assert any("announces 3 encrypted blocks" in w for w in t.warnings)
+
+
+def test_mode5_short_last_block_keeps_the_whole_blocks() -> None:
+    frame = bytearray(_mode5_two_blocks()[:-6])  # the second block arrives 10 bytes long
+    frame[0] = len(frame) - 1
+    t = Decoder().decode(bytes(frame), key=OWN_KEY)
+    # the first block holds 2F2F, 0413 and 0406 whole; the rest is not readable
+    assert [r.header.difvif.hex().upper() for r in t.records][:2] == ["0413", "0406"]
+    assert t.warnings
+    with pytest.raises(FrameError):  # less than one whole block: nothing to decrypt
+        cut = bytearray(_mode5_two_blocks()[:-20])
+        cut[0] = len(cut) - 1
+        Decoder().decode(bytes(cut), key=OWN_KEY)
