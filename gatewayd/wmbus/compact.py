@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from gatewayd.wmbus.crc import crc16_en13757
 from gatewayd.wmbus.errors import FormatUnknownError, FrameError
 from gatewayd.wmbus.link import Address
-from gatewayd.wmbus.records import HeaderCache, Record, RecordHeader, decode_value, parse_headers
+from gatewayd.wmbus.records import HeaderCache, Record, RecordHeader, parse_headers
+from gatewayd.wmbus.values import Reader
 
 # Formats Kamstrup meters use, so compact frames decode from the first
 # telegram. The SIG of each is computed, not stored, so a typo cannot hide.
@@ -48,6 +50,16 @@ FILLER = 0x2F
 FormatKey = tuple[str, int, int, int]  # manufacturer, version, device type, signature
 
 
+@dataclass(frozen=True, slots=True)
+class FormatPlan:
+    """A compact format, parsed: its headers, the data size, and per record (header, start,
+    end, value reader) over the compact data."""
+
+    headers: tuple[RecordHeader, ...]
+    need: int
+    steps: tuple[tuple[RecordHeader, int, int, Reader], ...]
+
+
 def signature(difvif: bytes) -> int:
     return crc16_en13757(difvif)
 
@@ -58,7 +70,7 @@ class CompactFormats:
     def __init__(self, *, seed: bool = True) -> None:
         self._learned: dict[FormatKey, bytes] = {}
         self._seeds: dict[int, bytes] = {}
-        self._headers: dict[bytes, tuple[RecordHeader, ...]] = {}
+        self._plans: dict[bytes, FormatPlan] = {}  # one per known format
         self._sig_of: dict[bytes, int] = {}
         self._vendor: dict[FormatKey, bytes] = {}
         self.changed = False  # set when a new format is learnt (the daemon persists then)
@@ -103,13 +115,25 @@ class CompactFormats:
     def headers(
         self, fmt: bytes, meter_id: str | None = None, cache: HeaderCache | None = None
     ) -> tuple[RecordHeader, ...]:
-        hdrs = self._headers.get(fmt)
-        if hdrs is None:
+        return self.plan(fmt, meter_id, cache).headers
+
+    def plan(
+        self, fmt: bytes, meter_id: str | None = None, cache: HeaderCache | None = None
+    ) -> FormatPlan:
+        """How a compact frame of this format is read: made once per format, then reused."""
+        plan = self._plans.get(fmt)
+        if plan is None:
+            cache = HeaderCache() if cache is None else cache
             hdrs = parse_headers(fmt, meter_id, cache)
             if any(h.size < 0 for h in hdrs):
                 raise FrameError("compact format with a variable-length record", meter_id)
-            self._headers[fmt] = hdrs
-        return hdrs
+            steps = []
+            pos = 0
+            for h in hdrs:
+                steps.append((h, pos, pos + h.size, cache.entry(h.difvif)[2]))
+                pos += h.size
+            plan = self._plans[fmt] = FormatPlan(hdrs, pos, tuple(steps))
+        return plan
 
     # ---- persistence -------------------------------------------------------------------
 
@@ -153,9 +177,8 @@ def expand_compact(
         raise FormatUnknownError(
             f"compact frame format {sig:04X} unknown, waiting for a full frame", meter_id
         )
-    cache = HeaderCache() if cache is None else cache
-    headers = formats.headers(fmt, meter_id, cache)
-    need = sum(h.size for h in headers)
+    plan = formats.plan(fmt, meter_id, cache)
+    need = plan.need
     if len(data) > need and data.endswith(bytes([FILLER]) * (len(data) - need)):
         data = data[:need]  # 2F fillers that pad an encrypted frame to whole AES blocks
     if need != len(data):
@@ -165,13 +188,11 @@ def expand_compact(
         )
     parts = []
     records = []
-    pos = 0
-    for h in headers:
-        chunk = data[pos : pos + h.size]
-        pos += h.size
+    for h, start, end, reader in plan.steps:
+        chunk = data[start:end]
         parts.append(h.difvif)
         parts.append(chunk)
-        records.append(Record(h, decode_value(h, chunk, cache), chunk))
+        records.append(Record(h, reader(chunk), chunk))
     apl = b"".join(parts)
     if crc16_en13757(apl) != fcrc:
         raise FrameError(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from cryptography.hazmat.primitives.ciphers import Cipher
+from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext
 from cryptography.hazmat.primitives.ciphers.algorithms import AES128
-from cryptography.hazmat.primitives.ciphers.modes import CBC, CTR
+from cryptography.hazmat.primitives.ciphers.modes import CBC, CTR, ECB
 from cryptography.hazmat.primitives.cmac import CMAC
 
 from gatewayd.wmbus.errors import WrongKeyError
@@ -37,6 +37,55 @@ def aes_cbc_decrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
 def aes_cbc_encrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
     ctx = Cipher(AES128(key), CBC(iv)).encryptor()
     return ctx.update(data) + ctx.finalize()
+
+
+_BLOCK_MASK = (1 << 128) - 1
+
+
+class Ciphers:
+    """AES-128 block contexts per key, at most `max_keys` (emptied when full), so that decrypting
+    a telegram sets no cipher up: CTR and CBC are computed from the ECB block function (the same
+    arithmetic as the library's CTR / CBC modes). The decoder owns one."""
+
+    def __init__(self, max_keys: int = 1024) -> None:
+        self.max_keys = max_keys
+        self._enc: dict[bytes, CipherContext] = {}
+        self._dec: dict[bytes, CipherContext] = {}
+
+    def _context(self, table: dict[bytes, CipherContext], key: bytes, enc: bool) -> CipherContext:
+        ctx = table.get(key)
+        if ctx is None:
+            cipher = Cipher(AES128(key), ECB())
+            ctx = cipher.encryptor() if enc else cipher.decryptor()
+            if len(table) >= self.max_keys:
+                table.clear()
+            table[key] = ctx
+        return ctx
+
+    def ctr(self, key: bytes, counter_block: bytes, data: bytes) -> bytes:
+        """AES-128-CTR with a 128-bit big-endian counter (encrypt = decrypt)."""
+        n = len(data)
+        if n == 0:
+            return b""
+        first = int.from_bytes(counter_block, "big")
+        counters = b"".join(
+            ((first + i) & _BLOCK_MASK).to_bytes(16, "big") for i in range((n + 15) // 16)
+        )
+        stream = self._context(self._enc, key, True).update(counters)
+        return _xor(data, stream[:n])
+
+    def cbc_decrypt(self, key: bytes, iv: bytes, data: bytes) -> bytes:
+        """AES-128-CBC decryption without padding; len(data) must be a multiple of 16."""
+        if len(data) % 16:
+            raise ValueError("CBC data must be whole 16-byte blocks")
+        if not data:
+            return b""
+        return _xor(self._context(self._dec, key, False).update(data), iv + data[:-16])
+
+
+def _xor(a: bytes, b: bytes) -> bytes:
+    n = len(a)
+    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).to_bytes(n, "big")
 
 
 def cmac(key: bytes, message: bytes) -> bytes:

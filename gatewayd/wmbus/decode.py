@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from gatewayd.wmbus.compact import CompactFormats, expand_compact
+from gatewayd.wmbus.crypto import Ciphers
 from gatewayd.wmbus.errors import FrameError, UnsupportedError
 from gatewayd.wmbus.headers import Headers, walk_headers
 from gatewayd.wmbus.link import Address, FrameFormat, bcd_id, strip_crcs
@@ -35,6 +36,7 @@ class Decoder:
     def __init__(self, keys: KeyLookup | None = None, formats: CompactFormats | None = None):
         self.formats = formats if formats is not None else CompactFormats()
         self.header_cache = HeaderCache()  # parsed record headers, bounded
+        self.ciphers = Ciphers()  # AES contexts per key, bounded
         self._keys = keys
 
     def key_for(self, meter_id: str) -> bytes | None:
@@ -54,7 +56,7 @@ class Decoder:
     def _decode(self, frame: bytes, key: bytes | None) -> Telegram:
         dll_id = bcd_id(frame[4:8]) if len(frame) >= 8 else None
         ell_key = key if key is not None or dll_id is None else self.key_for(dll_id)
-        h = walk_headers(frame, ell_key=ell_key)
+        h = walk_headers(frame, ell_key=ell_key, ciphers=self.ciphers)
         frame, afl = h.frame, h.afl
         tpl, info, tpl_span = h.tpl, h.info, h.tpl_span
         assert tpl is not None and info is not None and tpl_span is not None  # a strict walk
@@ -68,7 +70,9 @@ class Decoder:
             key = self.key_for(meter_id) or ell_key
         elif key is None:
             key = ell_key
-        apl, tpl_encrypted, short = decrypt_tpl(frame, tpl_span, tpl, address, afl, key, meter_id)
+        apl, tpl_encrypted, short = decrypt_tpl(
+            frame, tpl_span, tpl, address, afl, key, meter_id, self.ciphers
+        )
         notes: tuple[str, ...] = () if short is None else (short,)
         encrypted = h.encrypted_ell or tpl_encrypted
         hdr = tpl if tpl.acc is not None else None

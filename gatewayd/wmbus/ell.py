@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gatewayd.wmbus.crc import crc16_en13757
-from gatewayd.wmbus.crypto import aes128_key, aes_ctr
+from gatewayd.wmbus.crypto import Ciphers, aes128_key
 from gatewayd.wmbus.errors import FrameError, NoKeyError, UnsupportedError, WrongKeyError
 from gatewayd.wmbus.telegram import EllHeader
 
@@ -59,7 +59,12 @@ def read_ell(frame: bytes, pos: int, meter_id: str) -> tuple[EllHeader, int]:
 
 
 def open_ell(
-    frame: bytes, pos: int, ell: EllHeader, key: bytes | None, meter_id: str
+    frame: bytes,
+    pos: int,
+    ell: EllHeader,
+    key: bytes | None,
+    meter_id: str,
+    ciphers: Ciphers | None = None,
 ) -> tuple[bytes, EllHeader]:
     """Verify (and with ENC = 1 decrypt) the ELL payload after the header at frame[pos].
 
@@ -79,7 +84,7 @@ def open_ell(
     if enc != 1:
         raise UnsupportedError(f"ELL encryption {enc} (only AES-128-CTR = 1 is defined)", meter_id)
     iv = ctr_counter_block(frame[2:10], ell.cc, frame[crc_at - 4 : crc_at])
-    plain = _decrypt(frame, crc_at, key, meter_id, iv)
+    plain = _decrypt(frame, crc_at, key, meter_id, iv, ciphers or Ciphers())
     crc = plain[crc_at] | (plain[crc_at + 1] << 8)
     return plain, EllHeader(ell.ci, ell.cc, ell.acc, ell.session, crc)
 
@@ -88,10 +93,12 @@ def ell_encrypted(ell: EllHeader) -> bool:
     return ell.session is not None and session_encryption(ell.session) != 0
 
 
-def _decrypt(frame: bytes, crc_at: int, key: bytes | None, meter_id: str, iv: bytes) -> bytes:
+def _decrypt(
+    frame: bytes, crc_at: int, key: bytes | None, meter_id: str, iv: bytes, ciphers: Ciphers
+) -> bytes:
     head = frame[:crc_at]
     if key is not None:
-        plain = head + aes_ctr(aes128_key(key, meter_id), iv, frame[crc_at:])
+        plain = head + ciphers.ctr(aes128_key(key, meter_id), iv, frame[crc_at:])
         if _crc_holds(plain, crc_at):
             return plain
     if _crc_holds(frame, crc_at):

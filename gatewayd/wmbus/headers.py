@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from gatewayd.wmbus.afl import AflHeader, parse_afl
 from gatewayd.wmbus.ci import CI_AFL, CI_TABLE, ELL_CIS, CiInfo
+from gatewayd.wmbus.crypto import Ciphers
 from gatewayd.wmbus.ell import ell_encrypted, open_ell, read_ell
 from gatewayd.wmbus.errors import FrameError, TelegramError, UnsupportedError
 from gatewayd.wmbus.link import Address, LinkHeader, parse_link_header
@@ -60,7 +61,7 @@ class Headers:
 
 def walk_headers(
     frame: bytes, *, ell_key: bytes | None = None, open_ell_payload: bool = True,
-    lenient: bool = False,
+    lenient: bool = False, ciphers: Ciphers | None = None,
 ) -> Headers:  # fmt: skip
     """Read the headers of a clean frame.
 
@@ -68,6 +69,7 @@ def walk_headers(
     ell_key (NoKeyError / WrongKeyError when that fails); when False an encrypted ELL payload
     stays sealed and a clear one is not verified. lenient: a header that cannot be read ends
     the walk (complete=False) instead of raising; the DLL header must always be readable.
+    ciphers: the caller's cipher contexts (the decoder keeps one).
     Raises only TelegramError subclasses.
     """
     link = parse_link_header(frame)
@@ -84,7 +86,7 @@ def walk_headers(
                 return Headers(frame, link, ell, (pos, end), None, None, None, None, None, None,
                                end, sealed=True)  # fmt: skip
             if open_ell_payload:
-                frame, ell = open_ell(frame, pos, ell, ell_key, meter_id)
+                frame, ell = open_ell(frame, pos, ell, ell_key, meter_id, ciphers)
             ell_span = (pos, end)
             pos = end
             if pos >= len(frame):

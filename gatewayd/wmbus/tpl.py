@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gatewayd.wmbus.afl import AflHeader
 from gatewayd.wmbus.ci import CI_TABLE
-from gatewayd.wmbus.crypto import ZERO_IV, aes128_key, aes_cbc_decrypt, cmac, kdf_a
+from gatewayd.wmbus.crypto import ZERO_IV, Ciphers, aes128_key, aes_cbc_decrypt, cmac, kdf_a
 from gatewayd.wmbus.errors import FrameError, NoKeyError, UnsupportedError, WrongKeyError
 from gatewayd.wmbus.link import Address, bcd_id, manufacturer_code
 from gatewayd.wmbus.telegram import TplHeader
@@ -77,6 +77,7 @@ def decrypt_tpl(
     afl: AflHeader | None,
     key: bytes | None,
     meter_id: str,
+    ciphers: Ciphers | None = None,
 ) -> tuple[bytes, bool, str | None]:
     """Decrypt the APL after a TPL header. Returns (APL bytes, was encrypted, warning).
 
@@ -109,7 +110,7 @@ def decrypt_tpl(
     enc, tail = body[:length], body[length:]
     if mode == 5:
         iv = address.raw[:2] + address.raw[2:8] + bytes([hdr.acc]) * 8
-        plain = _cbc_checked(key, iv, enc, meter_id, "mode 5")
+        plain = _cbc_checked(key, iv, enc, meter_id, "mode 5", ciphers or Ciphers())
         return plain + tail, True, warning
     # mode 7: the MAC is checked before anything is decrypted
     if afl is None or afl.mcr is None or afl.mac is None or afl.mcl is None:
@@ -135,9 +136,11 @@ def decrypt_tpl(
     return plain + tail, True, None
 
 
-def _cbc_checked(key: bytes | None, iv: bytes, enc: bytes, meter_id: str, what: str) -> bytes:
+def _cbc_checked(
+    key: bytes | None, iv: bytes, enc: bytes, meter_id: str, what: str, ciphers: Ciphers
+) -> bytes:
     if key is not None:
-        plain = aes_cbc_decrypt(aes128_key(key, meter_id), iv, enc)
+        plain = ciphers.cbc_decrypt(aes128_key(key, meter_id), iv, enc)
         if plain[:2] == b"\x2f\x2f":
             return plain
     if enc[:2] == b"\x2f\x2f":
