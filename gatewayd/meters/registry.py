@@ -108,6 +108,17 @@ for _d in _DRIVERS:
 BY_MVT: dict[tuple[str, int, int], Driver] = {
     (m.manufacturer, m.version, m.device_type): d for d in _DRIVERS for m in d.detect
 }
+# Other versions of a table-driven meter: (manufacturer, device type) -> the one table driver
+# that detects that pair (e.g. a Kamstrup heat meter version the detect lists do not name yet
+# reads with the kamheat fields, not the generic OMS names). Pairs two drivers share are left out.
+_BY_MT: dict[tuple[str, int], list[Driver]] = {}
+for _d in _DRIVERS:
+    if isinstance(_d, TableDriver):
+        for _m in _d.detect:
+            _seen = _BY_MT.setdefault((_m.manufacturer, _m.device_type), [])
+            if _d not in _seen:
+                _seen.append(_d)
+BY_MT: dict[tuple[str, int], Driver] = {mt: ds[0] for mt, ds in _BY_MT.items() if len(ds) == 1}
 # Meters whose address bytes are not a real version/device type, known by a manufacturer CI.
 BY_MCI: dict[tuple[str, int], Driver] = {
     (c.manufacturer, c.ci): d
@@ -129,10 +140,13 @@ def driver_names() -> list[str]:
 
 def detect(address: Address, ci: int | None = None) -> Driver:
     """The driver for this meter by (manufacturer, version, device type), else by
-    (manufacturer, CI) when the telegram's CI is given; the OMS driver if none."""
+    (manufacturer, CI) when the telegram's CI is given, else by (manufacturer, device type) for
+    another version of a table-driven meter; the OMS driver if none."""
     d = BY_MVT.get((address.manufacturer, address.version, address.device_type))
+    if d is None and ci is not None:
+        d = BY_MCI.get((address.manufacturer, ci))
     if d is None:
-        d = BY_MCI.get((address.manufacturer, ci), GENERIC) if ci is not None else GENERIC
+        d = BY_MT.get((address.manufacturer, address.device_type), GENERIC)
     return d
 
 

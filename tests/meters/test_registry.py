@@ -40,14 +40,27 @@ def test_auto_detects(m: str, version: int, dtype: int, want: str) -> None:
 @pytest.mark.parametrize(
     ("m", "version", "dtype"),
     [
-        ("KAM", 0x1B, 0x07),  # known version, other device type
-        ("KAM", 0x99, 0x16),  # unknown version
+        ("KAM", 0x1B, 0x07),  # known version, a device type no Kamstrup driver detects
         ("DME", 0x1B, 0x16),  # other manufacturer with a Kamstrup version/type pair
         ("APA", 0x99, 0x07),  # Apator, a version no driver claims
     ],
 )
 def test_unknown_meters_fall_back_to_oms(m: str, version: int, dtype: int) -> None:
     assert driver_for(address(m, "12345678", version, dtype)).name == "oms"
+
+
+@pytest.mark.parametrize(
+    ("m", "version", "dtype", "want"),
+    [
+        ("KAM", 0x99, 0x16, "kamwater"),  # a cold-water version the detect list does not name
+        ("KAM", 0x3F, 0x04, "kamheat"),  # another MULTICAL heat meter version
+        ("KAM", 0x41, 0x0C, "kamheat"),  # heat volume at inlet
+    ],
+)
+def test_other_versions_of_a_table_driven_meter_keep_its_driver(
+    m: str, version: int, dtype: int, want: str
+) -> None:
+    assert driver_for(address(m, "12345678", version, dtype)).name == want
 
 
 @pytest.mark.parametrize(
