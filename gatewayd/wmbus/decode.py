@@ -12,7 +12,7 @@ from gatewayd.wmbus.compact import CompactFormats, expand_compact
 from gatewayd.wmbus.crypto import Ciphers
 from gatewayd.wmbus.errors import FrameError, UnsupportedError
 from gatewayd.wmbus.headers import Headers, walk_headers
-from gatewayd.wmbus.link import Address, FrameFormat, bcd_id, strip_crcs
+from gatewayd.wmbus.link import Address, FrameFormat, strip_crcs
 from gatewayd.wmbus.records import HeaderCache, Record, parse_headers, parse_records
 from gatewayd.wmbus.telegram import Telegram, TplHeader
 from gatewayd.wmbus.tpl import decrypt_tpl
@@ -54,9 +54,7 @@ class Decoder:
         return self._decode(strip_crcs(bytes(frame), fmt), key)
 
     def _decode(self, frame: bytes, key: bytes | None) -> Telegram:
-        dll_id = bcd_id(frame[4:8]) if len(frame) >= 8 else None
-        ell_key = key if key is not None or dll_id is None else self.key_for(dll_id)
-        h = walk_headers(frame, ell_key=ell_key, ciphers=self.ciphers)
+        h = walk_headers(frame, ell_key=self.key_for if key is None else key, ciphers=self.ciphers)
         frame, afl = h.frame, h.afl
         tpl, info, tpl_span = h.tpl, h.info, h.tpl_span
         assert tpl is not None and info is not None and tpl_span is not None  # a strict walk
@@ -65,11 +63,12 @@ class Decoder:
         ci = tpl.ci
         if info.apl == "cosem":
             raise UnsupportedError(f"CI 0x{ci:02X}: DLMS/COSEM application layer", meter_id)
-        if key is None and tpl.long_address is not None:
-            # the meter's own identity, not the radio module's address, names its key
-            key = self.key_for(meter_id) or ell_key
-        elif key is None:
-            key = ell_key
+        if key is None:
+            # the meter's own identity (the long TPL header's), not a radio converter's, names
+            # its key; the link-layer identity's key is the fallback
+            key = self.key_for(meter_id)
+            if key is None and tpl.long_address is not None:
+                key = self.key_for(h.link.address.id)
         apl, tpl_encrypted, short = decrypt_tpl(
             frame, tpl_span, tpl, address, afl, key, meter_id, self.ciphers
         )

@@ -6,14 +6,16 @@ The decoder, `describe`, `--explain` and the duplicate key all read headers thro
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from gatewayd.wmbus.afl import AflHeader, parse_afl
 from gatewayd.wmbus.ci import CI_AFL, CI_TABLE, ELL_CIS, CiInfo
 from gatewayd.wmbus.crypto import Ciphers
+from gatewayd.wmbus.diehl import rewritten_a_field
 from gatewayd.wmbus.ell import ell_encrypted, open_ell, read_ell
 from gatewayd.wmbus.errors import FrameError, TelegramError, UnsupportedError
-from gatewayd.wmbus.link import Address, LinkHeader, parse_link_header
+from gatewayd.wmbus.link import Address, LinkHeader, bcd_id, parse_link_header
 from gatewayd.wmbus.telegram import EllHeader, TplHeader
 from gatewayd.wmbus.tpl import parse_tpl_header
 
@@ -60,19 +62,26 @@ class Headers:
 
 
 def walk_headers(
-    frame: bytes, *, ell_key: bytes | None = None, open_ell_payload: bool = True,
+    frame: bytes, *, ell_key: bytes | Callable[[str], bytes | None] | None = None,
+    open_ell_payload: bool = True,
     lenient: bool = False, ciphers: Ciphers | None = None,
 ) -> Headers:  # fmt: skip
     """Read the headers of a clean frame.
 
     open_ell_payload: verify the ELL PayloadCRC and decrypt an encrypted ELL payload with
-    ell_key (NoKeyError / WrongKeyError when that fails); when False an encrypted ELL payload
+    ell_key, or with the key ell_key(link-layer id) gives (NoKeyError / WrongKeyError when that
+    fails); when False an encrypted ELL payload
     stays sealed and a clear one is not verified. lenient: a header that cannot be read ends
     the walk (complete=False) instead of raising; the DLL header must always be readable.
     ciphers: the caller's cipher contexts (the decoder keeps one).
     Raises only TelegramError subclasses.
     """
     link = parse_link_header(frame)
+    a_field = rewritten_a_field(frame, link.address.manufacturer)
+    if a_field is not None:  # Diehl: the identity the meter means (see diehl.py)
+        address = Address(link.address.manufacturer, bcd_id(a_field[0:4]), a_field[4],
+                          a_field[5], bytes(frame[2:4]) + a_field)  # fmt: skip
+        link = LinkHeader(link.length, link.c_field, address)
     meter_id = link.address.id
     pos = 10
     ell = ell_span = afl = afl_span = tpl = tpl_span = None
@@ -86,7 +95,8 @@ def walk_headers(
                 return Headers(frame, link, ell, (pos, end), None, None, None, None, None, None,
                                end, sealed=True)  # fmt: skip
             if open_ell_payload:
-                frame, ell = open_ell(frame, pos, ell, ell_key, meter_id, ciphers)
+                key = ell_key(meter_id) if callable(ell_key) else ell_key
+                frame, ell = open_ell(frame, pos, ell, key, meter_id, ciphers)
             ell_span = (pos, end)
             pos = end
             if pos >= len(frame):

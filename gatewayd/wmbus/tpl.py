@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gatewayd.wmbus import diehl
 from gatewayd.wmbus.afl import AflHeader
 from gatewayd.wmbus.ci import CI_TABLE
 from gatewayd.wmbus.crypto import ZERO_IV, Ciphers, aes128_key, aes_cbc_decrypt, cmac, kdf_a
@@ -90,6 +91,13 @@ def decrypt_tpl(
     body = frame[body_at:]
     if mode == 0:
         return body, False, None
+    if (
+        mode & diehl.REAL_DATA_MODE_BIT
+        and body_at == diehl.REAL_DATA_AT
+        and diehl.is_real_data(frame, address.manufacturer)
+    ):
+        clear, obfuscated = diehl.real_data(frame, key, meter_id)
+        return clear, obfuscated, None
     if mode not in (5, 7):
         name = SECURITY_MODE_NAMES.get(mode, f"reserved mode {mode}")
         raise UnsupportedError(f"TPL security {name} is not supported", meter_id)
