@@ -10,7 +10,9 @@ on one core (taskset, when available). Figures only; never part of the test run.
 When a `wmbusmeters` binary is on PATH (or given with --wmbusmeters), the same telegrams go to
 `wmbusmeters --silent --format=json stdin:jsonl` as {"_":"decode","telegram":..,"key":..,
 "driver":"multical21"} lines, pinned to the same core, and the ratio is printed. Readings are
-counted in both outputs so that a run which decoded nothing cannot pass for a fast one.
+counted in both outputs so that a run which decoded nothing cannot pass for a fast one. Rates
+are given per wall-clock second and per CPU second of the process (the second is steadier on a
+shared machine).
 """
 
 from __future__ import annotations
@@ -61,22 +63,23 @@ def generate(count: int, meters: int, seed: int = 7) -> tuple[list[str], dict[st
 _WRAPPER = (
     "import resource, subprocess, sys\n"
     "subprocess.run(sys.argv[1:], check=True)\n"
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
+    "u = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(u.ru_utime + u.ru_stime, u.ru_maxrss, file=sys.stderr)\n"
 )
 
 
-def run(cmd: list[str], data: Path) -> tuple[float, int, int, int]:
-    """(seconds, peak RSS in kB, readings with a total_m3, error lines) of one run."""
+def run(cmd: list[str], data: Path) -> tuple[float, float, int, int, int]:
+    """(seconds, CPU seconds, peak RSS in kB, readings with a total_m3, error lines) of a run."""
     with data.open("rb") as stdin:
         t0 = time.perf_counter()
         p = subprocess.run([sys.executable, "-c", _WRAPPER, *cmd], stdin=stdin,
                            capture_output=True, check=True)  # fmt: skip
         elapsed = time.perf_counter() - t0
-    rss = int(p.stderr.split()[-1])
+    cpu, rss = float(p.stderr.split()[-2]), int(p.stderr.split()[-1])
     lines = p.stdout.splitlines()
     readings = sum(1 for line in lines if b'"total_m3"' in line)
     errors = sum(1 for line in lines if b'"error"' in line)
-    return elapsed, rss, readings, errors
+    return elapsed, cpu, rss, readings, errors
 
 
 def main() -> int:
@@ -113,19 +116,21 @@ def main() -> int:
             cmd = [*pin, reference, "--silent", "--format=json", "stdin:jsonl"]
             runs.append(("wmbusmeters stdin:jsonl", cmd, reffile))
         print(f"{a.count} telegrams, {a.meters} meters, 1 in 8 full frames, pinned: {bool(pin)}")
-        rates: dict[str, float] = {}
+        rates: dict[str, tuple[float, float]] = {}
         for name, cmd, f in runs:
-            elapsed, rss_kb, readings, errors = run(cmd, f)
-            rates[name] = a.count / elapsed
+            elapsed, cpu, rss_kb, readings, errors = run(cmd, f)
+            rates[name] = (a.count / elapsed, a.count / cpu)
             print(
-                f"{name:24s} {a.count / elapsed:10,.0f} telegrams/s  {elapsed:6.2f} s  "
-                f"peak RSS {rss_kb / 1024:5.1f} MB  readings {readings}  errors {errors}"
+                f"{name:24s} {a.count / elapsed:9,.0f} telegrams/s ({a.count / cpu:9,.0f} per "
+                f"CPU-s)  {elapsed:6.2f} s  peak RSS {rss_kb / 1024:5.1f} MB  readings {readings}"
+                f"  errors {errors}"
             )
         ref = rates.get("wmbusmeters stdin:jsonl")
         if ref:
-            for name, rate in rates.items():
+            for name, (rate, per_cpu) in rates.items():
                 if not name.startswith("wmbusmeters"):
-                    print(f"ratio {name} / wmbusmeters: {rate / ref:.2f}x")
+                    print(f"ratio {name} / wmbusmeters: {rate / ref[0]:.2f}x wall-clock, "
+                          f"{per_cpu / ref[1]:.2f}x per CPU second")  # fmt: skip
         else:
             print("wmbusmeters not on PATH: no side-by-side figure")
     return 0

@@ -126,3 +126,15 @@ def test_a_short_key_in_a_batch_line_names_the_meter_and_the_line() -> None:
     assert "meter 76348799" in first["error"] and "line 1" in first["error"]
     assert KEY[:30] not in first["error"]
     assert second["total_m3"] == 6.408  # the next line is not affected
+
+
+def test_a_value_wider_than_64_bits_is_still_printed() -> None:
+    from gatewayd.wmbus.encode import oms_mode5
+
+    wide = bytes([0x7F] * 9)  # a 9-byte binary LVAR, dimensionless: one integer of 72 bits
+    frame = oms_mode5(manufacturer="ELS", meter_id="12345678", version=1, device_type=7,
+                      key=None, records=[("0DFD3A", b"\xe9" + wide)])  # fmt: skip
+    p = gw(frame.hex())
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout)
+    assert r["records"][0]["value"] == int.from_bytes(wide, "little", signed=True)

@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
+import orjson
+
 from gatewayd.config.keysfile import key_table, read_keys
 from gatewayd.config.reader import Table, parse_hex_key
 from gatewayd.errors import ConfigurationError
@@ -126,11 +128,11 @@ def _line_input(line: str, n: int) -> tuple[bytes | None, bytes | None, str | No
         return None, None, f"line {n}: empty"
     if text.startswith("{"):
         try:
-            obj = json.loads(text)
+            obj = orjson.loads(text)
             text = str(obj["telegram"])
             if obj.get("key"):
                 key = parse_key(str(obj["key"]), f"line {n}")
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError) as exc:  # orjson.JSONDecodeError is a ValueError
             return None, None, f"line {n}: not a telegram object ({exc})"
         except UsageError as exc:
             key_error = str(exc)
@@ -144,10 +146,18 @@ def _line_input(line: str, n: int) -> tuple[bytes | None, bytes | None, str | No
     return data, key, None
 
 
+def dumps(obj: object) -> str:
+    """Compact JSON of a reading (orjson; the standard library for what orjson refuses, such as
+    an integer wider than 64 bits from a long binary record)."""
+    try:
+        return orjson.dumps(obj).decode()
+    except TypeError:
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
 def run_batch(lines: Iterable[str], out: TextIO, batch: BatchDecoder, *, live: bool = False) -> int:
     """One JSON line out per line in. live: flush after each line (input from a pipe or a
     terminal may be a live stream, e.g. `tail -f`); a file is read at full speed."""
-    dumps = json.dumps
     write = out.write
     for n, line in enumerate(lines, 1):
         data, key, err = _line_input(line, n)
@@ -194,5 +204,5 @@ def run(args: argparse.Namespace) -> int:
     if args.explain:
         print(explain(data, frame_format(data, args.crc), batch.decoder, default_key))
     reading = batch.one(data, None)
-    print(json.dumps(reading))
+    print(dumps(reading))
     return 1 if "error" in reading else 0

@@ -7,6 +7,7 @@ per header byte string, which specs apply (cached: a meter repeats the same head
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -17,10 +18,11 @@ from gatewayd.meters.fields import (
     StatusSpec,
     TextSpec,
     flag_value,
-    number,
+    scaled_number,
 )
 from gatewayd.meters.tplstatus import tpl_status_tokens
-from gatewayd.wmbus.records import RecordHeader
+from gatewayd.meters.units import factor
+from gatewayd.wmbus.records import Record, RecordHeader
 from gatewayd.wmbus.telegram import Telegram
 
 ALARM_NAMES = ("dry", "reverse", "leak", "burst", "tamper")
@@ -59,7 +61,8 @@ class Detect:
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
-    fields: tuple[tuple[str, FieldSpec], ...]
+    # (field name, unit factor for numbers (None: not convertible), renderer for other kinds)
+    fields: tuple[tuple[str, float | None, Callable[[Record], object] | None], ...]
     texts: tuple[TextSpec, ...]
     status: tuple[StatusSpec, ...]
     alarms: tuple[AlarmRule, ...]
@@ -104,10 +107,11 @@ class TableDriver:
                 if len(plans) >= MAX_PLANS:
                     plans.clear()
                 plan = plans[h.difvif] = self._plan(h)
-            for name, spec in plan.fields:
+            for name, unit_factor, render in plan.fields:
                 if name not in out:
-                    kind = spec.kind
-                    out[name] = number(rec, spec.unit) if kind == "number" else RENDER[kind](rec)
+                    out[name] = (
+                        scaled_number(rec.value, unit_factor) if render is None else render(rec)
+                    )
             if plan.texts or plan.status or plan.alarms:
                 flags = flag_value(rec)
                 for t in plan.texts:
@@ -129,7 +133,11 @@ class TableDriver:
 
     def _plan(self, h: RecordHeader) -> _Plan:
         fields = tuple(
-            (s.name.format(subunit=h.subunit) if "{" in s.name else s.name, s)
+            (
+                s.name.format(subunit=h.subunit) if "{" in s.name else s.name,
+                (factor(s.unit, h.unit) if s.unit else 1.0) if s.kind == "number" else None,
+                None if s.kind == "number" else RENDER[s.kind],
+            )
             for s in self.field_specs
             if s.match.matches(h)
         )

@@ -197,12 +197,13 @@ def flag_value(rec: Record) -> int:
 
 def number(rec: Record, unit: str) -> object:
     """The record's value converted to `unit`; None when absent or not convertible."""
-    v = rec.value
+    return scaled_number(rec.value, factor(unit, rec.header.unit) if unit else 1.0)
+
+
+def scaled_number(v: object, f: float | None) -> object:
+    """A value times the unit factor f (None: not convertible), as wmbusmeters prints it."""
     t = type(v)  # exact type checks: this runs for every named field of every telegram
-    if t is not int and t is not float:
-        return None
-    f = factor(unit, rec.header.unit) if unit else 1.0
-    if f is None:
+    if f is None or (t is not int and t is not float):
         return None
     num = cast(int | float, v)
     if f == 1.0:

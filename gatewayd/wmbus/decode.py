@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from gatewayd.wmbus.compact import CompactFormats, expand_compact
 from gatewayd.wmbus.crypto import Ciphers
 from gatewayd.wmbus.errors import FrameError, UnsupportedError
-from gatewayd.wmbus.headers import Headers, walk_headers
+from gatewayd.wmbus.headers import Headers, LinkCache, walk_headers
 from gatewayd.wmbus.link import Address, FrameFormat, strip_crcs
 from gatewayd.wmbus.records import HeaderCache, Record, parse_headers, parse_records
 from gatewayd.wmbus.telegram import Telegram, TplHeader
@@ -37,6 +37,7 @@ class Decoder:
         self.formats = formats if formats is not None else CompactFormats()
         self.header_cache = HeaderCache()  # parsed record headers, bounded
         self.ciphers = Ciphers()  # AES contexts per key, bounded
+        self.links = LinkCache()  # parsed DLL headers, bounded
         self._keys = keys
 
     def key_for(self, meter_id: str) -> bytes | None:
@@ -54,7 +55,12 @@ class Decoder:
         return self._decode(strip_crcs(bytes(frame), fmt), key)
 
     def _decode(self, frame: bytes, key: bytes | None) -> Telegram:
-        h = walk_headers(frame, ell_key=self.key_for if key is None else key, ciphers=self.ciphers)
+        h = walk_headers(
+            frame,
+            ell_key=self.key_for if key is None else key,
+            ciphers=self.ciphers,
+            links=self.links,
+        )
         frame, afl = h.frame, h.afl
         tpl, info, tpl_span = h.tpl, h.info, h.tpl_span
         assert tpl is not None and info is not None and tpl_span is not None  # a strict walk

@@ -61,10 +61,37 @@ class Headers:
         return self.ell is not None and ell_encrypted(self.ell)
 
 
+class LinkCache:
+    """Parsed DLL headers by their 10 bytes, at most `max_entries` (emptied when full)."""
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self.max_entries = max_entries
+        self._links: dict[bytes, LinkHeader] = {}
+
+    def __len__(self) -> int:
+        return len(self._links)
+
+    def get(self, frame: bytes) -> LinkHeader:
+        head = frame[:10]
+        link = self._links.get(head)
+        if link is None:
+            link = parse_link_header(frame)
+            if len(self._links) >= self.max_entries:
+                self._links.clear()
+            self._links[head] = link
+        elif frame[0] != len(frame) - 1 or len(frame) < 11:
+            link = parse_link_header(frame)  # raises the FrameError the frame deserves
+        return link
+
+
+def _link(frame: bytes, links: LinkCache | None) -> LinkHeader:
+    return parse_link_header(frame) if links is None else links.get(frame)
+
+
 def walk_headers(
     frame: bytes, *, ell_key: bytes | Callable[[str], bytes | None] | None = None,
     open_ell_payload: bool = True,
-    lenient: bool = False, ciphers: Ciphers | None = None,
+    lenient: bool = False, ciphers: Ciphers | None = None, links: LinkCache | None = None,
 ) -> Headers:  # fmt: skip
     """Read the headers of a clean frame.
 
@@ -73,10 +100,10 @@ def walk_headers(
     fails); when False an encrypted ELL payload
     stays sealed and a clear one is not verified. lenient: a header that cannot be read ends
     the walk (complete=False) instead of raising; the DLL header must always be readable.
-    ciphers: the caller's cipher contexts (the decoder keeps one).
+    ciphers, links: the caller's cipher contexts and parsed DLL headers (the decoder keeps both).
     Raises only TelegramError subclasses.
     """
-    link = parse_link_header(frame)
+    link = _link(frame, links)
     a_field = rewritten_a_field(frame, link.address.manufacturer)
     if a_field is not None:  # Diehl: the identity the meter means (see diehl.py)
         address = Address(link.address.manufacturer, bcd_id(a_field[0:4]), a_field[4],

@@ -88,8 +88,7 @@ def device_type_name(code: int) -> str:
 
 def manufacturer_code(m: int) -> str:
     """The 3-letter code of a 16-bit M-field value (bit 15 masked)."""
-    m &= 0x7FFF
-    return "".join(chr(((m >> shift) & 0x1F) + 64) for shift in (10, 5, 0))
+    return chr(((m >> 10) & 0x1F) + 64) + chr(((m >> 5) & 0x1F) + 64) + chr((m & 0x1F) + 64)
 
 
 def manufacturer_value(code: str) -> int:
