@@ -108,13 +108,18 @@ for _d in _DRIVERS:
 BY_MVT: dict[tuple[str, int, int], Driver] = {
     (m.manufacturer, m.version, m.device_type): d for d in _DRIVERS for m in d.detect
 }
-# Other versions of a table-driven meter: (manufacturer, device type) -> the one table driver
-# that detects that pair (e.g. a Kamstrup heat meter version the detect lists do not name yet
-# reads with the kamheat fields, not the generic OMS names). Pairs two drivers share are left out.
+# Other versions of a Kamstrup meter: (manufacturer, device type) -> the one Kamstrup table
+# driver that detects that pair (a MULTICAL heat meter version the detect lists do not name yet
+# reads with the kamheat fields, not the generic OMS names). Kamstrup's drivers match records by
+# VIF, so a new version of a family still reads right; other makers' versions can be other
+# products, so they stay with their detect lists. Pairs two drivers share are left out.
+FAMILY_MANUFACTURERS = frozenset(("KAM", "KAW"))
 _BY_MT: dict[tuple[str, int], list[Driver]] = {}
 for _d in _DRIVERS:
     if isinstance(_d, TableDriver):
         for _m in _d.detect:
+            if _m.manufacturer not in FAMILY_MANUFACTURERS:
+                continue
             _seen = _BY_MT.setdefault((_m.manufacturer, _m.device_type), [])
             if _d not in _seen:
                 _seen.append(_d)
@@ -141,7 +146,7 @@ def driver_names() -> list[str]:
 def detect(address: Address, ci: int | None = None) -> Driver:
     """The driver for this meter by (manufacturer, version, device type), else by
     (manufacturer, CI) when the telegram's CI is given, else by (manufacturer, device type) for
-    another version of a table-driven meter; the OMS driver if none."""
+    another version of a Kamstrup meter; the OMS driver if none."""
     d = BY_MVT.get((address.manufacturer, address.version, address.device_type))
     if d is None and ci is not None:
         d = BY_MCI.get((address.manufacturer, ci))
