@@ -118,7 +118,9 @@ def _peek_id(data: bytes) -> str | None:
     return data[4:8][::-1].hex() if len(data) >= 10 else None
 
 
-def _line_input(line: str, n: int) -> tuple[bytes | None, bytes | None, str | None]:
+def _line_input(
+    line: str, n: int, keys_seen: dict[str, bytes] | None = None
+) -> tuple[bytes | None, bytes | None, str | None]:
     """(telegram, key, error) for one stdin line; with an error the telegram is given when it
     could be read, so the error line can name the meter."""
     text = line.strip()
@@ -131,7 +133,7 @@ def _line_input(line: str, n: int) -> tuple[bytes | None, bytes | None, str | No
             obj = orjson.loads(text)
             text = str(obj["telegram"])
             if obj.get("key"):
-                key = parse_key(str(obj["key"]), f"line {n}")
+                key = _line_key(str(obj["key"]), n, keys_seen)
         except (ValueError, KeyError, TypeError) as exc:  # orjson.JSONDecodeError is a ValueError
             return None, None, f"line {n}: not a telegram object ({exc})"
         except UsageError as exc:
@@ -155,12 +157,28 @@ def dumps(obj: object) -> str:
         return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
 
+def _line_key(text: str, n: int, keys_seen: dict[str, bytes] | None) -> bytes:
+    """A batch line's key; a run repeats the same few keys, so each is parsed once."""
+    key = None if keys_seen is None else keys_seen.get(text)
+    if key is None:
+        key = parse_key(text, f"line {n}")
+        if keys_seen is not None:
+            if len(keys_seen) >= MAX_KEYS_SEEN:
+                keys_seen.clear()
+            keys_seen[text] = key
+    return key
+
+
+MAX_KEYS_SEEN = 1024
+
+
 def run_batch(lines: Iterable[str], out: TextIO, batch: BatchDecoder, *, live: bool = False) -> int:
     """One JSON line out per line in. live: flush after each line (input from a pipe or a
     terminal may be a live stream, e.g. `tail -f`); a file is read at full speed."""
     write = out.write
+    keys_seen: dict[str, bytes] = {}
     for n, line in enumerate(lines, 1):
-        data, key, err = _line_input(line, n)
+        data, key, err = _line_input(line, n, keys_seen)
         if data is None or err is not None:
             meter_id = None if data is None else _peek_id(data)
             write(dumps({"id": meter_id, "error": err, "raw": line.strip()}) + "\n")

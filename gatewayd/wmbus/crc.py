@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-from array import array
-
-_LITTLE_ENDIAN = sys.byteorder == "little"
-
 
 def _table(poly: int, reflected: bool) -> tuple[int, ...]:
     table = []
@@ -25,27 +20,14 @@ def _table(poly: int, reflected: bool) -> tuple[int, ...]:
 
 _EN13757 = _table(0x3D65, reflected=False)
 _X25 = _table(0x8408, reflected=True)
-# Two bytes per step: the register after shifting in 16 bits is a function of (register XOR
-# those 16 bits) alone, so one lookup replaces two.
-_EN13757_16 = tuple(
-    ((_EN13757[x >> 8] << 8) & 0xFF00) ^ _EN13757[(_EN13757[x >> 8] >> 8) ^ (x & 0xFF)]
-    for x in range(0x10000)
-)
 
 
 def crc16_en13757(data: bytes | bytearray | memoryview) -> int:
     """CRC-16/EN-13757: poly 0x3D65, init 0, not reflected, xorout 0xFFFF. check = 0xC2B7."""
-    data = bytes(data)
     crc = 0
-    table16 = _EN13757_16
-    even = len(data) & ~1
-    words = array("H", data[:even])
-    if _LITTLE_ENDIAN:
-        words.byteswap()
-    for word in words:
-        crc = table16[crc ^ word]
-    if even != len(data):
-        crc = ((crc << 8) & 0xFF00) ^ _EN13757[(crc >> 8) ^ data[-1]]
+    table = _EN13757
+    for b in data:
+        crc = ((crc << 8) & 0xFF00) ^ table[(crc >> 8) ^ b]
     return crc ^ 0xFFFF
 
 
