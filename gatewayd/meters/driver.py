@@ -61,11 +61,16 @@ class Detect:
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
+    key: bytes  # the record header bytes the plan is for
     # (field name, unit factor for numbers (None: not convertible), renderer for other kinds)
     fields: tuple[tuple[str, float | None, Callable[[Record], object] | None], ...]
     texts: tuple[TextSpec, ...]
     status: tuple[StatusSpec, ...]
     alarms: tuple[AlarmRule, ...]
+
+
+# text fields, status tokens and alarms one flag word gives under one plan
+_FlagReading = tuple[tuple[tuple[str, str], ...], tuple[str, ...], tuple[str, ...]]
 
 
 @dataclass(slots=True)
@@ -88,6 +93,9 @@ class TableDriver:
     tpl_mfct_bits: tuple[tuple[int, str], ...] = ()  # names of the TPL status bits 0xE0
     alarm_rules: tuple[AlarmRule, ...] = ()
     _plans: dict[bytes, _Plan] = field(default_factory=dict, repr=False, compare=False)
+    _flags: dict[tuple[bytes, int], _FlagReading] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def fields(self, telegram: Telegram) -> dict[str, object]:
         return self.decode(telegram)[0]
@@ -114,22 +122,36 @@ class TableDriver:
                     )
             if plan.texts or plan.status or plan.alarms:
                 flags = flag_value(rec)
-                for t in plan.texts:
-                    if t.name not in out:
-                        out[t.name] = t.render(flags)
-                for s in plan.status:
-                    tokens.extend(s.lookup.tokens(flags))
+                seen = self._flags.get((h.difvif, flags))
+                if seen is None:
+                    seen = self._read_flags(plan, flags)
+                texts, flag_tokens, alarm_names = seen
+                for name, text in texts:
+                    if name not in out:
+                        out[name] = text
+                tokens.extend(flag_tokens)
                 if plan.alarms:
                     if alarms is None:
                         alarms = dict.fromkeys(ALARM_NAMES, False)
-                    for a in plan.alarms:
-                        if flags & a.bits:
-                            alarms[a.alarm] = True
+                    for alarm in alarm_names:
+                        alarms[alarm] = True
         if self.status_specs or self.tpl_status:
             if self.tpl_status and telegram.tpl is not None:
                 tokens.extend(tpl_status_tokens(telegram.tpl.status, self.tpl_mfct_bits))
             out["status"] = " ".join(sorted(set(tokens))) if tokens else "OK"
         return out, alarms
+
+    def _read_flags(self, plan: _Plan, flags: int) -> _FlagReading:
+        """What one flag word says under a plan (kept: a meter repeats the same few words)."""
+        seen = (
+            tuple((t.name, t.render(flags)) for t in plan.texts),
+            tuple(tok for s in plan.status for tok in s.lookup.tokens(flags)),
+            tuple(a.alarm for a in plan.alarms if flags & a.bits),
+        )
+        if len(self._flags) >= MAX_PLANS:
+            self._flags.clear()
+        self._flags[(plan.key, flags)] = seen
+        return seen
 
     def _plan(self, h: RecordHeader) -> _Plan:
         fields = tuple(
@@ -142,6 +164,7 @@ class TableDriver:
             if s.match.matches(h)
         )
         return _Plan(
+            key=h.difvif,
             fields=fields,
             texts=tuple(t for t in self.text_specs if t.match.matches(h)),
             status=tuple(s for s in self.status_specs if s.match.matches(h)),

@@ -54,8 +54,6 @@ AUTO_PICKS = {"qheat": "qheatv2", "hydroclima": "hydroclimav2", "ultrimis": "ult
 # vectors the decoder (not the driver) cannot read yet, and why
 DECODER_REJECTS = {
     "hydrus/HydrusAES": "encrypted (mode 5), and the published test names no key",
-    "hydrus/HydrusIzarRS": "Diehl TPL configuration field (reserved mode 29) not decoded yet",
-    "hydrus/HydrusIzarRSWarm": "Diehl TPL configuration field (reserved mode 24) not decoded yet",
 }
 # vectors whose meter auto-detection cannot find, and why
 NOT_DETECTED = {
