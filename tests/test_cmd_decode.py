@@ -138,3 +138,15 @@ def test_a_value_wider_than_64_bits_is_still_printed() -> None:
     assert p.returncode == 0, p.stderr
     r = json.loads(p.stdout)
     assert r["records"][0]["value"] == int.from_bytes(wide, "little", signed=True)
+
+
+def test_text_with_line_separator_characters_stays_on_one_line() -> None:
+    from gatewayd.wmbus.encode import oms_mode5
+
+    text = "A\x85B\u2028"[:3].encode("latin-1")  # NEL: a line end for str.splitlines()
+    frame = oms_mode5(manufacturer="ELS", meter_id="12345678", version=1, device_type=7,
+                      key=None, records=[("0DFD11", bytes([len(text)]) + text[::-1])])  # fmt: skip
+    p = gw(stdin=frame.hex() + "\n" + frame.hex() + "\n")
+    lines = p.stdout.splitlines()
+    assert len(lines) == 2
+    assert json.loads(lines[0])["records"][0]["value"] == "A\x85B"

@@ -149,12 +149,16 @@ def _line_input(
 
 
 def dumps(obj: object) -> str:
-    """Compact JSON of a reading (orjson; the standard library for what orjson refuses, such as
-    an integer wider than 64 bits from a long binary record)."""
+    """Compact, ASCII-only JSON of a reading: orjson, and the standard library for what orjson
+    refuses (an integer wider than 64 bits from a long binary record) or would leave unescaped
+    (non-ASCII text, e.g. U+0085 or U+2028, which line-splitting readers take for line ends)."""
     try:
-        return orjson.dumps(obj).decode()
+        out = orjson.dumps(obj)
+        if out.isascii():
+            return out.decode()
     except TypeError:
-        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+        pass
+    return json.dumps(obj, separators=(",", ":"))
 
 
 def _line_key(text: str, n: int, keys_seen: dict[str, bytes] | None) -> bytes:
