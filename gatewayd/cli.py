@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "gatewayd.commands.decode",
         "decode telegrams given as hex (argument or stdin lines)",
     ),
+    "detect": ("gatewayd.commands.detect", "list the radio receivers plugged in (opens nothing)"),
     "listen": ("gatewayd.commands.listen", "commissioning: print every frame a radio hears"),
     "check-config": ("gatewayd.commands.check_config", "validate the configuration and keys"),
     "keys": ("gatewayd.commands.keys", "key provisioning (import-kem)"),

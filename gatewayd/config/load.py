@@ -19,7 +19,7 @@ from typing import Any, Final, get_args
 
 from gatewayd.config.keysfile import read_credential, read_keys_file
 from gatewayd.config.reader import ConfigError, Table, load_toml, looks_like_key, shown
-from gatewayd.config.schema import Config, RadioSettings
+from gatewayd.config.schema import RADIO_COMMON_KEYS, RADIO_KIND_KEYS, Config, RadioSettings
 from gatewayd.config.secrets import Key, Secret
 from gatewayd.config.sections import (
     BleSecurity,
@@ -49,6 +49,7 @@ SECTIONS: Final = (
     "keys_file",
     "gateway",
     "radio",
+    "radios",
     "dedup",
     "publish",
     "meters",
@@ -68,6 +69,7 @@ READING_KEYS: Final = frozenset(
     | {"timestamp", "dedup_key", "alarms", "records", "warnings", "error", "raw"}
 )
 _METER_ID: Final = re.compile(r"[0-9A-Fa-f]{8}")
+_RADIO_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 _GATEWAY_ID: Final = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _TOPIC_PART: Final = re.compile(r"[^+#\0]+")
 _TOPIC_EXPECTED: Final = "a topic prefix without + # or NUL"
@@ -122,7 +124,7 @@ def parse_config(
     root.reject_unknown(SECTIONS)
     base = path.parent
     gateway = _gateway(root.table("gateway"), base)
-    radio = _radio(root.table("radio"))
+    radios = _radios(root, data)
     dedup = _dedup(root.table("dedup"))
     publish = _publish(root.table("publish"))
 
@@ -136,7 +138,8 @@ def parse_config(
     return Config(
         path=path,
         gateway=gateway,
-        radio=radio,
+        radio=radios[0],
+        radios=radios,
         dedup=dedup,
         publish=publish,
         meters=meters,
@@ -160,14 +163,38 @@ def _gateway(t: Table, base: Path) -> GatewaySettings:
     return GatewaySettings(id=gateway_id, state_dir=t.path("state_dir", base, d.state_dir))
 
 
+def _radios(root: Table, data: Mapping[str, Any]) -> tuple[RadioSettings, ...]:
+    """[radio] (one receiver) or [[radios]] (several, each with a unique name)."""
+    if "radios" not in data:
+        return (_radio(root.table("radio")),)
+    if "radio" in data:
+        raise root.error("radios", "either one [radio] table or [[radios]] tables", "both")
+    radios = tuple(_radio(t) for t in root.array_of_tables("radios"))
+    if not radios:
+        raise root.error("radios", "at least one [[radios]] table", "an empty list")
+    labels = [r.label for r in radios]
+    for i, label in enumerate(labels):
+        if label in labels[:i]:
+            raise root.error(f"radios[{i}].name", "a name no other radio has", repr(label))
+    return radios
+
+
 def _radio(t: Table) -> RadioSettings:
-    t.reject_unknown(toml_keys(RadioSettings))
     d = RadioSettings()
+    kind = t.choice("kind", tuple(radio_registry.KINDS), d.kind, radio_registry.ALIASES)
+    t.reject_unknown(RADIO_COMMON_KEYS + RADIO_KIND_KEYS.get(kind, ()))
     return RadioSettings(
-        kind=t.choice("kind", tuple(radio_registry.KINDS), d.kind, radio_registry.ALIASES),
+        kind=kind,
         device=t.string("device", d.device),
         mode=t.member("mode", ListenMode, d.mode),
         silence_reset_s=t.number("silence_reset_s", d.silence_reset_s, minimum=0),
+        name=t.pattern("name", _RADIO_NAME, "letters, digits, '_', '.', ':', '-' (1-64)", d.name)
+        if "name" in t
+        else "",
+        c1_frame="a" if t.choice("c1_frame", ("a", "b"), d.c1_frame) == "a" else "b",
+        allow=t.strings("allow", d.allow),
+        max_connections=t.integer("max_connections", d.max_connections, minimum=1, maximum=1024),
+        max_line=t.integer("max_line", d.max_line, minimum=32, maximum=65536),
     )
 
 

@@ -143,6 +143,13 @@ class Table:
             out.append(Table(item, self.file, f"{self.dotted(key)}[{i}]"))
         return out
 
+    def strings(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        """A list of non-empty strings."""
+        v = self._get(key, (list,), "a list of strings", list(default))
+        if not all(isinstance(x, str) and x for x in v):
+            raise self.error(key, "a list of non-empty strings", "a list with other items")
+        return tuple(v)
+
     def string(self, key: str, default: str | None) -> str:
         v: str = self._get(key, (str,), "a string", default)
         if not v:

@@ -33,7 +33,7 @@ from gatewayd.sinks.base import Sink
 from gatewayd.sinks.outbox import OutboxError
 
 if TYPE_CHECKING:
-    from gatewayd.radios.supervisor import RadioSupervisor
+    from gatewayd.radios.group import RadioGroup
 
 log = logging.getLogger("gatewayd.daemon.app")
 
@@ -102,12 +102,12 @@ class Daemon:
         self._journal_sink = journal_sink
         self._listeners = list(listeners)
         self.pipeline: Pipeline | None = None
-        self.radio_name = f"{config.radio.kind}:{config.radio.device}"
+        self.radio_name = ", ".join(r.label for r in config.receivers)
         self.ready = asyncio.Event()  # the daemon is up (READY=1)
         self.radio_up = asyncio.Event()  # the radio has been configured once
         self._stop = asyncio.Event()
         self._exit_code = 0
-        self._supervisor: RadioSupervisor | None = None
+        self._supervisor: RadioGroup | None = None
 
     # -- lifecycle
 
@@ -227,12 +227,22 @@ class Daemon:
 
     async def _radio_loop(self) -> None:
         from gatewayd.radios.base import RadioConfigError  # noqa: PLC0415
+        from gatewayd.radios.group import RadioGroup  # noqa: PLC0415
         from gatewayd.radios.registry import open_radio  # noqa: PLC0415
 
-        r = self.config.radio
         try:
-            supervisor = open_radio(
-                r.kind, r.device, r.mode, silence_reset_s=r.silence_reset_s or None
+            supervisor = RadioGroup(
+                [
+                    open_radio(
+                        r.kind,
+                        r.device,
+                        r.mode,
+                        silence_reset_s=r.silence_reset_s or None,
+                        label=r.label,
+                        **r.options(),
+                    )
+                    for r in self.config.receivers
+                ]
             )
         except RadioConfigError as exc:
             log.error("%s", exc, extra=fields("radio_config_error"))
@@ -251,7 +261,7 @@ class Daemon:
         finally:
             watcher.cancel()
 
-    async def _report_radio_state(self, supervisor: RadioSupervisor) -> None:
+    async def _report_radio_state(self, supervisor: RadioGroup) -> None:
         """STATUS= on every radio state change; one log line the first time it runs."""
         announced = False
         while True:
@@ -281,18 +291,23 @@ class Daemon:
         self._radio_counters()
         state = getattr(getattr(self._supervisor, "state", None), "value", "connecting")
         radio_state = {"running": "up", "stopped": "down"}.get(state, "reconnecting")
-        return {
+        snapshot = {
             **self.stats.snapshot(),
             "radio_state": radio_state,
             "radio_status": self.radio_status(),
         }
+        if self._supervisor is not None and len(self._supervisor.supervisors) > 1:
+            snapshot["radios"] = self._supervisor.per_radio()
+        return snapshot
 
     def radio_status(self) -> str:
         """What the radio is doing, in words an installer can act on."""
         sup = self._supervisor
         if sup is None:
             return f"starting {self.radio_name}"
-        state, reason = sup.state.value, sup.reason
+        if len(sup.supervisors) > 1:
+            return ", ".join(f"{s.name} {s.state.value}" for s in sup.supervisors)
+        state, reason = sup.state.value, sup.supervisors[0].reason
         if state == "running":
             return f"up on {self.config.radio.device}" + (f" ({reason})" if reason else "")
         if state == "stopped":
@@ -309,6 +324,9 @@ class Daemon:
 
     def _status_text(self) -> str:
         self._radio_counters()
+        group = self._supervisor
+        if group is not None and len(group.supervisors) > 1:
+            return f"radios: {self.radio_status()}; {self.stats.status_line()}"
         return f"radio {self.radio_status()}; {self.stats.status_line()}"
 
     def _status(self) -> None:
@@ -349,6 +367,8 @@ class Daemon:
             for name in RESTART_SECTIONS
             if getattr(config, name) != getattr(self.config, name)
         ]
+        if config.receivers != self.config.receivers and "[radio]" not in need_restart:
+            need_restart.append("[[radios]]")
         if need_restart:
             log.warning(
                 "reload: %s changed and take effect only on a restart (systemctl restart "

@@ -35,6 +35,7 @@ class RadioFrame:
     frame_format: FrameFormat
     received_at: float
     radio: str = ""
+    heard_by: tuple[str, ...] = ()  # every receiver that heard it (a radio group); () = `radio`
 
 
 class Lifecycle:

@@ -107,18 +107,20 @@ def open_radio(
     backoff_initial_s: float = 1.0,
     backoff_max_s: float = 60.0,
     fail_fast: bool = False,
+    label: str = "",
     **options: Any,
 ) -> RadioSupervisor:
     """A supervised radio: `async for frame in open_radio(...).frames()`.
 
     Arguments are checked now (RadioConfigError); the port is opened when frames() starts.
-    silence_reset_s is ignored for kinds that may legitimately be quiet (replay).
+    silence_reset_s is ignored for kinds that may legitimately be quiet (replay, tcp). label:
+    how logs and stats name it (default KIND:DEVICE).
     """
     name = canonical_kind(kind)
     make_radio(name, device, mode, **options)  # validate now, not at the first attempt
     return RadioSupervisor(
         lambda: make_radio(name, device, mode, **options),
-        name=f"{name}:{device}",
+        name=label or f"{name}:{device}",
         silence_reset_s=silence_reset_s if KINDS[name].silence_reset else None,
         backoff_initial_s=backoff_initial_s,
         backoff_max_s=backoff_max_s,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 
 import serial
@@ -46,6 +47,12 @@ async def open_serial(
             exclusive=True,
         )
     except (serial.SerialException, OSError, ValueError) as exc:
+        if getattr(exc, "errno", None) in (errno.EAGAIN, errno.EWOULDBLOCK):
+            raise RadioLost(
+                f"{describe_port(device)} is in use by another process (the gatewayd service?): "
+                "stop it first (sudo systemctl stop gatewayd), or watch what the service hears "
+                "with journalctl -u gatewayd -f"
+            ) from exc
         raise RadioLost(f"cannot open {describe_port(device)}: {exc}") from exc
     return reader, writer
 

@@ -127,7 +127,8 @@ class RadioSupervisor:
             except RadioLost as exc:
                 self._done["radio_lost"] += 1
                 if self.fail_fast and not has_run:
-                    self._set(RadioState.STOPPED, str(exc), level=logging.ERROR)
+                    # the caller reports it (one line), so only a debug line here
+                    self._set(RadioState.STOPPED, str(exc), level=logging.DEBUG)
                     raise
                 reason = str(exc)
             finally:

@@ -249,8 +249,8 @@ def test_bad_toml(tmp_path: Path) -> None:
         ),
         (
             "[radio]\ndevise = 1\n",
-            "radio.devise: expected one of device, kind, mode, silence_reset_s, "
-            "found an unknown key",
+            "radio.devise: expected one of c1_frame, device, kind, mode, name, "
+            "silence_reset_s, found an unknown key",
         ),
         (
             '[[meters]]\nid = "7634879"\nkey = "' + KEY + '"\n',
