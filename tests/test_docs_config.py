@@ -20,7 +20,7 @@ import pytest
 
 from gatewayd.config import load
 from gatewayd.config.reader import ConfigError
-from gatewayd.config.schema import Config
+from gatewayd.config.schema import RADIO_COMMON_KEYS, RADIO_KIND_KEYS, Config, RadioSettings
 from gatewayd.config.sections import toml_keys
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "config.md"
@@ -53,13 +53,18 @@ def doc_rows(body: str) -> dict[str, tuple[str, str]]:
     return {m.group(1): (m.group(2).strip(), m.group(3).strip()) for m in _ROW.finditer(body)}
 
 
-def loader_accepts(section: str) -> set[str]:
+def loader_accepts(section: str, radio_kind: str | None = None) -> set[str]:
     """What the loader lists as accepted when `section` holds an unknown key."""
     data: dict[str, Any]
+    radio: dict[str, Any] = {UNKNOWN: 1} if radio_kind is None else {"kind": radio_kind, UNKNOWN: 1}
     if section == TOP_LEVEL:
         data = {UNKNOWN: 1}
     elif section == "meters":
         data = {"meters": [{"id": "12345678", "encrypted": False, UNKNOWN: 1}]}
+    elif section == "radios":
+        data = {"radios": [radio]}
+    elif section == "radio":
+        data = {"radio": radio}
     else:
         data = {section: {UNKNOWN: 1}}
     with pytest.raises(ConfigError) as caught:
@@ -72,6 +77,8 @@ def loader_accepts(section: str) -> set[str]:
 
 
 def section_type(section: str) -> type:
+    if section == "radios":  # [[radios]]: a tuple of the same tables as [radio]
+        return RadioSettings
     hint = typing.get_type_hints(Config)[section]
     if isinstance(hint, types.UnionType):  # MqttSettings | None
         (hint,) = (a for a in typing.get_args(hint) if a is not type(None))
@@ -84,7 +91,14 @@ def declared_keys(section: str) -> set[str]:
         return {"keys_file", *TABLE_SECTIONS}
     if section == "meters":
         return set(load.METER_KEYS)
+    if section in ("radio", "radios"):  # the default kind's keys; other kinds: below
+        return {*RADIO_COMMON_KEYS, *RADIO_KIND_KEYS.get(RadioSettings().kind, ())}
     return set(toml_keys(section_type(section)))
+
+
+def doc_section(section: str) -> str:
+    """[[radios]] tables take [radio]'s keys, documented once under [radio]."""
+    return "radio" if section == "radios" else section
 
 
 def as_toml(value: object) -> str:
@@ -96,6 +110,8 @@ def as_toml(value: object) -> str:
         return f'"{value}"'
     if isinstance(value, float):
         return f"{value:g}"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(as_toml(v) for v in value) + "]"
     return str(value)
 
 
@@ -105,18 +121,29 @@ def test_every_accepted_key_has_a_row_under_its_section(section: str) -> None:
     assert accepted == declared_keys(section)
     sections = doc_sections()
     assert section in sections, f"docs/config.md has no heading for [{section}]"
-    rows = doc_rows(sections[section])
+    rows = doc_rows(sections[doc_section(section)])
     documented_keys = accepted - set(TABLE_SECTIONS) if section == TOP_LEVEL else accepted
     missing = sorted(documented_keys - set(rows))
     assert not missing, f"docs/config.md [{section}] lacks rows for {missing}"
+    if section in ("radio", "radios"):  # kind-specific keys are refused for the default kind
+        accepted |= {k for keys in RADIO_KIND_KEYS.values() for k in keys}
     refused = sorted(set(rows) - accepted)
     assert not refused, f"docs/config.md [{section}] documents keys the loader refuses: {refused}"
+
+
+@pytest.mark.parametrize("kind", sorted(RADIO_KIND_KEYS))
+def test_each_radio_kinds_own_keys_are_accepted_and_documented(kind: str) -> None:
+    accepted = loader_accepts("radio", radio_kind=kind)
+    assert accepted == {*RADIO_COMMON_KEYS, *RADIO_KIND_KEYS[kind]}
+    rows = doc_rows(doc_sections()["radio"])
+    missing = sorted(accepted - set(rows))
+    assert not missing, f"docs/config.md [radio] lacks rows for {missing} (kind {kind})"
 
 
 @pytest.mark.parametrize("section", [s for s in TABLE_SECTIONS if s != "meters"])
 def test_documented_defaults_are_the_codes(section: str) -> None:
     cls = section_type(section)
-    rows = doc_rows(doc_sections()[section])
+    rows = doc_rows(doc_sections()[doc_section(section)])
     for f in dataclasses.fields(cls):
         if f.metadata.get("internal"):
             continue
