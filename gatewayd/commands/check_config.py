@@ -1,13 +1,17 @@
 """`gatewayd check-config`: prove the config can run, without starting anything.
 
 Checks, each reported on its own line, all of them even when one fails:
-- the config and its keys parse (file, key, what was expected);
+- the config and its keys parse (file, key, what was expected; one line per section in error);
 - the state dir exists or can be created, and is writable;
 - an existing MQTT outbox is an sqlite database (a damaged one is a warning: `gatewayd run`
   moves it aside and starts a new one);
 - a serial radio's device is a character device (a missing one is only a warning: a stick
   may be unplugged, and the service waits for it).
-Exit 0 when everything passed (warnings allowed), 2 on any error.
+With --online, also (each result its own line, see check_online.py): the radio opens and its
+module answers the configuration commands and ping; the MQTT broker accepts a connection with
+the configured credentials and TLS.
+Exit 0 when everything passed (warnings allowed), 2 on any configuration error, 1 when the
+configuration is right but an online check failed.
 """
 
 from __future__ import annotations
@@ -20,15 +24,22 @@ import sys
 from pathlib import Path
 
 from gatewayd.config.load import ConfigError, load_config
+from gatewayd.config.reader import every_error
 from gatewayd.config.schema import DEFAULT_PATH, Config
 from gatewayd.daemon.state import StateDirError, check_state_dir
 
-SERIAL_KINDS = frozenset({"im871a", "amb8465", "cul"})
+SERIAL_KINDS = frozenset({"im871a", "iu891a", "amb8465", "cul"})
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config", type=Path, default=DEFAULT_PATH, help=f"config file (default {DEFAULT_PATH})"
+    )
+    parser.add_argument(
+        "--online",
+        action="store_true",
+        help="also open the radio and ping the module, and connect to the MQTT broker "
+        "(stop the service first: it holds the radio's port)",
     )
 
 
@@ -52,11 +63,15 @@ def summary(config: Config) -> str:
 
 
 def load_checked(path: Path) -> Config | None:
-    """The config, or None after printing its one error line (the caller exits 2)."""
+    """The config, or None after printing one line per error (the caller exits 2)."""
     try:
         return load_config(path)
     except ConfigError as exc:
-        print(f"gatewayd: {exc}", file=sys.stderr)
+        found = every_error(exc)
+        for one in found:
+            print(f"gatewayd: {one}", file=sys.stderr)
+        if len(found) > 1:
+            print(f"{path}: {len(found)} error(s)", file=sys.stderr)
         return None
 
 
@@ -125,4 +140,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"{config.path}: {len(errors)} error(s)", file=sys.stderr)
         return 2
     print(summary(config))
+    if not args.online:
+        return 0
+    from gatewayd.commands.check_online import online_checks  # noqa: PLC0415
+
+    failed = 0
+    for result in online_checks(config):
+        if result.ok:
+            print(f"{config.path}: online: {result.line}")
+        else:
+            failed += 1
+            print(f"gatewayd: error: {result.line}", file=sys.stderr)
+    if failed:
+        print(f"{config.path}: {failed} online check(s) failed", file=sys.stderr)
+        return 1
     return 0

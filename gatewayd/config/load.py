@@ -13,12 +13,19 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Final, get_args
+from typing import Any, Final, TypeVar, get_args
 
 from gatewayd.config.keysfile import read_credential, read_keys_file
-from gatewayd.config.reader import ConfigError, Table, load_toml, looks_like_key, shown
+from gatewayd.config.reader import (
+    ConfigError,
+    ConfigErrors,
+    Table,
+    load_toml,
+    looks_like_key,
+    shown,
+)
 from gatewayd.config.schema import RADIO_COMMON_KEYS, RADIO_KIND_KEYS, Config, RadioSettings
 from gatewayd.config.secrets import Key, Secret
 from gatewayd.config.sections import (
@@ -40,7 +47,9 @@ from gatewayd.config.sections import (
 from gatewayd.radios import registry as radio_registry
 from gatewayd.radios.base import ListenMode
 
-__all__ = ["CREDENTIAL_NAME", "ConfigError", "load_config", "parse_config"]
+__all__ = ["CREDENTIAL_NAME", "ConfigError", "ConfigErrors", "load_config", "parse_config"]
+
+T = TypeVar("T")
 
 CREDENTIAL_NAME: Final = "keys.toml"
 MQTT_PASSWORD_CREDENTIAL: Final = "mqtt-password"
@@ -120,21 +129,49 @@ def parse_config(
     credential: Path | None = None,
     service_uid: int | None = None,
 ) -> Config:
+    """Every section is read even when an earlier one failed, so that one run names every
+    mistake: one ConfigError, or a ConfigErrors holding one per failing section."""
+    errors: list[ConfigError] = []
+
+    def section(read: Callable[[], T], fallback: T) -> T:
+        try:
+            return read()
+        except ConfigError as exc:
+            errors.append(exc)
+            return fallback
+
     root = Table(data, str(path), "")
-    root.reject_unknown(SECTIONS)
+    section(lambda: root.reject_unknown(SECTIONS), None)
     base = path.parent
-    gateway = _gateway(root.table("gateway"), base)
-    radios = _radios(root, data)
-    dedup = _dedup(root.table("dedup"))
-    publish = _publish(root.table("publish"))
+    gateway = section(lambda: _gateway(root.table("gateway"), base), GatewaySettings())
+    one_radio: tuple[RadioSettings, ...] = (RadioSettings(),)
+    radios = section(lambda: _radios(root, data), one_radio)
+    dedup = section(lambda: _dedup(root.table("dedup")), DedupSettings())
+    publish = section(lambda: _publish(root.table("publish")), PublishSettings())
 
-    keys_file = root.optional_path("keys_file", base)
-    file_keys = read_keys_file(keys_file, root, service_uid) if keys_file else {}
-    cred_keys = read_credential(credential) if credential and credential.exists() else {}
-    meters = _meters(root, {**file_keys, **cred_keys}, keys_file, credential)
+    def read_meters() -> tuple[MeterSettings, ...]:
+        keys_file = root.optional_path("keys_file", base)
+        file_keys = read_keys_file(keys_file, root, service_uid) if keys_file else {}
+        cred_keys = read_credential(credential) if credential and credential.exists() else {}
+        return _meters(root, {**file_keys, **cred_keys}, keys_file, credential)
 
-    mqtt = _mqtt(root.table("mqtt"), base, gateway, credential) if "mqtt" in data else None
-    ble = _ble(root.table("ble"), gateway) if "ble" in data else None
+    no_meters: tuple[MeterSettings, ...] = ()
+    meters = section(read_meters, no_meters)
+    keys_file = section(lambda: root.optional_path("keys_file", base), None)
+    mqtt = (
+        section(lambda: _mqtt(root.table("mqtt"), base, gateway, credential), None)
+        if "mqtt" in data
+        else None
+    )
+    ble = section(lambda: _ble(root.table("ble"), gateway), None) if "ble" in data else None
+    stdout = section(lambda: _stdout(root.table("stdout")), StdoutSettings())
+    log = section(lambda: _log(root.table("log")), LogSettings())
+    debug = section(lambda: _debug(root.table("debug")), DebugSettings())
+    errors = list({str(e): e for e in errors}.values())  # keys_file's error may come twice
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ConfigErrors(errors)
     return Config(
         path=path,
         gateway=gateway,
@@ -145,9 +182,9 @@ def parse_config(
         meters=meters,
         mqtt=mqtt,
         ble=ble if ble is not None and ble.enabled else None,
-        stdout=_stdout(root.table("stdout")),
-        log=_log(root.table("log")),
-        debug=_debug(root.table("debug")),
+        stdout=stdout,
+        log=log,
+        debug=debug,
         keys_file=keys_file,
     )
 

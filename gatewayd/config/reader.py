@@ -12,7 +12,7 @@ import enum
 import math
 import re
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -52,6 +52,21 @@ class ConfigError(ConfigurationError):
         key, expected, found = self.key, self.expected, self.found
         where = f"{file}: {key}" if key else file
         super().__init__(f"{where}: expected {expected}, found {found}")
+
+
+class ConfigErrors(ConfigError):
+    """Several configuration problems found in one pass; str() is one ConfigError per line."""
+
+    def __init__(self, errors: Sequence[ConfigError]) -> None:
+        first = errors[0]
+        super().__init__(first.file, first.key, first.expected, first.found)
+        self.errors = tuple(errors)
+        self.args = ("\n".join(str(e) for e in self.errors),)
+
+
+def every_error(exc: ConfigError) -> tuple[ConfigError, ...]:
+    """The single errors inside exc (itself when it is one)."""
+    return exc.errors if isinstance(exc, ConfigErrors) else (exc,)
 
 
 def load_toml(path: Path) -> dict[str, Any]:

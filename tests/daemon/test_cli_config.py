@@ -103,3 +103,27 @@ def test_check_config_ok(tmp_path: Path) -> None:
 def test_repo_example_config_is_valid(repo_root: Path) -> None:
     p = gatewayd("check-config", "--config", str(repo_root / "config.toml"))
     assert p.returncode == 0, p.stderr
+
+
+@pytest.mark.parametrize("command", ["run", "check-config"])
+def test_errors_in_three_sections_are_all_reported_at_once(tmp_path: Path, command: str) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        f'[gateway]\nid = "t"\nstate_dir = "{tmp_path / "state"}"\n'
+        '[radio]\nkind = "im9000"\n'
+        f'[[meters]]\nid = "{METER}"\nkey = "{GOOD_KEY[:30]}"\n'
+        "[mqtt]\nport = 70000\n"
+    )
+    p = gatewayd(command, "--config", str(cfg))
+    assert p.returncode == 2, p.stderr
+    assert p.stdout == ""
+    lines = p.stderr.splitlines()
+    assert lines[:3] == [
+        f"gatewayd: {cfg}: radio.kind: expected one of 'im871a', 'iu891a', 'amb8465', 'cul', "
+        "'rtlwmbus', 'tcp', 'replay', found 'im9000'",
+        f"gatewayd: {cfg}: meters[0].key: expected 32 hex digits, found 30 characters",
+        f"gatewayd: {cfg}: mqtt.port: expected a value <= 65535, found 70000",
+    ]
+    assert lines[3:] == [f"{cfg}: 3 error(s)"]
+    assert GOOD_KEY[:30] not in p.stderr
+    assert not (tmp_path / "state").exists()

@@ -1,0 +1,122 @@
+"""`gatewayd check-config --online` against real parts: the radio through the daemon's own serial
+code on a byte-exact pty simulator (answering, silent, absent), and a real mosquitto (right
+password, wrong password, down). Each result is its own line; exit 1 for a failed online check;
+no secret is printed."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from gatewayd.demo.sim import ImstSimulator
+from tests.sinks.conftest import BrokerFactory, free_port
+
+PASSWORD = "s3cret-horse-battery"
+
+
+def write_config(tmp: Path, device: str, mqtt: str = "") -> Path:
+    cfg = tmp / "config.toml"
+    cfg.write_text(
+        f'[gateway]\nid = "gw1"\nstate_dir = "{tmp / "state"}"\n'
+        f'[radio]\nkind = "im871a"\ndevice = "{device}"\nmode = "c1"\n{mqtt}'
+    )
+    return cfg
+
+
+def mqtt_section(port: int, user: str | None = None) -> str:
+    text = f'[mqtt]\nhost = "127.0.0.1"\nport = {port}\n'
+    return text + (f'username = "{user}"\n' if user else "")
+
+
+def credentials(tmp: Path, password: str) -> Path:
+    d = tmp / "credentials"
+    d.mkdir(exist_ok=True)
+    (d / "mqtt-password").write_text(password + "\n")
+    (d / "mqtt-password").chmod(0o600)
+    return d
+
+
+async def check_online(cfg: Path, creds: Path | None = None) -> tuple[int, str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "CREDENTIALS_DIRECTORY"}
+    if creds is not None:
+        env["CREDENTIALS_DIRECTORY"] = str(creds)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "gatewayd",
+        "check-config",
+        "--online",
+        "--config",
+        str(cfg),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    async with asyncio.timeout(60):
+        out, err = await proc.communicate()
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_answering_module_and_good_credentials_pass(
+    tmp_path: Path, broker_factory: BrokerFactory
+) -> None:
+    broker = broker_factory(auth=("gw", PASSWORD))
+    async with ImstSimulator([], rate=0) as sim:
+        cfg = write_config(tmp_path, sim.device_path, mqtt_section(broker.port, "gw"))
+        code, out, err = await check_online(cfg, credentials(tmp_path, PASSWORD))
+        # the module really received the configuration the daemon sends (C1 = link mode 0x07)
+        assert sim.mode == "c1"
+        assert bytes.fromhex("A5010100") in sim.commands  # ping
+    assert code == 0, err
+    radio_lines = [x for x in out.splitlines() if "online: radio im871a" in x]
+    assert len(radio_lines) == 1 and "answered" in radio_lines[0]
+    broker_lines = [x for x in out.splitlines() if "online: MQTT broker" in x]
+    assert len(broker_lines) == 1
+    assert f"127.0.0.1:{broker.port} (as gw, no TLS): connected" in broker_lines[0]
+    assert PASSWORD not in out + err
+    # mosquitto saw a client of its own id, not the service's (a running service keeps its session)
+    assert "gatewayd-gw1-check" in broker.log.read_text()
+
+
+async def test_wrong_password_and_broker_down_are_refused_with_a_line(
+    tmp_path: Path, broker_factory: BrokerFactory
+) -> None:
+    broker = broker_factory(auth=("gw", PASSWORD))
+    async with ImstSimulator([], rate=0) as sim:
+        cfg = write_config(tmp_path, sim.device_path, mqtt_section(broker.port, "gw"))
+        code, out, err = await check_online(cfg, credentials(tmp_path, "wrong-" + PASSWORD))
+        assert code == 1
+        assert "online: radio im871a" in out  # the radio still passed, on its own line
+        refused = [x for x in err.splitlines() if "MQTT broker" in x]
+        assert len(refused) == 1 and "error" in refused[0]
+        assert "1 online check(s) failed" in err
+        assert PASSWORD not in out + err
+
+        down = free_port()  # nothing listens there
+        cfg = write_config(tmp_path, sim.device_path, mqtt_section(down))
+        code, out, err = await check_online(cfg)
+    assert code == 1
+    assert f"MQTT broker 127.0.0.1:{down} (without a user name, no TLS): connection refused" in err
+    assert "Traceback" not in err
+
+
+async def test_missing_device_and_silent_module_fail_the_radio_line(tmp_path: Path) -> None:
+    absent = tmp_path / "ttyABSENT"
+    code, out, err = await check_online(write_config(tmp_path, str(absent)))
+    assert code == 1
+    assert ": ok:" in out and "online: radio" not in out  # the config itself is fine
+    assert f"radio im871a on {absent}: cannot open {absent}: no such device" in err
+    assert "1 online check(s) failed" in err
+
+    async with ImstSimulator([], rate=0) as sim:
+        sim.answering = False  # the port opens, the module never replies
+        code, out, err = await check_online(write_config(tmp_path, sim.device_path))
+        assert sim.mode is None  # it was never configured
+    assert code == 1
+    assert "online: radio" not in out
+    line = [x for x in err.splitlines() if "radio im871a" in x]
+    assert len(line) == 1 and "no answer" in line[0], err
+    assert "Traceback" not in err
