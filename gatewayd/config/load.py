@@ -6,13 +6,15 @@ Keys come from, in order of precedence: `key` on the meter; `$CREDENTIALS_DIRECT
 0600, owned by root or the service user). A meter finds its key under `key_ref`, or under its
 own id. The MQTT password and TLS client key likewise come from root-only files beside the keys,
 `$CREDENTIALS_DIRECTORY/mqtt-password` (its first line) and `.../mqtt-client.key`, unless
-`[mqtt] password` / `key_file` are set.
+`[mqtt] password` / `key_file` are set; `[mqtt] password` is refused in a config.toml that group
+or others can read.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final, TypeVar, get_args
@@ -54,6 +56,7 @@ T = TypeVar("T")
 CREDENTIAL_NAME: Final = "keys.toml"
 MQTT_PASSWORD_CREDENTIAL: Final = "mqtt-password"
 MQTT_KEY_CREDENTIAL: Final = "mqtt-client.key"
+MQTT_PASSWORD_PATH: Final = "/etc/gatewayd/mqtt-password"  # install.sh --mqtt-password-file
 SECTIONS: Final = (
     "keys_file",
     "gateway",
@@ -333,6 +336,8 @@ def _mqtt(
     t.reject_unknown(toml_keys(MqttSettings))
     d = MqttSettings(gateway_id=gateway.id, state_dir=gateway.state_dir)
     password = t.secret_string("password")
+    if password is not None:
+        _refuse_shared_password(t)
     password_file = _credential_file(credential, MQTT_PASSWORD_CREDENTIAL)
     if password is None and password_file is not None:
         password = _password_from_file(t, password_file)
@@ -362,6 +367,22 @@ def _mqtt(
         outbox_max=t.integer("outbox_max", d.outbox_max, minimum=1),
         stats_interval_s=t.number("stats_interval_s", d.stats_interval_s, minimum=1),
     )
+
+
+def _refuse_shared_password(t: Table) -> None:
+    """`[mqtt] password` is accepted only in a config.toml no group or other user can read
+    (the installed one is 0644): the place for it is the root-only password file."""
+    try:
+        mode = os.stat(t.file).st_mode
+    except OSError:
+        return  # settings parsed from memory, not from a file
+    if mode & 0o077:
+        raise t.error(
+            "password",
+            f"the broker password in {MQTT_PASSWORD_PATH} (sudo deploy/install.sh "
+            "--mqtt-password-file -), not in a config file others can read",
+            f"a password in {t.file}, which has mode {stat.S_IMODE(mode):04o}",
+        )
 
 
 def _ble(t: Table, gateway: GatewaySettings) -> BleSettings:

@@ -62,9 +62,17 @@ level = "debug"
 """
 
 
-def write(tmp: Path, text: str, keys: str | None = None, keys_mode: int = 0o600) -> Path:
+def write(
+    tmp: Path,
+    text: str,
+    keys: str | None = None,
+    keys_mode: int = 0o600,
+    config_mode: int | None = None,
+) -> Path:
     cfg = tmp / "config.toml"
     cfg.write_text(text)
+    if config_mode is not None:
+        os.chmod(cfg, config_mode)
     if keys is not None:
         k = tmp / "keys.toml"
         k.write_text(keys)
@@ -79,7 +87,13 @@ def error_of(path: Path, service_uid: int | None = None) -> str:
 
 
 def test_full_config(tmp_path: Path) -> None:
-    cfg = write(tmp_path, FULL, keys='[keys]\n52525252 = "000102030405060708090A0B0C0D0E0F"\n')
+    # FULL has [mqtt] password: accepted only in a config.toml nobody else can read
+    cfg = write(
+        tmp_path,
+        FULL,
+        keys='[keys]\n52525252 = "000102030405060708090A0B0C0D0E0F"\n',
+        config_mode=0o600,
+    )
     c = load_config(cfg, credentials_dir=None)
     assert c.gateway.id == "site-17"
     assert c.gateway.state_dir == tmp_path / "state"
@@ -120,7 +134,13 @@ def test_defaults_and_absent_sinks(tmp_path: Path) -> None:
 
 
 def test_secrets_never_in_repr(tmp_path: Path) -> None:
-    cfg = write(tmp_path, FULL, keys='[keys]\n52525252 = "000102030405060708090A0B0C0D0E0F"\n')
+    # FULL has [mqtt] password: accepted only in a config.toml nobody else can read
+    cfg = write(
+        tmp_path,
+        FULL,
+        keys='[keys]\n52525252 = "000102030405060708090A0B0C0D0E0F"\n',
+        config_mode=0o600,
+    )
     text = repr(load_config(cfg, credentials_dir=None))
     for secret in (KEY, KEY.lower(), "000102030405060708090a0b0c0d0e0f", "hunter22"):
         assert secret not in text.upper() and secret not in text

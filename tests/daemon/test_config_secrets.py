@@ -191,3 +191,35 @@ def test_scrub_masks_a_key_wherever_it_sits_in_hex_and_in_any_case() -> None:
     unrelated = "00112233445566778899aabbccddeeff0011"  # 36 hex digits, no registered key
     assert scrub_secrets(unrelated) == unrelated
     assert scrub_secrets(hx[:31]) == hx[:31]  # 31 digits of a key are not the key
+
+
+# ---------------------------------------------------------------- [mqtt] password in config.toml
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604])
+def test_a_password_in_a_config_others_can_read_is_refused(tmp_path: Path, mode: int) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[gateway]\nstate_dir = "{tmp_path}"\n[mqtt]\npassword = "hunter2-secret"\n')
+    cfg.chmod(mode)
+    p = subprocess.run(
+        [sys.executable, "-m", "gatewayd", "check-config", "--config", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert p.returncode == 2
+    (line,) = p.stderr.splitlines()
+    assert line.startswith(f"gatewayd: {cfg}: mqtt.password: expected the broker password in ")
+    assert "/etc/gatewayd/mqtt-password" in line and "--mqtt-password-file" in line
+    assert line.endswith(f"which has mode {mode:04o}")
+    assert "hunter2" not in p.stderr + p.stdout
+
+
+def test_a_password_in_an_owner_only_config_still_works(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(f'[gateway]\nstate_dir = "{tmp_path}"\n[mqtt]\npassword = "hunter2-secret"\n')
+    cfg.chmod(0o600)
+    config = load_config(cfg, credentials_dir=None)
+    assert config.mqtt is not None and config.mqtt.password is not None
+    assert config.mqtt.password.value == "hunter2-secret"

@@ -79,6 +79,7 @@ async def test_mqtt_and_ble_sinks_are_built_from_config(tmp_path: Path) -> None:
         '[ble]\nsecurity = "encrypted"\nbus_address = "unix:path=/nonexistent"\n'
         "[stdout]\nenabled = true\n"
     )
+    cfg.chmod(0o600)  # a password in config.toml is accepted only where nobody else reads it
     config = load_config(cfg, credentials_dir=None)
     sinks = build_sinks(config, journal=True, stats=dict)
     by_name = {s.name: s for s in sinks}

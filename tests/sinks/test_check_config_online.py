@@ -91,7 +91,9 @@ async def test_wrong_password_and_broker_down_are_refused_with_a_line(
         assert code == 1
         assert "online: radio im871a" in out  # the radio still passed, on its own line
         refused = [x for x in err.splitlines() if "MQTT broker" in x]
-        assert len(refused) == 1 and "error" in refused[0]
+        assert len(refused) == 1 and refused[0].startswith("gatewayd: error: MQTT broker")
+        assert "refused the connection" in refused[0]
+        assert "(check [mqtt] username and password)" in refused[0]
         assert "1 online check(s) failed" in err
         assert PASSWORD not in out + err
 
