@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from gatewayd.demo.sim import ImstSimulator
-from tests.sinks.conftest import BrokerFactory, free_port
+from tests.sinks.conftest import BrokerFactory, Pki, free_port
 
 PASSWORD = "s3cret-horse-battery"
 
@@ -122,3 +122,21 @@ async def test_missing_device_and_silent_module_fail_the_radio_line(tmp_path: Pa
     line = [x for x in err.splitlines() if "radio im871a" in x]
     assert len(line) == 1 and "no answer" in line[0], err
     assert "Traceback" not in err
+
+
+async def test_tls_with_the_right_ca_connects_and_with_another_ca_is_refused(
+    tmp_path: Path, broker_factory: BrokerFactory, pki: Pki
+) -> None:
+    broker = broker_factory(tls="server")
+    async with ImstSimulator([], rate=0) as sim:
+        for ca, passes in ((pki.ca, True), (pki.other_ca, False)):
+            tls = f'tls = true\nca_file = "{ca}"\n'
+            cfg = write_config(tmp_path, sim.device_path, mqtt_section(broker.port) + tls)
+            code, out, err = await check_online(cfg)
+            where = f"MQTT broker 127.0.0.1:{broker.port} (without a user name, TLS)"
+            if passes:
+                assert code == 0, err
+                assert f"online: {where}: connected" in out
+            else:
+                assert code == 1
+                assert f"{where}: TLS certificate of 127.0.0.1:{broker.port} not accepted" in err
