@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gatewayd.config.load import ConfigError, load_config
+from gatewayd.config.reader import every_error
 from gatewayd.config.schema import Config, ListenMode, LogSettings, RadioSettings
 from gatewayd.daemon.app import Daemon
 from gatewayd.daemon.logs import RedactingFilter, setup_logging
@@ -53,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             config = demo_config(args.config, tmp)
         except ConfigError as exc:
-            print(f"gatewayd: {exc}", file=sys.stderr)
+            for one in every_error(exc):
+                print(f"gatewayd: {one}", file=sys.stderr)
             return 2
         tty = sys.stdout.isatty()
         table = Table(config, sys.stdout, live=tty)
