@@ -1,9 +1,10 @@
-"""`gatewayd check-config --online`: open the radio and the broker the config names, once each.
+"""`gatewayd check-config --online`: open each radio and the broker the config names, once each.
 
-The radio is opened through the same radio class the daemon uses (serial port, configuration
-commands, the module's ping and device info), then closed. The broker is connected to with the
-configured host, port, credentials and TLS under a client id of its own (so a running service
-keeps its session), then disconnected cleanly. Each result is one line; no secret is printed.
+Each radio ([radio] or every [[radios]] table) is opened through the radio class the daemon
+uses (serial port, configuration commands, the module's ping and device info), then closed.
+The broker is connected to with the configured host, port, credentials and TLS under a client
+id of its own (so a running service keeps its session), then disconnected cleanly. Each result
+is one line; no secret is printed.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import asyncio
 import dataclasses
 from dataclasses import dataclass
 
-from gatewayd.config.schema import Config
+from gatewayd.config.schema import Config, RadioSettings
 from gatewayd.errors import GatewaydError
 from gatewayd.radios.registry import make_radio
 from gatewayd.sinks.mqtt.connection import Connection
@@ -28,13 +29,12 @@ class OnlineResult:
     line: str
 
 
-async def check_radio(config: Config) -> OnlineResult:
-    r = config.radio
-    where = f"radio {r.kind} on {r.device}"
+async def check_radio(r: RadioSettings) -> OnlineResult:
+    where = f"radio {r.kind} on {r.device}" + (f" ({r.name})" if r.name else "")
     if r.kind not in SERIAL_MODULES:
         return OnlineResult(True, f"{where}: not a serial module, nothing to ping (skipped)")
     try:
-        radio = make_radio(r.kind, r.device, r.mode)
+        radio = make_radio(r.kind, r.device, r.mode, **r.options())
         async with asyncio.timeout(RADIO_TIMEOUT_S):
             async with radio:
                 info = dict(getattr(radio, "info", {}))
@@ -69,7 +69,7 @@ async def check_broker(config: Config) -> OnlineResult | None:
 
 
 async def _all(config: Config) -> list[OnlineResult]:
-    results = [await check_radio(config)]
+    results = [await check_radio(r) for r in config.receivers]
     broker = await check_broker(config)
     if broker is not None:
         results.append(broker)
