@@ -140,3 +140,20 @@ async def test_tls_with_the_right_ca_connects_and_with_another_ca_is_refused(
             else:
                 assert code == 1
                 assert f"{where}: TLS certificate of 127.0.0.1:{broker.port} not accepted" in err
+
+
+async def test_every_receiver_gets_its_own_line(tmp_path: Path) -> None:
+    absent = tmp_path / "ttyGONE"
+    async with ImstSimulator([], rate=0) as sim:
+        cfg = tmp_path / "config.toml"
+        cfg.write_text(
+            f'[gateway]\nid = "gw1"\nstate_dir = "{tmp_path / "state"}"\n'
+            f'[[radios]]\nkind = "im871a"\ndevice = "{sim.device_path}"\nname = "north"\n'
+            f'[[radios]]\nkind = "im871a"\ndevice = "{absent}"\nname = "south"\n'
+        )
+        code, out, err = await check_online(cfg)
+        assert sim.mode == "c1"
+    assert code == 1
+    assert f"online: radio im871a on {sim.device_path} (north): answered" in out
+    assert f"radio im871a on {absent} (south): cannot open {absent}: no such device" in err
+    assert "1 online check(s) failed" in err
