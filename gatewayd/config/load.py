@@ -20,16 +20,15 @@ from pathlib import Path
 from typing import Any, Final, TypeVar, get_args
 
 from gatewayd.config.keysfile import read_credential, read_keys_file
+from gatewayd.config.load_meters import METER_KEYS, READING_KEYS, parse_meters
 from gatewayd.config.reader import (
     ConfigError,
     ConfigErrors,
     Table,
     load_toml,
-    looks_like_key,
-    shown,
 )
 from gatewayd.config.schema import RADIO_COMMON_KEYS, RADIO_KIND_KEYS, Config, RadioSettings
-from gatewayd.config.secrets import Key, Secret
+from gatewayd.config.secrets import Secret
 from gatewayd.config.sections import (
     BleSecurity,
     BleSettings,
@@ -49,7 +48,15 @@ from gatewayd.config.sections import (
 from gatewayd.radios import registry as radio_registry
 from gatewayd.radios.base import ListenMode
 
-__all__ = ["CREDENTIAL_NAME", "ConfigError", "ConfigErrors", "load_config", "parse_config"]
+__all__ = [
+    "CREDENTIAL_NAME",
+    "METER_KEYS",
+    "READING_KEYS",
+    "ConfigError",
+    "ConfigErrors",
+    "load_config",
+    "parse_config",
+]
 
 T = TypeVar("T")
 
@@ -71,16 +78,6 @@ SECTIONS: Final = (
     "log",
     "debug",
 )
-METER_KEYS: Final = ("id", "name", "driver", "key", "key_ref", "encrypted", "fields")
-_FIELD_NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
-# A [meters.fields] entry may not take a key of a reading that has a meaning of its own: the
-# same set as gatewayd.meters.model.READING_KEYS (a test keeps them equal), written out here so
-# that loading a config does not import every driver.
-READING_KEYS: Final = frozenset(
-    {"id", "name", "manufacturer", "version", "device_type", "meter", "media", "rssi_dbm"}
-    | {"timestamp", "dedup_key", "alarms", "records", "warnings", "error", "raw"}
-)
-_METER_ID: Final = re.compile(r"[0-9A-Fa-f]{8}")
 _RADIO_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 _GATEWAY_ID: Final = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _TOPIC_PART: Final = re.compile(r"[^+#\0]+")
@@ -156,7 +153,7 @@ def parse_config(
         keys_file = root.optional_path("keys_file", base)
         file_keys = read_keys_file(keys_file, root, service_uid) if keys_file else {}
         cred_keys = read_credential(credential) if credential and credential.exists() else {}
-        return _meters(root, {**file_keys, **cred_keys}, keys_file, credential)
+        return parse_meters(root, {**file_keys, **cred_keys}, keys_file, credential)
 
     no_meters: tuple[MeterSettings, ...] = ()
     meters = section(read_meters, no_meters)
@@ -251,82 +248,6 @@ def _publish(t: Table) -> PublishSettings:
     t.reject_unknown(toml_keys(PublishSettings))
     return PublishSettings(
         heartbeat_s=t.number("heartbeat_s", PublishSettings().heartbeat_s, minimum=1)
-    )
-
-
-def _meters(
-    root: Table, keys: Mapping[str, Key], keys_file: Path | None, credential: Path | None
-) -> tuple[MeterSettings, ...]:
-    out: list[MeterSettings] = []
-    seen: set[str] = set()
-    for mt in root.array_of_tables("meters"):
-        mt.reject_unknown(METER_KEYS)
-        mid = mt.pattern("id", _METER_ID, "8 hex digits", None).lower()
-        if mid in seen:
-            raise mt.error("id", "a meter id not listed before", f"{mid} again")
-        seen.add(mid)
-        encrypted = mt.boolean("encrypted", True)
-        key: Key | None = None
-        if "key" in mt:
-            key = mt.key("key")
-        elif encrypted:
-            ref = mt.string("key_ref", mid).lower()
-            key = keys.get(ref)
-            if key is None:
-                raise _no_key(mt, ref, keys_file, credential)
-        out.append(
-            MeterSettings(
-                id=mid,
-                name=mt.string("name", mid),
-                driver=_driver(mt),
-                key=key,
-                encrypted=encrypted,
-                fields=_static_fields(mt.table("fields")),
-            )
-        )
-    return tuple(out)
-
-
-def _static_fields(t: Table) -> tuple[tuple[str, str | int | float | bool], ...]:
-    out: list[tuple[str, str | int | float | bool]] = []
-    for name in t.names():
-        if not _FIELD_NAME.fullmatch(name) or name in READING_KEYS:
-            raise t.error(
-                shown(name),
-                "a field name of lower-case letters, digits and _ that a reading does not "
-                "already use (" + ", ".join(sorted(READING_KEYS)) + ")",
-                repr(name),
-            )
-        out.append((name, t.scalar(name)))
-    return tuple(out)
-
-
-def _driver(mt: Table) -> str:
-    if "driver" not in mt:
-        return "auto"
-    # The driver registry (every driver module) is imported only when a meter names a driver.
-    from gatewayd.meters.registry import driver_names  # noqa: PLC0415
-
-    return mt.choice("driver", driver_names(), "auto")
-
-
-def _no_key(mt: Table, ref: str, keys_file: Path | None, credential: Path | None) -> ConfigError:
-    where = (
-        " or ".join(str(s) for s in (keys_file, credential) if s is not None)
-        or "no keys_file configured"
-    )
-    if looks_like_key(ref):
-        # A key pasted as key_ref: say so without printing it.
-        return mt.error(
-            "key_ref",
-            "the name of an entry in [keys] of the keys file (a key itself goes in key = ...)",
-            "a value that looks like a key",
-        )
-    return mt.error(
-        "key",
-        f"a key (key = 32 hex digits, or an entry {ref} in [keys] of the keys file; "
-        "encrypted = false for a meter that sends in clear)",
-        f"none ({where})",
     )
 
 

@@ -12,6 +12,7 @@ in `gatewayd.config.schema`.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -140,6 +141,20 @@ class MqttSettings:
     @property
     def outbox_path(self) -> Path:
         return self.state_dir / "mqtt-outbox.sqlite3"
+
+    @property
+    def password_in_clear(self) -> bool:
+        """A password that would cross a network without TLS (to loopback it never leaves)."""
+        return self.password is not None and not self.tls and not _is_loopback(self.host)
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in ("localhost", "localhost.localdomain", "ip6-localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import ipaddress
 import logging
 import signal
 import sqlite3
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from gatewayd.config.load import ConfigError, load_config
 from gatewayd.config.schema import Config
-from gatewayd.daemon.logs import fields, set_level
+from gatewayd.daemon.logs import fields, logging_to_journal, set_level
 from gatewayd.daemon.notify import Notifier
 from gatewayd.daemon.pipeline import Listener, Pipeline
 from gatewayd.daemon.policy import PublishPolicy
@@ -66,7 +65,7 @@ def build_sinks(config: Config, *, journal: bool, stats: StatsProvider) -> list[
         from gatewayd.sinks.mqtt import MqttSink  # noqa: PLC0415
 
         m = config.mqtt
-        if m.password is not None and not m.tls and not _is_loopback(m.host):
+        if m.password_in_clear:
             log.warning(
                 "MQTT password sent without TLS to %s: anyone on the path can read it "
                 "(set [mqtt] tls = true)",
@@ -124,7 +123,7 @@ class Daemon:
         policy.restore(restored.policy)
         journal = self._journal_sink
         if journal is None:
-            journal = _logging_to_journal()
+            journal = logging_to_journal()
         try:
             sinks = self._build_sinks(journal)
         except (ImportError, ValueError, TypeError, OutboxError) as exc:
@@ -390,23 +389,9 @@ class Daemon:
         self.notifier.ready(self._status_text())
 
 
-def _is_loopback(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.localdomain", "ip6-localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _is_corrupt_db(exc: BaseException) -> bool:
     """sqlite said the file is not a database or is malformed (not: cannot open, disk full)."""
     cause = exc.__cause__
     return isinstance(cause, sqlite3.DatabaseError) and not isinstance(
         cause, sqlite3.OperationalError
     )
-
-
-def _logging_to_journal() -> bool:
-    root = logging.getLogger()
-    return any(type(h).__name__ == "JournalHandler" for h in root.handlers)

@@ -130,3 +130,9 @@ def fields(
     if rssi_dbm is not None:
         out["RSSI_DBM"] = f"{rssi_dbm:g}"
     return out
+
+
+def logging_to_journal() -> bool:
+    """Whether the root logger writes to journald."""
+    root = logging.getLogger()
+    return any(type(h).__name__ == "JournalHandler" for h in root.handlers)
