@@ -131,6 +131,7 @@ class Pipeline:
                 received_at=rf.received_at,
                 name=meter.name,
                 static=meter.fields,
+                receivers=rf.heard_by,
             )
         except Exception as exc:  # a driver bug must not stop the radio
             self.stats.incr("driver_errors")

@@ -29,7 +29,7 @@ Value = int | float | str | bool | None
 # The keys of a reading's JSON that are not named fields (and "error"/"raw" of a decode failure).
 READING_KEYS = frozenset(
     {"id", "name", "manufacturer", "version", "device_type", "meter", "media", "rssi_dbm"}
-    | {"timestamp", "dedup_key", "alarms", "records", "warnings", "error", "raw"}
+    | {"timestamp", "dedup_key", "receivers", "alarms", "records", "warnings", "error", "raw"}
 )
 Alarms = Mapping[str, bool]
 NO_ALARMS: Alarms = MappingProxyType({})
@@ -114,6 +114,7 @@ class Reading:
     name: str | None = None  # the configured meter name
     dedup_key: str | None = None  # identifies the telegram across redeliveries and gateways
     static: tuple[tuple[str, Value], ...] = ()  # fixed fields from the meter's configuration
+    receivers: tuple[str, ...] = ()  # with several radios: every receiver that heard it
     _json: list[bytes] = field(default_factory=list, init=False, repr=False, compare=False)
 
     @property
@@ -174,6 +175,8 @@ class Reading:
         )
         if self.dedup_key is not None:
             out["dedup_key"] = self.dedup_key
+        if self.receivers:
+            out["receivers"] = list(self.receivers)
         out.update(self.values)
         for k, v in self.static:
             out.setdefault(k, v)
@@ -262,6 +265,7 @@ def from_dict(obj: Mapping[str, Any]) -> Reading:
         raise ValueError(f"malformed record: {exc!r}") from None
     name = obj.get("name")
     key = obj.get("dedup_key")
+    receivers = obj.get("receivers", ())
     return Reading(
         identity=identity,
         timestamp=epoch,
@@ -274,6 +278,7 @@ def from_dict(obj: Mapping[str, Any]) -> Reading:
         warnings=tuple(str(w) for w in obj.get("warnings", ())),
         name=name if isinstance(name, str) else None,
         dedup_key=key if isinstance(key, str) else None,
+        receivers=tuple(str(r) for r in receivers) if isinstance(receivers, list) else (),
     )
 
 

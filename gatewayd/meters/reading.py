@@ -139,6 +139,7 @@ def build_reading(
     name: str | None = None,
     dedup_key: str | None = None,
     static: tuple[tuple[str, Value], ...] = (),
+    receivers: tuple[str, ...] = (),
 ) -> Reading:
     """The reading for one decoded telegram (received_at: Unix seconds, default now).
 
@@ -170,4 +171,5 @@ def build_reading(
         name=name,
         dedup_key=telegram_key(telegram) if dedup_key is None else dedup_key,
         static=static,
+        receivers=receivers,
     )

@@ -47,6 +47,8 @@ async def test_two_receivers_one_reading_best_rssi_and_survives_one_down(tmp_pat
             notify.close()
     assert rc == 0
     assert [(r["total_m3"], r["rssi_dbm"]) for r in d.readings] == [(1.0, -22.5), (1.001, -72.5)]
+    # both receivers heard the first telegram; only "far" was left for the second
+    assert [sorted(r["receivers"]) for r in d.readings] == [["far", "near"], ["far"]]
     status = [line for _, line in notify.lines("STATUS=") if "radios: near " in line]
     # after the unplug: near is reconnecting while far runs, and STATUS= says so per radio
     assert any(
