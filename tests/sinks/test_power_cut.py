@@ -24,43 +24,14 @@ import pytest
 
 from gatewayd.sinks.mqtt import MqttSettings, MqttSink
 from tests.conftest import REPO
-from tests.daemon.harness import KEY, METER
 from tests.loopdisk import can_loop_mount, loop_ext4, mounted
 from tests.sinks.conftest import Broker, Subscriber
-from tests.sinks.feeder import FifoFeeder
+from tests.sinks.feeder import FifoFeeder, daemon_config
 from tests.sinks.mqtt_readings import seq_of
 
 pytestmark = pytest.mark.skipif(not can_loop_mount(), reason="needs root and loop devices")
 
 GW = "power-gw"
-
-
-def daemon_config(tmp: Path, state: Path, fifo: Path, port: int) -> Path:
-    cfg = tmp / "config.toml"
-    cfg.write_text(
-        f"""
-[gateway]
-id = "{GW}"
-state_dir = "{state}"
-
-[radio]
-kind = "rtlwmbus"
-device = "{fifo}"
-
-[[meters]]
-id = "{METER}"
-key = "{KEY.hex().upper()}"
-
-[mqtt]
-host = "127.0.0.1"
-port = {port}
-
-[log]
-level = "warning"
-journal = "no"
-"""
-    )
-    return cfg
 
 
 class Printed(threading.Thread):
@@ -86,7 +57,9 @@ async def test_every_printed_reading_survives_a_power_cut(
         state = mnt / "state"
         feeder = FifoFeeder(tmp_path / "radio.fifo", rate=100.0)
         feeder.start()
-        cfg = daemon_config(tmp_path, state, feeder.fifo, broker.port)
+        cfg = daemon_config(
+            tmp_path / "config.toml", gateway=GW, state=state, fifo=feeder.fifo, port=broker.port
+        )
         proc = subprocess.Popen(
             [sys.executable, "-m", "gatewayd", "run", "--config", str(cfg), "--stdout"],
             cwd=REPO,
