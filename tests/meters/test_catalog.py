@@ -12,7 +12,10 @@ if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from gatewayd.meters.catalog import BEGIN, END, driver_fields, render, rows
-from gatewayd.meters.registry import _DRIVERS, BY_NAME
+from gatewayd.meters.registry import ENTRY_BY_NAME, all_drivers, load
+
+_DRIVERS = all_drivers()
+BY_NAME = {name: load(e) for name, e in ENTRY_BY_NAME.items()}
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "meters.md"
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gatewayd.meters import build_reading
-from gatewayd.meters.registry import _DRIVERS
+from gatewayd.meters.registry import all_drivers
 from gatewayd.wmbus.decode import Decoder
 from gatewayd.wmbus.errors import TelegramError
 from gatewayd.wmbus.link import FrameFormat
@@ -18,6 +18,7 @@ from gatewayd.wmbus.records import parse_records
 from gatewayd.wmbus.telegram import Telegram
 from tests.conftest import OWN_VECTORS, load_vectors
 
+_DRIVERS = all_drivers()
 DRIVER_NAMES = {d.name for d in _DRIVERS}
 
 

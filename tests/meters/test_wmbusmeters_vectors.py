@@ -16,11 +16,13 @@ import pytest
 from gatewayd.meters import MeterState, build_reading
 from gatewayd.meters.catalog import driver_fields
 from gatewayd.meters.model import READING_KEYS
-from gatewayd.meters.registry import BY_NAME
+from gatewayd.meters.registry import ENTRY_BY_NAME, load
 from gatewayd.wmbus.decode import Decoder
 from gatewayd.wmbus.errors import TelegramError
 from gatewayd.wmbus.link import FrameFormat
 from tests.conftest import OWN_VECTORS, load_vectors
+
+BY_NAME = {name: load(e) for name, e in ENTRY_BY_NAME.items()}
 
 # the families whose drivers these vectors check (our driver names; a vector may name an alias)
 FAMILIES = {
