@@ -141,14 +141,15 @@ if ((USE_APT)); then
 fi
 
 # ---------------------------------------------------------------- user and groups
-for g in "${SERVICE_GROUPS[@]}"; do
+# Group gatewayd: the service's own, and who may read its listen socket (`gatewayd listen`).
+for g in "${SERVICE_GROUPS[@]}" "$SERVICE_USER"; do
     target_id group "$g" >/dev/null || groupadd --system "${PREFIX_ARGS[@]}" "$g"
 done
 if target_id passwd "$SERVICE_USER" >/dev/null; then
     usermod "${PREFIX_ARGS[@]}" --append --groups "$(IFS=,; echo "${SERVICE_GROUPS[*]}")" "$SERVICE_USER"
 else
     say "creating system user $SERVICE_USER"
-    useradd --system "${PREFIX_ARGS[@]}" --user-group --no-create-home --home-dir /var/lib/gatewayd \
+    useradd --system "${PREFIX_ARGS[@]}" --gid "$SERVICE_USER" --no-create-home --home-dir /var/lib/gatewayd \
         --shell /usr/sbin/nologin --comment "gatewayd wM-Bus gateway" \
         --groups "$(IFS=,; echo "${SERVICE_GROUPS[*]}")" "$SERVICE_USER"
 fi

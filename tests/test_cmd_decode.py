@@ -150,3 +150,27 @@ def test_text_with_line_separator_characters_stays_on_one_line() -> None:
     lines = p.stdout.splitlines()
     assert len(lines) == 2
     assert json.loads(lines[0])["records"][0]["value"] == "A\x85B"
+
+
+def test_every_line_form_replay_reads_decodes() -> None:
+    """What `replay` (and the demo's recording file) holds is accepted, one line out per line in."""
+    grouped = f"{K1[:10]}_{K1[10:20]}|{K1[20:]}"
+    on_air = add_crcs(bytes.fromhex(K1), FrameFormat.A).hex()
+    lines = [
+        grouped,
+        f"{K1};-71.5",
+        f"{K1}  # a comment after the telegram",
+        json.dumps({"hex": K1, "rssi_dbm": -80}),
+        json.dumps({"hex": on_air, "frame_format": "A"}),
+        f"0.70 -64 {K1}  # MULTICAL 21 full",  # gatewayd/data/demo-telegrams.txt
+    ]
+    p = gw("--key", KEY, stdin="\n".join(lines) + "\n")
+    assert p.returncode == 0, p.stderr
+    outs = [json.loads(x) for x in p.stdout.splitlines()]
+    assert len(outs) == len(lines)
+    for line, r in zip(lines, outs, strict=True):
+        assert "error" not in r, (line, r)
+        assert (r["id"], r["total_m3"]) == ("76348799", 6.408), line
+    single = gw(grouped, "--key", KEY)
+    assert single.returncode == 0, single.stderr
+    assert json.loads(single.stdout)["total_m3"] == 6.408

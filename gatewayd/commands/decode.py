@@ -3,7 +3,9 @@
     gatewayd decode HEX [--key HEX]        one telegram; exit 1 if it cannot be decoded
     gatewayd decode < lines                batch: one JSON line out per line in, in order
 
-A batch line is a hex telegram or {"telegram": "<hex>", "key": "<hex>"} (key optional).
+A batch line is a telegram in any form `replay` reads (hex, with spaces, `_` or `|` between
+groups, `hex;RSSI`, {"hex": ...}, a recording line `offset RSSI hex`) or
+{"telegram": "<hex>", "key": "<hex>"} (key optional).
 Earlier telegrams teach the compact-format cache and the per-meter state.
 """
 
@@ -26,9 +28,9 @@ from gatewayd.errors import ConfigurationError
 from gatewayd.meters import driver_names
 from gatewayd.meters.reading import MeterState, build_reading
 from gatewayd.wmbus.decode import Decoder
-from gatewayd.wmbus.errors import TelegramError
+from gatewayd.wmbus.errors import FrameError, TelegramError
 from gatewayd.wmbus.explain import explain
-from gatewayd.wmbus.link import FrameFormat, frame_a_size, frame_b_size
+from gatewayd.wmbus.link import FrameFormat, frame_a_size, frame_b_size, strip_crcs
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -131,21 +133,45 @@ def _line_input(
     if text.startswith("{"):
         try:
             obj = orjson.loads(text)
-            text = str(obj["telegram"])
+            if "telegram" in obj or "hex" not in obj:  # {"hex": ...}: a replay line
+                text = str(obj["telegram"])
             if obj.get("key"):
                 key = _line_key(str(obj["key"]), n, keys_seen)
         except (ValueError, KeyError, TypeError) as exc:  # orjson.JSONDecodeError is a ValueError
             return None, None, f"line {n}: not a telegram object ({exc})"
         except UsageError as exc:
             key_error = str(exc)
-    try:
-        data = bytes.fromhex(text.replace(" ", ""))
-    except ValueError:
+    data = telegram_bytes(text)
+    if data is None:
         return None, None, f"line {n}: not hex"
     if key_error is not None:
         meter_id = _peek_id(data)
         return data, None, f"meter {meter_id}: {key_error}" if meter_id else key_error
     return data, key, None
+
+
+def telegram_bytes(text: str) -> bytes | None:
+    """A telegram in any form `replay` reads (hex with spaces, `_` or `|` between groups,
+    `hex;RSSI`, a replay JSON line, a recording line `offset RSSI hex  # comment`), as bytes;
+    None when it is none of them. Plain hex takes the fast path."""
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        pass
+    from gatewayd.radios.replay import split_line  # noqa: PLC0415 (only off the fast path)
+
+    try:
+        parts = split_line(text)
+    except FrameError:
+        return None
+    if parts is None:
+        return None
+    if parts.frame_format is FrameFormat.CLEAN:
+        return parts.data
+    try:
+        return strip_crcs(parts.data, parts.frame_format)
+    except FrameError:
+        return parts.data  # the decoder says what is wrong with it
 
 
 def dumps(obj: object) -> str:
@@ -218,9 +244,8 @@ def run(args: argparse.Namespace) -> int:
     batch = BatchDecoder(keys, default_key, args.driver, args.crc)
     if args.hex is None:
         return run_batch(sys.stdin, sys.stdout, batch, live=_is_live(sys.stdin))
-    try:
-        data = bytes.fromhex(args.hex.replace(" ", ""))
-    except ValueError:
+    data = telegram_bytes(args.hex)
+    if data is None:
         print("gatewayd decode: HEX is not hexadecimal", file=sys.stderr)
         return 2
     if args.explain:

@@ -63,6 +63,7 @@ T = TypeVar("T")
 CREDENTIAL_NAME: Final = "keys.toml"
 MQTT_PASSWORD_CREDENTIAL: Final = "mqtt-password"
 MQTT_KEY_CREDENTIAL: Final = "mqtt-client.key"
+SUN_PATH_MAX: Final = 107  # bytes in a unix socket address (sockaddr_un.sun_path, less the NUL)
 MQTT_PASSWORD_PATH: Final = "/etc/gatewayd/mqtt-password"  # install.sh --mqtt-password-file
 SECTIONS: Final = (
     "keys_file",
@@ -197,7 +198,16 @@ def _gateway(t: Table, base: Path) -> GatewaySettings:
     t.reject_unknown(toml_keys(GatewaySettings))
     d = GatewaySettings()
     gateway_id = t.pattern("id", _GATEWAY_ID, "letters, digits, '_', '.', '-' (1-64)", d.id)
-    return GatewaySettings(id=gateway_id, state_dir=t.path("state_dir", base, d.state_dir))
+    listen_socket = t.string("listen_socket", d.listen_socket)
+    if listen_socket not in ("", "auto"):
+        listen_socket = str(base / listen_socket)  # an absolute path stays as it is
+        if len(os.fsencode(listen_socket)) > SUN_PATH_MAX:
+            raise t.error("listen_socket", f"a path of at most {SUN_PATH_MAX} bytes", listen_socket)
+    return GatewaySettings(
+        id=gateway_id,
+        state_dir=t.path("state_dir", base, d.state_dir),
+        listen_socket=listen_socket,
+    )
 
 
 def _radios(root: Table, data: Mapping[str, Any]) -> tuple[RadioSettings, ...]:

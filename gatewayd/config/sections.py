@@ -61,6 +61,8 @@ def toml_keys(cls: type) -> tuple[str, ...]:
 class GatewaySettings:
     id: str = "gateway"
     state_dir: Path = Path("/var/lib/gatewayd")
+    # `gatewayd listen`'s socket: "auto" ($RUNTIME_DIRECTORY or state_dir)/listen.sock, "" none
+    listen_socket: str = "auto"
 
 
 @dataclass(frozen=True, slots=True)

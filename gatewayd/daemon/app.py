@@ -14,19 +14,19 @@ import contextlib
 import dataclasses
 import logging
 import signal
-import sqlite3
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gatewayd.config.load import ConfigError, load_config
 from gatewayd.config.schema import Config
+from gatewayd.daemon.listensock import start_listen_socket
 from gatewayd.daemon.logs import fields, logging_to_journal, set_level
 from gatewayd.daemon.notify import Notifier
 from gatewayd.daemon.pipeline import Listener, Pipeline
 from gatewayd.daemon.policy import PublishPolicy
 from gatewayd.daemon.radiostatus import radio_hint
-from gatewayd.daemon.state import StateDirError, StateStore, move_aside
+from gatewayd.daemon.state import StateDirError, StateStore, is_corrupt_db, move_aside
 from gatewayd.daemon.stats import Stats
 from gatewayd.sinks.base import Sink
 from gatewayd.sinks.outbox import OutboxError
@@ -138,6 +138,7 @@ class Daemon:
             policy=policy,
         )
         self.pipeline.listeners.extend(self._listeners)
+        listen = await start_listen_socket(self.config, self.pipeline)  # `gatewayd listen`
         self.stats.attach_sinks(sinks)
         started: list[Sink] = []
         for sink in sinks:
@@ -176,6 +177,8 @@ class Daemon:
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await radio
+        if listen is not None:
+            await listen.close()
         if radio.done() and not radio.cancelled() and radio.exception() is not None:
             self._exit_code = self._exit_code or 1
         if self.pipeline is not None:
@@ -199,7 +202,7 @@ class Daemon:
             sinks = build_sinks(self.config, journal=journal, stats=self.stats_snapshot)
         except OutboxError as exc:
             mqtt = self.config.mqtt
-            if mqtt is None or not _is_corrupt_db(exc) or not mqtt.outbox_path.exists():
+            if mqtt is None or not is_corrupt_db(exc) or not mqtt.outbox_path.exists():
                 raise
             aside = move_aside(mqtt.outbox_path, suffixes=("-wal", "-shm"))
             log.warning(
@@ -387,11 +390,3 @@ class Daemon:
             self.pipeline.reload(self.config)
         log.info("reloaded: %d meters", len(config.meters), extra=fields("reloaded"))
         self.notifier.ready(self._status_text())
-
-
-def _is_corrupt_db(exc: BaseException) -> bool:
-    """sqlite said the file is not a database or is malformed (not: cannot open, disk full)."""
-    cause = exc.__cause__
-    return isinstance(cause, sqlite3.DatabaseError) and not isinstance(
-        cause, sqlite3.OperationalError
-    )

@@ -74,6 +74,7 @@ class Pipeline:
         self.decoder = Decoder(keys=self._keys.get, formats=formats)
         self.unconfigured: dict[str, Unconfigured] = {}
         self.listeners: list[Listener] = []
+        self.frame_tap: Callable[[RadioFrame], None] | None = None  # `gatewayd listen` clients
         self.dirty = False  # meter state or policy changed since the last save
         self._warned: set[tuple[str, str]] = set()  # (kind, meter id) logged once
         self._clock = clock
@@ -98,6 +99,8 @@ class Pipeline:
     def handle(self, rf: RadioFrame) -> Reading | None:
         """One frame through the whole path. Returns the reading when one was built."""
         self.stats.incr("frames")
+        if self.frame_tap is not None:  # every frame heard, copies too, before anything else
+            self.frame_tap(rf)
         frame = rf.frame
         if self.dedup.is_duplicate(frame):
             self.stats.incr("duplicates")

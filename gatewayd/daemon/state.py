@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
 import tempfile
 import time
 from dataclasses import dataclass
@@ -170,3 +171,11 @@ class StateStore:
             log.error("could not save %s: %s", target, exc, extra=fields("state_save_failed"))
             return False
         return True
+
+
+def is_corrupt_db(exc: BaseException) -> bool:
+    """sqlite said the file is not a database or is malformed (not: cannot open, disk full)."""
+    cause = exc.__cause__
+    return isinstance(cause, sqlite3.DatabaseError) and not isinstance(
+        cause, sqlite3.OperationalError
+    )

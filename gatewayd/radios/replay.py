@@ -5,7 +5,11 @@ One telegram per line, as any of:
     2A442D2C99…CC24;-71.5              hex ; RSSI in dBm (not finite: dropped and counted)
     {"hex": "2A44…", "rssi_dbm": -71}  JSON (optional "frame_format": "A" or "B" when the hex
                                        still has its DLL CRCs; they are checked and stripped)
-Blank lines and lines starting with # are skipped; anything else is counted and skipped.
+    0.70 -64 4D44372C…2DD4             a recording (gatewayd/data/demo-telegrams.txt): offset s,
+                                       RSSI dBm, hex; the offset sets the frame's time
+                                       (from the start of the replay), not the pace
+Blank lines and lines starting with # are skipped, and so is a "# comment" after a telegram;
+anything else is counted and skipped.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import asyncio
 import json
 import logging
 import math
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -29,6 +34,10 @@ log = logging.getLogger(__name__)
 MIN_FRAME = 11
 REPEAT_MAX = 10_000  # telegrams kept for repeat=True
 _SEPARATORS = str.maketrans("", "", " _|\t")
+# "<offset s> <RSSI dBm> <hex>": the offset has a decimal point, which hex never has.
+_RECORDING = re.compile(
+    r"(?P<offset>\d+\.\d*)\s+(?P<rssi>[-+]?\d+(?:\.\d*)?)\s+(?P<hex>[0-9A-Fa-f]+)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,15 +46,29 @@ class ReplayTelegram:
     rssi_dbm: float | None
     frame_format: FrameFormat
     rssi_rejected: bool = False  # the line's RSSI was not a finite number: dropped
+    offset_s: float | None = None  # a recording line's time since the recording began
 
 
-def parse_line(line: str) -> ReplayTelegram | None:
-    """One replay line -> a telegram, None for a comment; FrameError when it is broken."""
+@dataclass(frozen=True, slots=True)
+class LineParts:
+    """What a replay line holds, not yet checked as a frame."""
+
+    data: bytes  # as written: clean, or with DLL CRCs when frame_format is A or B
+    rssi_dbm: float | None
+    frame_format: FrameFormat
+    rssi_rejected: bool = False
+    offset_s: float | None = None
+
+
+def split_line(line: str) -> LineParts | None:
+    """One replay line -> its bytes and RSSI, None for a comment; FrameError when it is not
+    one of the forms (not hex, bad RSSI, bad JSON). The bytes are not checked as a frame."""
     line = line.strip()
     if not line or line.startswith("#"):
         return None
     fmt = FrameFormat.CLEAN
     rssi: float | None = None
+    offset: float | None = None
     if line.startswith("{"):
         try:
             obj = json.loads(line)
@@ -55,6 +78,11 @@ def parse_line(line: str) -> ReplayTelegram | None:
         except (ValueError, KeyError, TypeError) as exc:
             raise FrameError(f"bad JSON replay line: {exc}") from None
     else:
+        line = line.split("#", 1)[0].strip()  # hex never holds a '#'
+        recorded = _RECORDING.fullmatch(line)
+        if recorded is not None:
+            line = f"{recorded['hex']};{recorded['rssi']}"
+            offset = float(recorded["offset"])
         digits, _, rest = line.partition(";")
         if rest.strip():
             try:
@@ -68,12 +96,21 @@ def parse_line(line: str) -> ReplayTelegram | None:
         data = bytes.fromhex(digits.translate(_SEPARATORS))
     except ValueError:
         raise FrameError("not hex") from None
-    frame = strip_crcs(data, fmt) if fmt is not FrameFormat.CLEAN else data
+    return LineParts(data, rssi, fmt, rejected, offset)
+
+
+def parse_line(line: str) -> ReplayTelegram | None:
+    """One replay line -> a telegram, None for a comment; FrameError when it is broken."""
+    parts = split_line(line)
+    if parts is None:
+        return None
+    fmt = parts.frame_format
+    frame = strip_crcs(parts.data, fmt) if fmt is not FrameFormat.CLEAN else parts.data
     if len(frame) < MIN_FRAME:
         raise FrameError(f"frame too short ({len(frame)} bytes)")
     if frame[0] != len(frame) - 1:
         raise FrameError(f"L field {frame[0]} does not match {len(frame) - 1} bytes")
-    return ReplayTelegram(frame, rssi, fmt, rejected)
+    return ReplayTelegram(frame, parts.rssi_dbm, fmt, parts.rssi_rejected, parts.offset_s)
 
 
 class ReplayFramer:
@@ -127,6 +164,8 @@ class ReplayRadio(TextSourceRadio):
         self.counters = self.framer.counters
         self.info: dict[str, str] = {}
         self._source = TextSource(device)
+        self._started_at: float | None = None
+        self._repeating = False
 
     async def frames(self) -> AsyncIterator[RadioFrame]:
         seen: list[ReplayTelegram] = []
@@ -143,6 +182,7 @@ class ReplayRadio(TextSourceRadio):
                 yield self._frame(t)
             if not chunk:
                 break
+        self._repeating = True
         while self.repeat and seen:
             for t in seen:
                 await self._pace(start, n)
@@ -154,11 +194,17 @@ class ReplayRadio(TextSourceRadio):
         await asyncio.sleep(max(delay, 0.0))  # always yield: rate 0 must not starve the loop
 
     def _frame(self, t: ReplayTelegram) -> RadioFrame:
+        now = time.time()
+        if self._started_at is None:
+            self._started_at = now
+        # A recording line keeps its own timing (the first pass; a repeat is stamped now).
+        offset = t.offset_s
+        received_at = now if offset is None or self._repeating else self._started_at + offset
         return RadioFrame(
             frame=t.frame,
             rssi_dbm=t.rssi_dbm,
             link_mode=self.mode.link_mode,
             frame_format=t.frame_format,
-            received_at=time.time(),
+            received_at=received_at,
             radio=self.name,
         )

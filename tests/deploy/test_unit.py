@@ -105,7 +105,7 @@ def test_unit_has_the_contracted_settings() -> None:
         "StateDirectory": "gatewayd",
         "ConfigurationDirectory": "gatewayd",
         "RuntimeDirectory": "gatewayd",
-        "RuntimeDirectoryMode": "0700",
+        "RuntimeDirectoryMode": "0750",  # group gatewayd reaches listen.sock
         "Environment": "CREDENTIALS_DIRECTORY=/run/gatewayd/credentials",
         "ExecStartPre": f"+{CREDENTIALS_HELPER}",
         "ExecReload": f"+{CREDENTIALS_HELPER} --reload $MAINPID",

@@ -8,7 +8,8 @@ import signal
 import sys
 from pathlib import Path
 
-from gatewayd.commands.listen import format_line, frame_summary
+from gatewayd.commands.commission import Commissioner
+from gatewayd.commands.listen import format_line
 from gatewayd.demo.sim import ImstSimulator
 from gatewayd.radios.base import LinkMode, RadioFrame
 from gatewayd.wmbus.link import FrameFormat
@@ -23,7 +24,10 @@ def _gatewayd() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "gatewayd"]
 
 
-async def test_listen_json_against_a_simulated_im871a() -> None:
+async def test_listen_json_against_a_simulated_im871a(tmp_path: Path) -> None:
+    keys = tmp_path / "keys.toml"
+    keys.write_text(f'[keys]\n76348799 = "{KEY_K1}"\n')
+    keys.chmod(0o600)
     async with ImstSimulator([K1, O1], rate=20, repeat=True) as sim:
         proc = await asyncio.create_subprocess_exec(
             *_gatewayd(),
@@ -31,8 +35,8 @@ async def test_listen_json_against_a_simulated_im871a() -> None:
             "--radio",
             f"im871a:{sim.device_path}",
             "--json",
-            "--key",
-            f"76348799={KEY_K1}",
+            "--keys",
+            str(keys),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             cwd=REPO,
@@ -54,13 +58,17 @@ async def test_listen_json_against_a_simulated_im871a() -> None:
     k1, o1 = lines[0], lines[1]
     assert k1["hex"] == K1.hex().upper() and o1["hex"] == O1.hex().upper()
     assert (k1["manufacturer"], k1["rssi_dbm"], k1["link_mode"]) == ("KAM", -32.5, "c1")
-    assert (k1["ci"], k1["encrypted"], k1["key_known"]) == ("8D", True, True)
-    assert (o1["manufacturer"], o1["ci"], o1["encrypted"], o1["key_known"]) == (
+    assert (k1["ci"], k1["encrypted"], k1["key"], k1["driver"]) == ("8D", True, "ok", "kamwater")
+    assert k1["value"] == {"field": "total_m3", "value": 6.408, "unit": "m3"}  # §9: 6.408 m³
+    assert (o1["manufacturer"], o1["ci"], o1["encrypted"], o1["key"]) == (
         "ELS",
         "7A",
         True,
-        False,
+        "no_key",
     )
+    summaries = [json.loads(line)["summary"] for line in rest.decode().splitlines()]
+    assert [(s["id"], s["key"]) for s in summaries] == [("12345678", "no_key"), ("76348799", "ok")]
+    assert all(s["frames"] >= 2 for s in summaries)
     assert KEY_K1 not in json.dumps(lines).upper()
 
 
@@ -85,7 +93,8 @@ async def test_listen_exits_2_on_usage_errors() -> None:
     for argv in (
         ["--radio", "nosuch:/dev/x"],
         ["--radio", "cul:/dev/x", "--mode", "s9"],
-        ["--radio", "cul:/dev/x", "--key", "76348799=XYZ"],
+        ["--radio", "cul:/dev/x", "--keys", "/nonexistent/keys.toml"],
+        ["--mode", "t1"],  # --mode goes with --radio
     ):
         proc = await asyncio.create_subprocess_exec(
             *_gatewayd(),
@@ -102,7 +111,7 @@ async def test_listen_exits_2_on_usage_errors() -> None:
 
 def test_human_line_has_every_column() -> None:
     frame = RadioFrame(K1, -32.5, LinkMode.C1, FrameFormat.CLEAN, 1579775113.0, "im871a:x")
-    line = format_line(frame_summary(frame, frozenset()))
+    line = format_line(Commissioner({}).check(frame))
     assert line.startswith("2020-01-23T10:25:13+00:00")
     for part in (
         "76348799",
@@ -121,7 +130,7 @@ def test_human_line_has_every_column() -> None:
 def test_undecodable_frame_is_still_listed() -> None:
     lying = bytes([0x30]) + K1[1:]  # L does not match the length
     frame = RadioFrame(lying, None, LinkMode.T1, FrameFormat.CLEAN, 0.0)
-    s = frame_summary(frame, frozenset())
+    s = Commissioner({}).check(frame)
     assert "id" not in s and s["error"]
     assert s["hex"] == lying.hex().upper()
     line = format_line(s)
