@@ -2,19 +2,22 @@
 
 Prints the entries on stdout, or with `--merge keys.toml` merges them into that file (written
 atomically, mode 0600, owner kept; other entries kept; comments are not). Keys go to stdout or
-the file only: every message on stderr names meters by id, never by key.
+the file only: every message on stderr names meters by id, never by key. `--meters` also prints
+a `[[meters]]` stub per meter for config.toml (id, a driver from the KEM's meter type, a name
+to change), without its key: the loader finds it in keys.toml by the id.
 """
 
 from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import os
 import stat
 import sys
 from pathlib import Path
 
-from gatewayd.config.kem import KemError, KemFile, WrongPasswordError, read_kem
+from gatewayd.config.kem import KemError, KemFile, WrongPasswordError, driver_guess, read_kem
 from gatewayd.config.keysfile import (
     HEADER,
     format_keys,
@@ -49,6 +52,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         metavar="KEYS_TOML",
         help="merge into this keys file (created if absent) instead of printing",
+    )
+    imp.add_argument(
+        "--meters",
+        action="store_true",
+        help="also print a [[meters]] stub per meter for config.toml (no keys in them)",
     )
 
 
@@ -89,8 +97,28 @@ def _import_kem(args: argparse.Namespace) -> int:
     if args.merge is None:
         sys.stdout.write(f"# {path.name}: {kem.schema}, {len(kem.meters)} meter(s)\n")
         sys.stdout.write(format_keys(*_keys_and_notes(kem)))
-        return 0
-    return _merge_into(args.merge, kem)
+        rc = 0
+    else:
+        rc = _merge_into(args.merge, kem)
+    if args.meters and rc == 0:
+        sys.stdout.write(meter_stubs(kem))
+    return rc
+
+
+def meter_stubs(kem: KemFile) -> str:
+    """`[[meters]]` tables for config.toml: id, driver from the meter type, a name to change."""
+    out = ["", "# [[meters]] for config.toml: give each a name that says where it is; the key is"]
+    out.append("# found in keys.toml by the id. Check each with `gatewayd listen --config ...`.")
+    for m in sorted(kem.meters, key=lambda m: m.id):
+        model = " ".join(m.model.split())  # one line, whatever the file held
+        driver = driver_guess(model)
+        why = f"  # from the KEM's meter type {model}" if model and driver != "auto" else ""
+        if driver == "auto" and model:
+            why = f"  # meter type {model}: auto picks the driver from its telegrams"
+        placeholder = f"{model or 'meter'} {m.id}"
+        out += ["", "[[meters]]", f'id = "{m.id}"', f"name = {json.dumps(placeholder)}"]
+        out.append(f'driver = "{driver}"{why}')
+    return "\n".join(out) + "\n"
 
 
 def _merge_into(target: Path, kem: KemFile) -> int:

@@ -34,6 +34,7 @@ __all__ = [
     "KemFile",
     "KemMeter",
     "WrongPasswordError",
+    "driver_guess",
     "password_key",
     "read_kem",
 ]
@@ -210,6 +211,23 @@ def _collect(schema: str, entries: Iterator[_Entry]) -> KemFile:
         else:
             meters.append(KemMeter(serial.zfill(8), bytes.fromhex(dek), model, manufacturer))
     return KemFile(schema, tuple(meters), tuple(skipped))
+
+
+# A KEM's meter type (MeterName / ShortName) -> the driver that reads that meter. Only names
+# known for sure; anything else is left to "auto", which picks by the telegram's header.
+_DRIVER_BY_MODEL: Final = (
+    (re.compile(r"(MC|MULTICAL)[ -]?21|FLOW[ -]?IQ", re.IGNORECASE), "kamwater"),
+    (re.compile(r"(MC|MULTICAL)[ -]?[3468]0[23]", re.IGNORECASE), "kamheat"),
+    (re.compile(r"OMNIPOWER", re.IGNORECASE), "omnipower"),
+)
+
+
+def driver_guess(model: str) -> str:
+    """The driver for a KEM meter type, e.g. "MC21" -> "kamwater"; "auto" when not known."""
+    for pattern, driver in _DRIVER_BY_MODEL:
+        if pattern.search(model):
+            return driver
+    return "auto"
 
 
 # ---------------------------------------------------------------- XML helpers

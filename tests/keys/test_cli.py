@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from gatewayd.cli import main
+from gatewayd.config.load import load_config
 from tests.keys import kemfiles as K
 
 PASSWORD = "87654321"
@@ -188,3 +189,30 @@ def test_merged_file_is_what_the_daemon_reads_as_its_credential(
     config.write_text('[gateway]\nid = "t"\n\n[[meters]]\nid = "76348799"\nname = "kitchen"\n')
     loaded = load_config(config, credentials_dir=str(creds))
     assert loaded.keys() == {"76348799": bytes.fromhex(EXPECTED["76348799"])}
+
+
+def test_meters_stubs_beside_the_keys_load_as_a_config(
+    kem_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["keys", "import-kem", str(kem_path), "--password", PASSWORD, "--meters"]) == 0
+    out, err = capsys.readouterr()
+    both = tomllib.loads(out)
+    assert both["keys"] == EXPECTED
+    assert [(m["id"], m["driver"]) for m in both["meters"]] == [
+        ("05551234", "auto"),  # KWM2210: not a type the stubs know; auto decides
+        ("12345678", "kamwater"),  # MC21: MULTICAL 21
+        ("76348799", "kamwater"),
+    ]
+    assert all(set(m) == {"id", "name", "driver"} for m in both["meters"])  # no key in a stub
+    # With --merge the keys go to the file and stdout holds only the stubs: no key at all.
+    keys = tmp_path / "keys.toml"
+    argv = ["keys", "import-kem", str(kem_path), "--password", PASSWORD, "--merge", str(keys)]
+    assert main([*argv, "--meters"]) == 0
+    out, err = capsys.readouterr()
+    _no_keys(out + err)
+    # The stubs are a valid [[meters]] list for the daemon's loader, keys found by id.
+    config = tmp_path / "config.toml"
+    config.write_text(f'keys_file = "{keys}"\n{out}')
+    loaded = load_config(config, credentials_dir=None)
+    assert {m.id: m.key.raw.hex().upper() for m in loaded.meters if m.key} == EXPECTED
+    assert {m.id: m.driver for m in loaded.meters}["76348799"] == "kamwater"
