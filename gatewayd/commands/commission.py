@@ -279,7 +279,7 @@ class Commissioner:
                 rssi,
                 every,
                 key,
-                f"driver {t.driver}" if t.driver else "driver ?",
+                f"driver {t.driver}" if t.driver else "driver ? (not decrypted)",
             ]
             if t.value:
                 parts.append(t.value)

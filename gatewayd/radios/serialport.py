@@ -50,8 +50,8 @@ async def open_serial(
         if getattr(exc, "errno", None) in (errno.EAGAIN, errno.EWOULDBLOCK):
             raise RadioLost(
                 f"{describe_port(device)} is in use by another process (the gatewayd service?): "
-                "stop it first (sudo systemctl stop gatewayd), or watch what the service hears "
-                "with journalctl -u gatewayd -f"
+                "listen through the service instead (gatewayd listen, without --radio), or stop "
+                "it first (sudo systemctl stop gatewayd)"
             ) from exc
         raise RadioLost(f"cannot open {describe_port(device)}: {exc}") from exc
     return reader, writer

@@ -39,3 +39,4 @@ async def test_a_locked_port_is_named_with_what_to_do() -> None:
     assert proc.returncode == 1 and out == b""
     assert len(lines) == 1, lines  # one line, not a log line and a message
     assert "in use by another process" in lines[0] and "systemctl stop gatewayd" in lines[0]
+    assert "gatewayd listen, without --radio" in lines[0]  # the way that keeps the service up

@@ -175,6 +175,39 @@ def test_journalctl_by_meter_id(machine: Container, installed: Result) -> None:
     assert f"reading {METER}" in reading["MESSAGE"] and "6.408" in reading["MESSAGE"]
 
 
+def test_listen_beside_the_running_unit_as_a_member_of_group_gatewayd(
+    machine: Container, installed: Result
+) -> None:
+    configure(machine, replay_config())
+    sock = machine.run("stat -c '%a %U %G' /run/gatewayd /run/gatewayd/listen.sock", check=True)
+    assert sock.stdout.split() == ["750", "gatewayd", "gatewayd", "660", "gatewayd", "gatewayd"]
+    machine.run("id commissioner || useradd -M -G gatewayd commissioner", check=True)
+    machine.run("id stranger || useradd -M stranger", check=True)
+    listen = "/opt/gatewayd/venv/bin/gatewayd listen"
+    refused = machine.run(f"setpriv --reuid=stranger --regid=stranger --init-groups {listen}")
+    assert refused.returncode == 1
+    (line,) = refused.stderr.splitlines()
+    assert "permission denied" in line and "group gatewayd" in line
+    machine.run(
+        "sh -c 'echo $$ > /tmp/listen.pid; exec setpriv --reuid=commissioner "
+        f"--regid=commissioner --init-groups {listen} --json' > /tmp/listen.out 2>&1 &",
+        check=True,
+    )
+    wait_until("the listener", lambda: journal(machine, "GATEWAYD_EVENT=listen_client"))
+    feed(machine, K1)
+    out = wait_until(
+        "the frame", lambda: machine.run("cat /tmp/listen.out").stdout.count('"hex"') >= 1
+    )
+    assert out
+    machine.run("kill -INT $(cat /tmp/listen.pid)", check=True)
+    wait_until("the summary", lambda: '"summary"' in machine.run("cat /tmp/listen.out").stdout)
+    lines = machine.run("cat /tmp/listen.out", check=True).stdout.splitlines()
+    frames = [json.loads(x) for x in lines if x.startswith('{"time"')]
+    assert frames[0]["id"] == METER and frames[0]["rssi_dbm"] == -71.0
+    assert frames[0]["key"] == "no_key"  # no keys given: the listener never sees the service's
+    assert KEY not in "\n".join(lines).upper()
+
+
 def test_a_configuration_error_is_final(
     machine: Container, installed: Result, quick_restarts: None
 ) -> None:
