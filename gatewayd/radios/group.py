@@ -88,6 +88,10 @@ class RadioGroup:
     # ---- the merge ----
 
     async def frames(self) -> AsyncGenerator[RadioFrame, None]:
+        if len(self.supervisors) == 1:  # nothing to merge: no queue, no task between
+            async for frame in self._single(self.supervisors[0]):
+                yield frame
+            return
         pumps = [
             asyncio.create_task(self._pump(s), name=f"radio {s.name}") for s in self.supervisors
         ]
@@ -118,14 +122,20 @@ class RadioGroup:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
 
+    async def _single(self, sup: RadioSupervisor) -> AsyncGenerator[RadioFrame, None]:
+        watcher = asyncio.create_task(self._watch(sup))
+        try:
+            async for heard in sup.frames():
+                yield _named(heard, sup)
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
     async def _pump(self, sup: RadioSupervisor) -> None:
         try:
             async for heard in sup.frames():
-                # named after its radio's configured name; a network receiver's frames keep the
-                # address they came from
-                if heard.radio != sup.name and not heard.radio.startswith("tcp:"):
-                    heard = dataclasses.replace(heard, radio=sup.name)  # noqa: PLW2901
-                await self._queue.put(heard)
+                await self._queue.put(_named(heard, sup))
         except Exception as exc:  # a configuration error or a bug: frames() raises it
             await self._queue.put(exc)
         else:
@@ -167,3 +177,11 @@ class RadioGroup:
                 del self._pending[key]
                 out.append(dataclasses.replace(p.frame, heard_by=tuple(p.heard_by)))
         return out
+
+
+def _named(heard: RadioFrame, sup: RadioSupervisor) -> RadioFrame:
+    """Named after its radio's configured name; a network receiver's frames keep the address
+    they came from."""
+    if heard.radio != sup.name and not heard.radio.startswith("tcp:"):
+        return dataclasses.replace(heard, radio=sup.name)
+    return heard

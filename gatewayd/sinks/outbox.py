@@ -6,8 +6,10 @@ the transaction in one worker thread (the event loop never waits for the disk); 
 batches what arrived together, so one fsync covers many readings (group commit).
 
 Rows are read back oldest first (a second, read-only connection on the loop thread sees only
-committed rows) and forgotten once their PUBACK arrives: a forgotten row is never handed out
-again, and its DELETE rides along with the next commit (or runs on its own within a second).
+committed rows; the rows this process committed and has not handed out yet are also kept in
+memory, so reading what was just stored costs no query) and forgotten once their PUBACK
+arrives: a forgotten row is never handed out again, and its DELETE rides along with the next
+commit (or runs on its own within a second).
 A failed DELETE (disk full) is retried later; it never costs a delivery.
 
 Disk use is bounded: at most `max_rows` rows (past that the oldest are dropped and counted),
@@ -26,6 +28,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -42,6 +45,7 @@ SPACE_CHECK_S = 5.0
 DELETE_DELAY_S = 5.0  # acknowledged rows not deleted by a commit by then get their own
 DELETE_RETRY_S = 5.0  # after a failed DELETE (disk full)
 PAGE_SIZE = 4096  # for new files
+TAIL_MAX = 1024  # committed rows not handed out yet, kept in memory for after()
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -105,6 +109,7 @@ class Outbox:
         self._delete_timer: asyncio.TimerHandle | None = None
         self._delete_task: asyncio.Task[None] | None = None
         self._failing = False
+        self._tail: deque[Entry] = deque()  # the newest rows, contiguous, never handed out
         self._last_checkpoint = self._last_space_check = time.monotonic()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -153,13 +158,21 @@ class Outbox:
         loop = asyncio.get_running_loop()
         if self._executor is None:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="gatewayd-outbox")
+        rows, now = list(messages), time.time()
         try:
-            seqs, _dropped, deleted = await loop.run_in_executor(
-                self._executor, self._write, list(messages), deletes
+            seqs, dropped, deleted = await loop.run_in_executor(
+                self._executor, self._write, rows, deletes, False, now
             )
         finally:
             self._deleting.difference_update(deletes)
         self._forgotten.difference_update(deleted)
+        tail = self._tail
+        if dropped or (tail and seqs and tail[-1].seq != seqs[0] - 1):
+            tail.clear()  # rows dropped, or written by put_many() meanwhile: read them back
+        if not dropped:
+            tail.extend(Entry(q, t, p, r, now) for q, (t, p, r) in zip(seqs, rows, strict=True))
+            while len(tail) > TAIL_MAX:
+                tail.popleft()
         return seqs
 
     def delete(self, seqs: Iterable[int]) -> int:
@@ -168,6 +181,7 @@ class Outbox:
         if not keys:
             return 0
         before = self._count
+        self._tail.clear()
         self._write([], keys, strict=True)
         self._forgotten.difference_update(keys)
         return before - self._count
@@ -200,7 +214,11 @@ class Outbox:
         return deletes
 
     def _write(
-        self, messages: list[Message], deletes: list[int], *, strict: bool = False
+        self,
+        messages: list[Message],
+        deletes: list[int],
+        strict: bool = False,
+        now: float | None = None,
     ) -> tuple[list[int], int, list[int]]:
         """One transaction: DELETEs, INSERTs, overflow drops. Returns (seqs, dropped, deleted).
 
@@ -208,7 +226,7 @@ class Outbox:
         new rows do not); then OutboxError is raised if there were messages (or `strict`)."""
         with self._lock:
             try:
-                seqs, dropped = self._transaction(messages, deletes)
+                seqs, dropped = self._transaction(messages, deletes, now)
             except sqlite3.Error as e:
                 self.write_failures += 1
                 self._count = self._recount()
@@ -234,9 +252,11 @@ class Outbox:
             self._maintain()
             return seqs, dropped, deletes
 
-    def _transaction(self, messages: list[Message], deletes: list[int]) -> tuple[list[int], int]:
+    def _transaction(
+        self, messages: list[Message], deletes: list[int], now: float | None = None
+    ) -> tuple[list[int], int]:
         db = self._db
-        now = time.time()
+        now = time.time() if now is None else now
         first = self._next_seq
         seqs = list(range(first, first + len(messages)))
         db.execute("BEGIN IMMEDIATE")
@@ -307,6 +327,17 @@ class Outbox:
         """Up to `limit` committed, unacknowledged rows above `seq`, oldest first."""
         skip = self._forgotten
         out: list[Entry] = []
+        if seq >= self._next_seq - 1:
+            return out  # nothing above it
+        tail = self._tail
+        while tail and tail[0].seq <= seq:
+            tail.popleft()
+        if tail and tail[0].seq == seq + 1 and tail[-1].seq == self._next_seq - 1:
+            while tail and len(out) < limit:  # all of them in memory: handed out from there
+                e = tail.popleft()
+                if e.seq not in skip:
+                    out.append(e)
+            return out
         while len(out) < limit:
             want = limit - len(out)
             rows = self._reader.execute(
@@ -318,6 +349,8 @@ class Outbox:
             if len(rows) < want:
                 break
             seq = rows[-1][0]  # some were forgotten (acknowledged before a reconnect): more
+        while out and tail and tail[0].seq <= out[-1].seq:
+            tail.popleft()  # handed out: a later after() reads them back from the file
         return out
 
     def close(self) -> None:

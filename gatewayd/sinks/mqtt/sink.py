@@ -130,7 +130,7 @@ class MqttSink:
                 f"{self.settings.host}:{self.settings.port}",
             )
         if self._supervisor is not None:
-            self._supervisor.wake()
+            self._supervisor.deliver()
 
     def _store_failed(self, e: Exception) -> None:
         self._counters.errors += 1

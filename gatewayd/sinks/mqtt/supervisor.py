@@ -78,11 +78,11 @@ class _Session:
     conn: Connection
     inflight: dict[int, tuple[int, float]] = field(default_factory=dict)  # mid -> (seq, created)
     direct: dict[int, asyncio.Future[bool]] = field(default_factory=dict)  # mid -> PUBACK ok
-    acked: list[int] = field(default_factory=list)  # seqs to delete
     cursor: int = 0  # highest outbox seq handed to this connection
     discovery_version: int = 0  # Discovery.version last sent on this connection
     progress_at: float = 0.0  # loop time of the last PUBACK, or of sending into an empty window
     acks: int = 0  # PUBACKs on this connection
+    watchdog: asyncio.TimerHandle | None = None  # wakes the pump when PUBACKs may be overdue
 
 
 class Supervisor:
@@ -218,52 +218,76 @@ class Supervisor:
 
     async def _pump(self, session: _Session) -> str | None:
         conn, loop = session.conn, asyncio.get_running_loop()
-        window = self._s.max_inflight
-        while True:
-            if session.acked:
-                self._outbox.forget(session.acked)  # never handed out again; deleted soon
-                session.acked.clear()
-            if conn.lost.done():
-                return conn.lost.result()
-            if self._discovery.version != session.discovery_version:
-                # New configs, or a new connection (the broker may have lost retained ones).
-                for topic, payload in self._discovery.since(session.discovery_version):
-                    conn.publish(topic, payload, retain=True)
-                session.discovery_version = self._discovery.version
-            if self._stop.is_set():
-                empty = len(self._outbox) == 0 and not session.inflight
-                if empty or loop.time() >= self._drain_until:
-                    await self._say_offline(session, self._goodbye_s)
-                    return None
-            now = loop.time()
-            if session.inflight and now - session.progress_at >= self._s.puback_timeout_s:
-                self._counters.puback_timeouts += 1
-                return (
-                    f"no PUBACK for {self._s.puback_timeout_s:g} s with "
-                    f"{len(session.inflight)} messages in flight; reconnecting to resend them"
-                )
-            room = window - len(session.inflight)
-            if room > 0:
-                if not session.inflight:
-                    session.progress_at = now
-                for e in self._outbox.after(session.cursor, room):
-                    mid = conn.publish(e.topic, e.payload, retain=e.retain)
-                    session.inflight[mid] = (e.seq, e.created)
-                    session.cursor = e.seq
-            self._wake.clear()
-            timeout = max(0.0, self._drain_until - now) if self._stop.is_set() else None
-            if session.inflight:  # wake up for the PUBACK watchdog
-                due = max(0.0, session.progress_at + self._s.puback_timeout_s - now)
-                timeout = due if timeout is None else min(timeout, due)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
+        try:
+            while True:
+                if conn.lost.done():
+                    return conn.lost.result()
+                if self._stop.is_set():
+                    empty = len(self._outbox) == 0 and not session.inflight
+                    if empty or loop.time() >= self._drain_until:
+                        await self._say_offline(session, self._goodbye_s)
+                        return None
+                now = loop.time()
+                if session.inflight and now - session.progress_at >= self._s.puback_timeout_s:
+                    self._counters.puback_timeouts += 1
+                    return (
+                        f"no PUBACK for {self._s.puback_timeout_s:g} s with "
+                        f"{len(session.inflight)} messages in flight; reconnecting to resend them"
+                    )
+                self._send(session)
+                self._wake.clear()
+                if not self._stop.is_set():
                     await self._wake.wait()
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(max(0.0, self._drain_until - now)):
+                        await self._wake.wait()
+        finally:
+            if session.watchdog is not None:
+                session.watchdog.cancel()
+
+    def _send(self, session: _Session) -> None:
+        """Discovery configs that changed, then outbox rows up to the window, written at once."""
+        conn = session.conn
+        if self._discovery.version != session.discovery_version:
+            # New configs, or a new connection (the broker may have lost retained ones).
+            for topic, payload in self._discovery.since(session.discovery_version):
+                conn.publish(topic, payload, retain=True, flush=False)
+            session.discovery_version = self._discovery.version
+        room = self._s.max_inflight - len(session.inflight)
+        if room > 0:
+            if not session.inflight:
+                session.progress_at = asyncio.get_running_loop().time()
+            for e in self._outbox.after(session.cursor, room):
+                mid = conn.publish(e.topic, e.payload, retain=e.retain, flush=False)
+                session.inflight[mid] = (e.seq, e.created)
+                session.cursor = e.seq
+        conn.flush()
+        if session.inflight and session.watchdog is None:  # wakes the pump to check PUBACKs
+            due = session.progress_at + self._s.puback_timeout_s
+            session.watchdog = asyncio.get_running_loop().call_at(due, self._watchdog, session)
+
+    def deliver(self) -> None:
+        """New rows in the outbox: sent at once when connected (no wake-up of the pump).
+        Never raises: whatever goes wrong, the pump meets it again and handles it."""
+        session = self._session
+        if session is None or self._stop.is_set() or session.conn.lost.done():
+            self._wake.set()
+            return
+        try:
+            self._send(session)
+        except Exception:
+            self._wake.set()
+
+    def _watchdog(self, session: _Session) -> None:
+        session.watchdog = None
+        self._wake.set()  # the pump checks for progress and re-arms it
 
     def _ack(self, mid: int, ok: bool) -> None:
         """paho's on_publish, on the loop thread, for every PUBACK of this connection."""
-        self._wake.set()
         session = self._session
         if session is None:
+            self._wake.set()
             return
         if (fut := session.direct.pop(mid, None)) is not None:
             if not fut.done():
@@ -273,9 +297,11 @@ class Supervisor:
         if item is None:
             return
         seq, created = item
-        session.acked.append(seq)
+        self._outbox.forget((seq,))  # never handed out again; deleted soon
         session.acks += 1
         session.progress_at = asyncio.get_running_loop().time()
+        if self._stop.is_set() or len(session.inflight) == self._s.max_inflight - 1:
+            self._wake.set()  # draining, or the window was full: the pump sends more
         if ok:
             self._counters.delivered += 1
             if self._on_delivered is not None:
