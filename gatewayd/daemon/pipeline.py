@@ -24,9 +24,10 @@ from gatewayd.meters.reading import MeterState, build_reading
 from gatewayd.radios.base import RadioFrame
 from gatewayd.sinks.base import Sink
 from gatewayd.wmbus.compact import CompactFormats
-from gatewayd.wmbus.decode import Decoder, FrameSummary, describe
-from gatewayd.wmbus.dedup import Dedup
+from gatewayd.wmbus.decode import Decoder, FrameSummary, summarize
+from gatewayd.wmbus.dedup import Dedup, dedup_key
 from gatewayd.wmbus.errors import FormatUnknownError, NoKeyError, TelegramError, WrongKeyError
+from gatewayd.wmbus.headers import Headers, LinkCache, walk_headers
 from gatewayd.wmbus.link import FrameFormat
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ class Pipeline:
         self.dedup = Dedup(config.dedup.window_s, max_entries=config.dedup.max_entries, clock=clock)
         self._keys = config.keys()
         self.decoder = Decoder(keys=self._keys.get, formats=formats)
+        self._links = LinkCache()  # parsed DLL headers, for the walk before decoding
         self.unconfigured: dict[str, Unconfigured] = {}
         self.listeners: list[Listener] = []
         self.frame_tap: Callable[[RadioFrame], None] | None = None  # `gatewayd listen` clients
@@ -102,17 +104,23 @@ class Pipeline:
         if self.frame_tap is not None:  # every frame heard, copies too, before anything else
             self.frame_tap(rf)
         frame = rf.frame
-        if self.dedup.is_duplicate(frame):
+        heads: Headers | TelegramError
+        try:  # one walk of the headers, without a key, for the duplicate check and the identity
+            heads = walk_headers(frame, open_ell_payload=False, lenient=True, links=self._links)
+        except TelegramError as exc:
+            heads = exc
+        key = dedup_key(frame, heads if isinstance(heads, Headers) else None)
+        if self.dedup.is_duplicate(frame, key):
             self.stats.incr("duplicates")
-            log.debug("duplicate telegram %s", frame.hex(), extra=fields("duplicate"))
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("duplicate telegram %s", frame.hex(), extra=fields("duplicate"))
             return None
         for sink in self.sinks:
             _guard(sink.raw, frame, rf.rssi_dbm)
-        try:
-            summary = describe(frame, FrameFormat.CLEAN)
-        except TelegramError as exc:
-            self._bad(exc, frame)
+        if isinstance(heads, TelegramError):
+            self._bad(heads, frame)
             return None
+        summary = summarize(heads)
         meter_id = summary.address.id
         meter = self.config.meter(meter_id)
         if meter is None:
@@ -144,17 +152,21 @@ class Pipeline:
             return None
         self.dirty = True
         decision = self.policy.decide(meter_id, reading)
-        ctx = fields("decoded", meter_id, summary.address.manufacturer, rf.rssi_dbm)
+        debug = log.isEnabledFor(logging.DEBUG)  # nothing formatted for a line not written
         if decision.publish:
             self.stats.incr("published")
             self.handoff.publish(reading, decision.alarm_changed)
             if decision.alarm_changed:
+                ctx = fields("decoded", meter_id, summary.address.manufacturer, rf.rssi_dbm)
                 log.info("meter %s: alarms now %s", meter_id, dict(reading.alarms or {}), extra=ctx)
-            else:
+            elif debug:
+                ctx = fields("decoded", meter_id, summary.address.manufacturer, rf.rssi_dbm)
                 log.debug("meter %s: published (%s)", meter_id, decision.reason, extra=ctx)
         else:
             self.stats.incr("suppressed")
-            log.debug("meter %s: unchanged, not published", meter_id, extra=ctx)
+            if debug:
+                ctx = fields("decoded", meter_id, summary.address.manufacturer, rf.rssi_dbm)
+                log.debug("meter %s: unchanged, not published", meter_id, extra=ctx)
         for listener in self.listeners:
             _guard(listener, reading, decision, meter)
         return reading

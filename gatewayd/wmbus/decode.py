@@ -160,7 +160,13 @@ def _telegram(
 
 def describe(frame: bytes, fmt: FrameFormat = FrameFormat.CLEAN) -> FrameSummary:
     """Identity, first CI and whether a frame is encrypted, without a key."""
-    h = walk_headers(strip_crcs(bytes(frame), fmt), open_ell_payload=False, lenient=True)
+    return summarize(
+        walk_headers(strip_crcs(bytes(frame), fmt), open_ell_payload=False, lenient=True)
+    )
+
+
+def summarize(h: Headers) -> FrameSummary:
+    """describe() from a lenient walk that did not open the ELL payload."""
     encrypted = h.encrypted_ell
     tpl = h.tpl
     if tpl is not None and tpl.cfg is not None:

@@ -1,10 +1,11 @@
 """Duplicate telegrams: the same telegram heard twice within `window_s`.
 
 The key is computed before decryption from the clean frame: M, ID, VER, TYPE, the chain of
-ELL / AFL / TPL headers (CI, ACC, SN, ...) and the CRC-16 of whatever follows the last header
-we can read in clear. A repeater sets the ELL CC H/R bits or the TPL CFG HC/RA bits and leaves
-everything else alone, so those bits are masked. The C field is left out for the same reason.
-Kamstrup's 16 s transmissions carry a new ACC and SN, so they are new telegrams, not duplicates.
+ELL / AFL / TPL headers (CI, ACC, SN, ...) and the bytes that follow the last header we can
+read in clear (compared whole: cheaper than a checksum in Python, and exact). A repeater sets
+the ELL CC H/R bits or the TPL CFG HC/RA bits and leaves everything else alone, so those bits
+are masked. The C field is left out for the same reason. Kamstrup's 16 s transmissions carry a
+new ACC and SN, so they are new telegrams, not duplicates.
 """
 
 from __future__ import annotations
@@ -13,22 +14,24 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
-from gatewayd.wmbus.crc import crc16_en13757
 from gatewayd.wmbus.ell import CC_HOP, CC_REPEATED
 from gatewayd.wmbus.errors import TelegramError
-from gatewayd.wmbus.headers import walk_headers
+from gatewayd.wmbus.headers import Headers, walk_headers
 from gatewayd.wmbus.tpl import CFG_HOP, CFG_REPEATED
 
 _ELL_CC_MASK = 0xFF & ~(CC_HOP | CC_REPEATED)
 _TPL_CFG_MASK = 0xFF & ~(CFG_HOP | CFG_REPEATED)  # the low CFG byte
 
 
-def dedup_key(frame: bytes) -> bytes:
-    """The identity of a telegram for duplicate detection (never raises)."""
-    try:
-        h = walk_headers(frame, open_ell_payload=False, lenient=True)
-    except TelegramError:  # not even a DLL header
-        return b"\x00" + frame
+def dedup_key(frame: bytes, headers: Headers | None = None) -> bytes:
+    """The identity of a telegram for duplicate detection (never raises). `headers`: the
+    frame's lenient walk without opening the ELL payload, when the caller has made it."""
+    h = headers
+    if h is None:
+        try:
+            h = walk_headers(frame, open_ell_payload=False, lenient=True)
+        except TelegramError:  # not even a DLL header
+            return b"\x00" + frame
     key = bytearray(frame[2:10])  # M(2) ID(4) VER TYPE
     if h.ell_span is not None:
         start, end = h.ell_span
@@ -43,11 +46,7 @@ def dedup_key(frame: bytes) -> bytes:
         if tpl.cfg is not None:
             header[(9 if tpl.long_address is not None else 1) + 2] &= _TPL_CFG_MASK
         key += header
-    return bytes(key) + _crc(frame[h.body_at :])
-
-
-def _crc(data: bytes) -> bytes:
-    return crc16_en13757(data).to_bytes(2, "little") + len(data).to_bytes(2, "little")
+    return bytes(key) + frame[h.body_at :]
 
 
 class Dedup:
@@ -72,10 +71,12 @@ class Dedup:
     def __len__(self) -> int:
         return len(self._seen)
 
-    def is_duplicate(self, frame: bytes) -> bool:
+    def is_duplicate(self, frame: bytes, key: bytes | None = None) -> bool:
+        """`key`: dedup_key(frame), when the caller has computed it."""
         now = self._clock()
         self._expire(now)
-        key = dedup_key(frame)
+        if key is None:
+            key = dedup_key(frame)
         first = self._seen.get(key)
         if first is not None and now - first < self.window_s:
             return True
