@@ -22,6 +22,7 @@ NEVER_ENCRYPTED = "no"
 KEY_NEEDED: dict[str, str] = {
     **dict.fromkeys(("kamwater", "kamheat", "kampress", "omnipower"), ALWAYS_ENCRYPTED),
     "apatorna1": "yes (AES inside the vendor frame)",
+    "actislink": "yes (DES, TPL mode 2: an 8-byte key)",
     "izar": "no (obfuscated with published default keys)",
     "izarv2": "no (obfuscated with published default keys)",
     **dict.fromkeys(

@@ -73,6 +73,12 @@ class _Plan:
 _FlagReading = tuple[tuple[tuple[str, str], ...], tuple[str, ...], tuple[str, ...]]
 
 
+def _unit_factor(spec: FieldSpec, h: RecordHeader) -> float | None:
+    """What a record's value is multiplied by for this field (None: not convertible)."""
+    f = factor(spec.unit, h.unit) if spec.unit else 1.0
+    return None if f is None else f * spec.scale
+
+
 @dataclass(slots=True)
 class TableDriver:
     """A driver declared as tables.
@@ -157,7 +163,7 @@ class TableDriver:
         fields = tuple(
             (
                 s.name.format(subunit=h.subunit) if "{" in s.name else s.name,
-                (factor(s.unit, h.unit) if s.unit else 1.0) if s.kind == "number" else None,
+                _unit_factor(s, h) if s.kind == "number" else None,
                 None if s.kind == "number" else RENDER[s.kind],
             )
             for s in self.field_specs

@@ -79,6 +79,35 @@ def _minutes(rec: Record) -> object:
     return v[:16] if isinstance(v, str) else None
 
 
+def _text_date(rec: Record) -> object:
+    """A date (type G) or date-time (type F) as text, its digits shown even when they are no
+    valid date (e.g. "2000-00-00" for zero bytes), as wmbusmeters prints a date text field."""
+    v = rec.value
+    if isinstance(v, str):
+        return v[:16]
+    raw = rec.raw
+    if len(raw) not in (2, 4):
+        return None
+    d, t = (raw, b"") if len(raw) == 2 else (raw[2:], raw[:2])
+    year = 2000 + (((d[0] >> 5) & 0x07) | ((d[1] >> 1) & 0x78))
+    out = f"{year:04d}-{d[1] & 0x0F:02d}-{d[0] & 0x1F:02d}"
+    return f"{out} {t[1] & 0x1F:02d}:{t[0] & 0x3F:02d}" if t else out
+
+
+def _ascii_in_order(rec: Record) -> object:
+    """A string record's bytes in the order sent (most meters send text last character first;
+    a few, first character first)."""
+    data = rec.raw[1:] if rec.header.size == -1 else rec.raw
+    return data.decode("latin-1")
+
+
+def _data_hex(rec: Record) -> object:
+    """The data bytes (a variable-length record's without its length byte), most significant
+    first, as hex digits."""
+    data = rec.raw[1:] if rec.header.size == -1 else rec.raw
+    return data[::-1].hex().upper()
+
+
 def _text(rec: Record) -> object:
     v = rec.value
     if v is None:
@@ -105,6 +134,9 @@ RENDER: dict[str, Callable[[Record], object]] = {
     "minutes": _minutes,
     "raw": _raw_uint,
     "text": _text,
+    "textdate": _text_date,
+    "ascii": _ascii_in_order,
+    "datahex": _data_hex,
     "hex": _hex_msb_first,
     "round6": _round6,
 }
@@ -115,13 +147,18 @@ class FieldSpec:
     """A named field. kind: "number" (value converted to `unit`), "date", "datetime" (to
     the second when the record has seconds), "minutes" (a date-time to the minute),
     "raw" (the data bytes as an unsigned little-endian integer), "text", "hex" (the data
-    bytes, most significant first), "round6" (the value rounded to 6 decimals).
+    bytes, most significant first), "round6" (the value rounded to 6 decimals),
+    "textdate" (a date or date-time as text, shown even when it is no valid date), "ascii" (a
+    string sent first character first), "datahex" (the data bytes, without a variable-length
+    record's length byte, most significant first). `scale` multiplies a number (for vendor
+    records whose unit the meter does not say: e.g. 0.01 for a frequency in 1/100 Hz).
     `name` may hold "{subunit}", filled with the record's subunit number."""
 
     name: str
     match: Match
     kind: str = "number"
     unit: str = ""
+    scale: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,4 +109,24 @@ def driver_module(name: str) -> ModuleType:
             from gatewayd.meters import zenner_techem_ebz
 
             return zenner_techem_ebz
+        case "abb_b23":
+            from gatewayd.meters import abb_b23
+
+            return abb_b23
+        case "elec_more":
+            from gatewayd.meters import elec_more
+
+            return elec_more
+        case "heat_more":
+            from gatewayd.meters import heat_more
+
+            return heat_more
+        case "sensors_more":
+            from gatewayd.meters import sensors_more
+
+            return sensors_more
+        case "water_more":
+            from gatewayd.meters import water_more
+
+            return water_more
     raise ValueError(f"no driver module {name!r} in gatewayd.meters")

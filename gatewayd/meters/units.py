@@ -56,6 +56,9 @@ TO: dict[str, dict[str, float]] = {
     "hca": {"hca": 1.0, "": 1.0},
     "rh": {"%": 1.0, "rh": 1.0},
     "counter": {"": 1.0, "counter": 1.0},
+    # reactive (var) and apparent (VA) energy: a Wh-family VIF on the subunit that carries them
+    "kvarh": {"kwh": 1.0, "wh": 1e-3, "mwh": 1e3},
+    "kvah": {"kwh": 1.0, "wh": 1e-3, "mwh": 1e3},
 }
 
 

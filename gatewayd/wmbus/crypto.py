@@ -1,7 +1,9 @@
-"""AES-128 primitives used by wM-Bus: CTR (ELL), CBC (TPL modes 5 and 7), CMAC (mode 7 KDF/MAC)."""
+"""AES-128 primitives used by wM-Bus: CTR (ELL), CBC (TPL modes 5 and 7), CMAC (mode 7 KDF/MAC);
+DES-CBC for the deprecated TPL mode 2."""
 
 from __future__ import annotations
 
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext
 from cryptography.hazmat.primitives.ciphers.algorithms import AES128
 from cryptography.hazmat.primitives.ciphers.modes import CBC, CTR, ECB
@@ -31,6 +33,19 @@ def aes_ctr(key: bytes, counter_block: bytes, data: bytes) -> bytes:
 def aes_cbc_decrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
     """AES-128-CBC without padding; len(data) must be a multiple of 16."""
     ctx = Cipher(AES128(key), CBC(iv)).decryptor()
+    return ctx.update(data) + ctx.finalize()
+
+
+DES_KEY_BYTES = 8
+DES_BLOCK = 8
+
+
+def des_cbc_decrypt(key: bytes, iv: bytes, data: bytes, meter_id: str | None) -> bytes:
+    """Single DES in CBC mode (a DES key three times over is single DES); data is whole
+    8-byte blocks. A key of another length is a WrongKeyError naming the meter."""
+    if len(key) != DES_KEY_BYTES:
+        raise WrongKeyError(f"the key is {len(key)} bytes; DES needs 8 (16 hex digits)", meter_id)
+    ctx = Cipher(TripleDES(key * 3), CBC(iv)).decryptor()
     return ctx.update(data) + ctx.finalize()
 
 

@@ -1,11 +1,21 @@
-"""Transport layer (EN 13757-7): short/long headers, security modes 5 and 7."""
+"""Transport layer (EN 13757-7): short/long headers, security modes 5 and 7, and the deprecated
+mode 2 (DES-CBC, zero IV)."""
 
 from __future__ import annotations
 
 from gatewayd.wmbus import diehl
 from gatewayd.wmbus.afl import AflHeader
 from gatewayd.wmbus.ci import CI_TABLE
-from gatewayd.wmbus.crypto import ZERO_IV, Ciphers, aes128_key, aes_cbc_decrypt, cmac, kdf_a
+from gatewayd.wmbus.crypto import (
+    DES_BLOCK,
+    ZERO_IV,
+    Ciphers,
+    aes128_key,
+    aes_cbc_decrypt,
+    cmac,
+    des_cbc_decrypt,
+    kdf_a,
+)
 from gatewayd.wmbus.errors import FrameError, NoKeyError, UnsupportedError, WrongKeyError
 from gatewayd.wmbus.link import Address, bcd_id, manufacturer_code
 from gatewayd.wmbus.telegram import TplHeader
@@ -98,6 +108,8 @@ def decrypt_tpl(
     ):
         clear, obfuscated = diehl.real_data(frame, key, meter_id)
         return clear, obfuscated, None
+    if mode == 2:
+        return _des_no_iv(body, key, meter_id), True, None
     if mode not in (5, 7):
         name = SECURITY_MODE_NAMES.get(mode, f"reserved mode {mode}")
         raise UnsupportedError(f"TPL security {name} is not supported", meter_id)
@@ -142,6 +154,22 @@ def decrypt_tpl(
     if plain[:2] != b"\x2f\x2f":
         raise WrongKeyError("mode 7 MAC verified but plaintext lacks 2F2F", meter_id)
     return plain + tail, True, None
+
+
+def _des_no_iv(body: bytes, key: bytes | None, meter_id: str) -> bytes:
+    """Mode 2: every whole 8-byte block is DES-CBC with a zero IV (the CFG's block count is
+    not used); a trailing part block is kept as it is. The plaintext starts with 2F 2F."""
+    length = len(body) - len(body) % DES_BLOCK
+    enc, tail = body[:length], body[length:]
+    if key is not None and length:
+        plain = des_cbc_decrypt(key, bytes(DES_BLOCK), enc, meter_id)
+        if plain[:2] == b"\x2f\x2f":
+            return plain + tail
+    if enc[:2] == b"\x2f\x2f":
+        return body  # stored already decrypted
+    if key is None:
+        raise NoKeyError("encrypted (TPL mode 2, DES) and no key configured", meter_id)
+    raise WrongKeyError("TPL mode 2 (DES): decrypted data lacks 2F2F: wrong key", meter_id)
 
 
 def _cbc_checked(

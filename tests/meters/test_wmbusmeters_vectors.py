@@ -35,6 +35,11 @@ FAMILIES = {
     "aventieswm", "weh_07", "supercom587", "lansendw", "caltose", "fhkvdataiv", "aventieshca",
     "eurisii", "gwfgas", "elster", "fiowater", "ev200", "watertech",
 }  # fmt: skip
+FAMILIES |= {
+    "abbb23", "actislink", "aerius", "c5isf", "cma12w", "dme173", "dme_07", "ehzp", "elf", "elf2",
+    "elvsense", "emerlin868", "esyswm", "evo868", "gransystems", "hcae2", "hydrocalm3",
+    "istaheat", "itronheat", "lansenrp", "lse_07_17", "lse_08",
+}  # fmt: skip
 LINK_LAYER = {"id", "media", "meter"}
 # (driver, field): what wmbusmeters prints that our driver does not produce, and why
 NOT_PRODUCED: dict[tuple[str, str], str] = {
@@ -44,6 +49,13 @@ NOT_PRODUCED: dict[tuple[str, str], str] = {
     ("watertech", "software_version"): "a binary record wmbusmeters shows as ASCII text ('+L'); "
     "the decoder gives its hex digits",
 }
+# (vector, field): a value wmbusmeters prints that our driver does not give, and why
+FIELD_GAPS: dict[tuple[str, str], str] = {
+    ("istaheat/HeatItUp", "last_year_date"): "an all-zero date; wmbusmeters prints it as "
+    "1999-11-30 (day 0 of month 0 of 2000, normalised), the decoder as no date (null)",
+}
+# vectors published with their DLL block CRCs still in (wmbusmeters finds and removes them)
+FRAME_FORMATS = {"hcae2/C1Long": FrameFormat.B, "hcae2/C1Short": FrameFormat.B}
 # vectors whose named fields the decoder cannot give yet, and why
 VECTOR_GAPS = {
     "waterstarm/water": "its date-time record has the invalid bit set (minute byte 86); "
@@ -62,6 +74,8 @@ NOT_DETECTED = {
     "hydroclima/HCAA": "version 0x33: wmbusmeters' hydroclima declares no meters to detect",
     "qheat/QQ1": "the long TPL header names device type 0x0C, the radio link 0x37; wmbusmeters "
     "detects by the link's, gatewayd by the meter's identity",
+    "esyswm/Elen2": "the long TPL header names manufacturer ETY, the radio link ESY; wmbusmeters "
+    "detects by the link's, gatewayd by the meter's identity",
 }
 
 VECTORS = [
@@ -77,7 +91,7 @@ def _reading(v: dict[str, Any], driver: str) -> dict[str, Any]:
     key = bytes.fromhex(v["key"]) if v.get("key") else None
     out: dict[str, Any] = {}
     for t in v["telegrams"]:
-        tg = decoder.decode(bytes.fromhex(t), FrameFormat.CLEAN, key)
+        tg = decoder.decode(bytes.fromhex(t), FRAME_FORMATS.get(v["name"], FrameFormat.CLEAN), key)
         out = build_reading(tg, driver=driver, state=state).to_dict()
     return out
 
@@ -122,6 +136,7 @@ def test_driver_matches_wmbusmeters(vector: dict[str, Any]) -> None:
         for name, want in vector["expected"].items()
         if name not in LINK_LAYER
         and (BY_NAME[vector["driver"]].name, name) not in NOT_PRODUCED
+        and (vector["name"], name) not in FIELD_GAPS
         and not _same(want, got.get(name))
     ]
     assert bad == []
