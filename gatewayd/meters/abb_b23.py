@@ -67,13 +67,15 @@ def _vendor_phases(
     )
 
 
-def _flags(name: str, hexkey: str, word: str, default: str) -> TextSpec:
-    return TextSpec(name, key(hexkey), BitLookup((), mask=(1 << 64) - 1, unknown=word), default)
+def _flags(name: str, hexkey: str, word: str, default: str, bits: int = 64) -> TextSpec:
+    return TextSpec(name, key(hexkey), BitLookup((), mask=(1 << bits) - 1, unknown=word), default)
 
 
 ERROR_FLAGS = _flags("error_flags", "07FFA600", "ERROR_FLAGS", "OK")
 WARNING_FLAGS = _flags("warning_flags", "07FFA700", "WARNING_FLAGS", "OK")
-ALARM_FLAGS = _flags("alarm_flags", "07FFA900", "ALARM_FLAGS", "OK")
+ALARM_FLAGS = _flags(
+    "alarm_flags", "07FFA900", "ALARM_FLAGS", "OK", bits=60
+)  # as wmbusmeters masks it
 
 
 def abbb23() -> TableDriver:

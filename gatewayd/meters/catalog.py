@@ -22,7 +22,8 @@ NEVER_ENCRYPTED = "no"
 KEY_NEEDED: dict[str, str] = {
     **dict.fromkeys(("kamwater", "kamheat", "kampress", "omnipower"), ALWAYS_ENCRYPTED),
     "apatorna1": "yes (AES inside the vendor frame)",
-    "actislink": "yes (DES, TPL mode 2: an 8-byte key)",
+    "actislink": "yes: DES (TPL mode 2), an 8-byte key, which the config file and `gatewayd "
+    "decode` do not take yet (they take AES-128 keys only)",
     "izar": "no (obfuscated with published default keys)",
     "izarv2": "no (obfuscated with published default keys)",
     **dict.fromkeys(

@@ -1,6 +1,9 @@
 """Electricity meters read from standard records, named as wmbusmeters names them: EMH eHZ-P
 ("ehzp"), EasyMeter ESYS-WM ("esyswm") and Gran-System-S CC101 / CC301 ("gransystems").
 
+The ESYS-WM's version text (wmbusmeters' "version" field, record 0D FD 09) stays in the record
+list: a reading's "version" is the radio link's version number.
+
 Export energy is the energy record with the backward-flow VIFE (3C). The Gran-System-S error
 word's bits 16-24 say whether the meter is single or three phase.
 """
@@ -57,7 +60,6 @@ def esyswm() -> TableDriver:
                 FieldSpec(f"current_power_consumption_phase{n}_kw", key(f"04A9FF0{n}"), unit="kw")
                 for n in PHASES
             ),
-            FieldSpec("version", key("0DFD09"), kind="text"),
         ),
     )
 

@@ -2,6 +2,9 @@
 ("c5isf"), Apator Elf and Elf 2 ("elf", "elf2"), BMeters Hydrocalm 3 ("hydrocalm3"), ista
 sensonic 3 ("istaheat") and Itron ("itronheat").
 
+The Elf's model version record (wmbusmeters' "version" field) stays in the record list: a
+reading's "version" is the radio link's version number.
+
 The C5 ISF's error word is a sum of decimal codes (20 = dry, 4 = return sensor interrupted: the
 word's hex digits read as a decimal number, 0x0024 -> 24), taken apart largest code first. The
 Hydrocalm 3 sends several records with the same header and tells them apart by their order.
@@ -123,7 +126,6 @@ def elf() -> TableDriver:
             FieldSpec("return_temperature_c", _m("return temperature"), unit="c"),
             FieldSpec("external_temperature_c", _m("external temperature"), unit="c"),
             FieldSpec("operating_time_h", _m("operating time"), unit="h"),
-            FieldSpec("version", Match(vif="model version"), kind="text"),
             FieldSpec("battery_v", _m("voltage"), unit="v"),
         ),
         status_specs=(

@@ -46,6 +46,10 @@ NOT_PRODUCED: dict[tuple[str, str], str] = {
     ("em24", "error"): "deprecated in wmbusmeters (a copy of status); our readings use "
     '"error" for telegrams that could not be decoded',
     ("eurisii", "error_flags"): "deprecated in wmbusmeters: a copy of status",
+    **dict.fromkeys(
+        (("elf", "version"), ("esyswm", "version")),
+        'a reading\'s "version" is the radio link\'s version number; the text stays in "records"',
+    ),
     ("watertech", "software_version"): "a binary record wmbusmeters shows as ASCII text ('+L'); "
     "the decoder gives its hex digits",
 }
