@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from gatewayd.meters.catalog import driver_fields
 from gatewayd.meters.model import READING_KEYS
-from gatewayd.meters.registry import _DRIVERS
+from gatewayd.meters.registry import all_drivers
 
 
 def test_no_driver_field_is_named_like_a_reading_key() -> None:
-    clashes = {d.name: sorted(set(driver_fields(d)) & READING_KEYS) for d in _DRIVERS}
+    clashes = {d.name: sorted(set(driver_fields(d)) & READING_KEYS) for d in all_drivers()}
     assert {k: v for k, v in clashes.items() if v} == {}
