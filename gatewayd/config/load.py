@@ -35,6 +35,7 @@ from gatewayd.config.sections import (
     DebugSettings,
     DedupSettings,
     GatewaySettings,
+    HealthSettings,
     JournalChoice,
     LogLevel,
     LogSettings,
@@ -72,6 +73,7 @@ SECTIONS: Final = (
     "radios",
     "dedup",
     "publish",
+    "health",
     "meters",
     "mqtt",
     "ble",
@@ -149,6 +151,7 @@ def parse_config(
     radios = section(lambda: _radios(root, data), one_radio)
     dedup = section(lambda: _dedup(root.table("dedup")), DedupSettings())
     publish = section(lambda: _publish(root.table("publish")), PublishSettings())
+    health = section(lambda: _health(root.table("health")), HealthSettings())
 
     def read_meters() -> tuple[MeterSettings, ...]:
         keys_file = root.optional_path("keys_file", base)
@@ -180,6 +183,7 @@ def parse_config(
         radios=radios,
         dedup=dedup,
         publish=publish,
+        health=health,
         meters=meters,
         mqtt=mqtt,
         ble=ble if ble is not None and ble.enabled else None,
@@ -259,6 +263,11 @@ def _publish(t: Table) -> PublishSettings:
     return PublishSettings(
         heartbeat_s=t.number("heartbeat_s", PublishSettings().heartbeat_s, minimum=1)
     )
+
+
+def _health(t: Table) -> HealthSettings:
+    t.reject_unknown(toml_keys(HealthSettings))
+    return HealthSettings(silent_after_s=t.number("silent_after_s", 0.0, minimum=0))
 
 
 def _mqtt(

@@ -13,7 +13,16 @@ from gatewayd.config.reader import ConfigError, Table, looks_like_key, shown
 from gatewayd.config.secrets import Key
 from gatewayd.config.sections import MeterSettings
 
-METER_KEYS: Final = ("id", "name", "driver", "key", "key_ref", "encrypted", "fields")
+METER_KEYS: Final = (
+    "id",
+    "name",
+    "driver",
+    "key",
+    "key_ref",
+    "encrypted",
+    "silent_after_s",
+    "fields",
+)
 _FIELD_NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
 # A [meters.fields] entry may not take a key of a reading that has a meaning of its own: the
 # same set as gatewayd.meters.model.READING_KEYS (a test keeps them equal), written out here so
@@ -53,9 +62,16 @@ def parse_meters(
                 key=key,
                 encrypted=encrypted,
                 fields=_static_fields(mt.table("fields")),
+                silent_after_s=_silent_after(mt),
             )
         )
     return tuple(out)
+
+
+def _silent_after(mt: Table) -> float | None:
+    if "silent_after_s" not in mt:
+        return None
+    return mt.number("silent_after_s", 0.0, minimum=0)
 
 
 def _static_fields(t: Table) -> tuple[tuple[str, str | int | float | bool], ...]:

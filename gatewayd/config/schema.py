@@ -19,6 +19,7 @@ from gatewayd.config.sections import (
     DebugSettings,
     DedupSettings,
     GatewaySettings,
+    HealthSettings,
     LogSettings,
     MeterSettings,
     MqttSettings,
@@ -35,6 +36,7 @@ __all__ = [
     "DebugSettings",
     "DedupSettings",
     "GatewaySettings",
+    "HealthSettings",
     "ListenMode",
     "LogSettings",
     "MeterSettings",
@@ -92,6 +94,7 @@ class Config:
     radios: tuple[RadioSettings, ...] = ()  # [[radios]] (read `receivers`)
     dedup: DedupSettings = field(default_factory=DedupSettings)
     publish: PublishSettings = field(default_factory=PublishSettings)
+    health: HealthSettings = field(default_factory=HealthSettings)
     meters: tuple[MeterSettings, ...] = ()
     mqtt: MqttSettings | None = None
     ble: BleSettings | None = None  # None also when [ble] enabled = false

@@ -25,6 +25,7 @@ __all__ = [
     "DebugSettings",
     "DedupSettings",
     "GatewaySettings",
+    "HealthSettings",
     "JournalChoice",
     "LogLevel",
     "LogSettings",
@@ -77,6 +78,12 @@ class PublishSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class HealthSettings:
+    # 0: automatic, 4 x each meter's learnt interval and at least 120 s
+    silent_after_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class MeterSettings:
     id: str  # 8 hex digits, lower case as the decoder prints ids
     name: str  # default: the id
@@ -85,6 +92,7 @@ class MeterSettings:
     encrypted: bool = True
     # [meters.fields]: fixed fields merged into every reading of the meter, in file order
     fields: tuple[tuple[str, str | int | float | bool], ...] = ()
+    silent_after_s: float | None = None  # None: [health] silent_after_s
 
 
 @dataclass(frozen=True, slots=True)

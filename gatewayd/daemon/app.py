@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from gatewayd.config.load import ConfigError, load_config
 from gatewayd.config.schema import Config
 from gatewayd.daemon.listensock import start_listen_socket
+from gatewayd.daemon.healthwatch import HealthWatch
 from gatewayd.daemon.logs import fields, logging_to_journal, set_level
 from gatewayd.daemon.notify import Notifier
 from gatewayd.daemon.pipeline import Listener, Pipeline
@@ -96,6 +97,7 @@ class Daemon:
         self.config = config
         self.notifier = notifier or Notifier()
         self.stats = Stats()
+        self.health = HealthWatch(config)
         self.store = StateStore(config.gateway.state_dir)
         self._extra_sinks = list(extra_sinks)
         self._journal_sink = journal_sink
@@ -139,7 +141,9 @@ class Daemon:
         )
         self.pipeline.listeners.extend(self._listeners)
         listen = await start_listen_socket(self.config, self.pipeline)  # `gatewayd listen`
+        self.pipeline.on_heard = self.health.heard
         self.stats.attach_sinks(sinks)
+        self.health.attach(sinks)
         started: list[Sink] = []
         for sink in sinks:
             try:
@@ -162,6 +166,7 @@ class Daemon:
             asyncio.create_task(self.notifier.run_watchdog(), name="watchdog"),
             asyncio.create_task(self._every(STATUS_EVERY_S, self._status), name="status"),
             asyncio.create_task(self._every(SAVE_EVERY_S, self._save), name="save"),
+            asyncio.create_task(self.health.run(), name="health"),
         ]
         radio = asyncio.create_task(self._radio_loop(), name="radio")
         stop = asyncio.create_task(self._stop.wait(), name="stop-wait")
@@ -297,6 +302,7 @@ class Daemon:
             **self.stats.snapshot(),
             "radio_state": radio_state,
             "radio_status": self.radio_status(),
+            "meters": self.health.counts(),
         }
         if self._supervisor is not None and len(self._supervisor.supervisors) > 1:
             snapshot["radios"] = self._supervisor.per_radio()
@@ -327,9 +333,8 @@ class Daemon:
     def _status_text(self) -> str:
         self._radio_counters()
         group = self._supervisor
-        if group is not None and len(group.supervisors) > 1:
-            return f"radios: {self.radio_status()}; {self.stats.status_line()}"
-        return f"radio {self.radio_status()}; {self.stats.status_line()}"
+        head = "radios: " if group is not None and len(group.supervisors) > 1 else "radio "
+        return f"{head}{self.radio_status()}; {self.health.summary()}; {self.stats.status_line()}"
 
     def _status(self) -> None:
         self.notifier.status(self._status_text())
@@ -374,7 +379,7 @@ class Daemon:
         if need_restart:
             log.warning(
                 "reload: %s changed and take effect only on a restart (systemctl restart "
-                "gatewayd); applying meters, keys, [publish], [dedup] and [log] now",
+                "gatewayd); applying meters, keys, [publish], [health], [dedup] and [log] now",
                 ", ".join(need_restart),
                 extra=fields("reload_partial"),
             )
@@ -382,11 +387,13 @@ class Daemon:
             self.config,
             meters=config.meters,
             publish=config.publish,
+            health=config.health,
             log=config.log,
             dedup=config.dedup,
         )
         set_level(config.log.level)
         if self.pipeline is not None:
             self.pipeline.reload(self.config)
+        self.health.reload(self.config)
         log.info("reloaded: %d meters", len(config.meters), extra=fields("reloaded"))
         self.notifier.ready(self._status_text())

@@ -50,6 +50,11 @@ class Unconfigured:
 
 
 Listener = Callable[[Reading, Decision, MeterSettings], None]
+HeardHook = Callable[[str, RadioFrame], None]  # (configured meter id, frame): per-meter health
+
+
+def _not_watched(_meter_id: str, _rf: RadioFrame) -> None:
+    return None
 
 
 class Pipeline:
@@ -77,6 +82,7 @@ class Pipeline:
         self.unconfigured: dict[str, Unconfigured] = {}
         self.listeners: list[Listener] = []
         self.frame_tap: Callable[[RadioFrame], None] | None = None  # `gatewayd listen` clients
+        self.on_heard: HeardHook = _not_watched  # any telegram of a configured meter
         self.dirty = False  # meter state or policy changed since the last save
         self._warned: set[tuple[str, str]] = set()  # (kind, meter id) logged once
         self._clock = clock
@@ -127,6 +133,7 @@ class Pipeline:
             self.stats.incr("unconfigured")
             self._unconfigured(summary, rf)
             return None
+        self.on_heard(meter.id, rf)
         try:
             telegram = self.decoder.decode(frame, FrameFormat.CLEAN)
         except TelegramError as exc:

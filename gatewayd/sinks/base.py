@@ -11,12 +11,13 @@ it arrived (still encrypted), for sinks that forward raw telegrams (BLE); most s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from gatewayd.meters.model import Reading
 
-__all__ = ["DurableSink", "Reading", "Sink"]
+__all__ = ["DurableSink", "HealthReport", "HealthSink", "HealthSource", "Reading", "Sink"]
 
 
 class Sink(Protocol):
@@ -43,3 +44,34 @@ class DurableSink(Sink, Protocol):
     def stage(self, reading: Reading, *, alarm_changed: bool = False) -> Any: ...
 
     async def store(self, staged: Sequence[Any]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class HealthReport:
+    """One configured meter's health (docs/mqtt.md, "Per-meter health")."""
+
+    id: str
+    name: str
+    state: str  # "ok" | "silent" | "never_heard"
+    last_seen: float | None  # Unix seconds of its last telegram; None: not heard since start
+    interval_s: float | None  # learnt interval between its telegrams; None: not learnt yet
+    rssi_dbm: float | None  # of its last telegram
+    telegrams: int  # heard since start (after the dedup)
+
+
+HealthSource = Callable[[], Sequence[HealthReport]]
+
+
+@runtime_checkable
+class HealthSink(Protocol):
+    """A sink that shows per-meter health. The daemon calls `attach_health(source)` once (the
+    sink may call `source()` for every meter's current health whenever it likes, e.g. on a
+    read or with its stats), then `health_changed(reports, removed)` whenever meters change
+    state (`reports`: those meters now) or leave the config (`removed`: their ids). Both
+    return at once and never raise."""
+
+    def attach_health(self, source: HealthSource) -> None: ...
+
+    def health_changed(
+        self, reports: Sequence[HealthReport], removed: Sequence[str] = ()
+    ) -> None: ...

@@ -15,6 +15,7 @@ from typing import Literal
 
 from gatewayd.config.sections import BleSecurity as Security
 from gatewayd.sinks.ble.records import (
+    HEALTH_BITS,
     METERS_PER_PAGE,
     NA_I8,
     NA_U16,
@@ -31,12 +32,16 @@ from gatewayd.sinks.ble.records import (
     decode_selection,
     encode_meters,
     encode_record,
+    health_bits,
     page_count,
     record_from_reading,
     status_bits,
+    unheard_record,
+    with_health,
 )
 from gatewayd.sinks.ble.telemetry import (
     FRAGMENT_SIZE,
+    HEALTH_STATES,
     RADIO_STATES,
     STATUS_COUNTERS,
     StatusValue,
@@ -48,14 +53,14 @@ from gatewayd.sinks.ble.telemetry import (
 )
 
 __all__ = [
-    "CHARACTERISTICS", "FRAGMENT_SIZE", "METERS", "METERS_PER_PAGE", "NA_I8", "NA_U16", "NA_U32",
-    "RADIO_STATES", "RAW_TELEGRAMS", "READING", "RECORD_SIZE", "RECORD_VERSION", "SELECT_METER",
-    "SERVICE_UUID", "STATUS", "STATUS_BITS", "STATUS_COUNTERS", "STATUS_NO_ALARM_INFO", "CharSpec",
-    "MetersPage", "ReadingRecord", "Security", "Selection", "StatusValue", "advertising_data",
-    "char_flags", "decode_meters", "decode_record", "decode_selection", "decode_status",
-    "encode_meters", "encode_record", "encode_status", "fit_name", "join_fragments",
-    "local_name", "page_count", "raw_fragments", "record_from_reading", "status_bits",
-    "status_from_stats",
+    "CHARACTERISTICS", "FRAGMENT_SIZE", "HEALTH_BITS", "HEALTH_STATES", "METERS", "METERS_PER_PAGE",
+    "NA_I8", "NA_U16", "NA_U32", "RADIO_STATES", "RAW_TELEGRAMS", "READING", "RECORD_SIZE",
+    "RECORD_VERSION", "SELECT_METER", "SERVICE_UUID", "STATUS", "STATUS_BITS", "STATUS_COUNTERS",
+    "STATUS_NO_ALARM_INFO", "CharSpec", "MetersPage", "ReadingRecord", "Security", "Selection",
+    "StatusValue", "advertising_data", "char_flags", "decode_meters", "decode_record",
+    "decode_selection", "decode_status", "encode_meters", "encode_record", "encode_status",
+    "fit_name", "health_bits", "join_fragments", "local_name", "page_count", "raw_fragments",
+    "record_from_reading", "status_bits", "status_from_stats", "unheard_record", "with_health",
 ]  # fmt: skip
 
 # ---- UUIDs: one random 128-bit base (never a Bluetooth SIG one); bytes 2-3 number the items ----

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gatewayd.meters.model import Reading
+from gatewayd.sinks.base import HealthSource
 from gatewayd.sinks.ble import gatt
 
 MAX_DEVICES = 16
@@ -40,9 +41,14 @@ class _Bounded(OrderedDict[str, Any]):
 
 
 class LatestReadings:
-    """Latest 20-byte record per meter, plus the per-device state of the GATT conversation."""
+    """Latest 20-byte record per meter, plus the per-device state of the GATT conversation.
+
+    With a health source (the daemon's per-meter health), every record is served with its
+    meter's health bits as they are at the read, and each configured meter without a reading
+    yet is listed in Meters with an all-n/a record."""
 
     def __init__(self) -> None:
+        self.health_source: HealthSource | None = None
         self._records: dict[str, bytes] = {}
         self._last: bytes = b""
         self._selected: _Bounded = _Bounded()  # device -> meter id
@@ -51,7 +57,24 @@ class LatestReadings:
 
     @property
     def known(self) -> int:
-        return len(self._records)
+        return len(self._listed())
+
+    def _health(self) -> dict[str, str]:
+        """Meter id -> health state now ({} without a health source)."""
+        if self.health_source is None:
+            return {}
+        return {r.id.lower(): r.state for r in self.health_source()}
+
+    def _listed(self, health: dict[str, str] | None = None) -> dict[str, bytes]:
+        """Every meter Meters lists: id -> its record with the health bits of now."""
+        health = self._health() if health is None else health
+        if not health:
+            return self._records
+        out = {i: gatt.with_health(rec, health.get(i)) for i, rec in self._records.items()}
+        for meter_id, state in health.items():
+            if meter_id not in out:
+                out[meter_id] = gatt.unheard_record(meter_id, state)
+        return out
 
     def update(self, reading: Reading) -> bytes:
         """Store a published reading; returns its record. Raises ValueError when a value does
@@ -68,8 +91,8 @@ class LatestReadings:
         except ValueError as exc:
             raise InvalidLength(str(exc)) from None
         if sel.meter_id is not None:
-            if sel.meter_id not in self._records:
-                raise NotSelectable(f"meter {sel.meter_id} has not been heard")
+            if sel.meter_id not in self._records and sel.meter_id not in self._health():
+                raise NotSelectable(f"meter {sel.meter_id} is neither configured nor heard")
             self._selected.put(device, sel.meter_id)
         elif sel.page is not None:
             if sel.page >= gatt.page_count(self.known):
@@ -78,17 +101,23 @@ class LatestReadings:
         return sel
 
     def reading_value(self, device: str) -> bytes:
-        """The selected meter's record, else the latest published one, else empty."""
+        """The selected meter's record (with its health bits), else the latest published one,
+        else empty."""
         meter = self._selected.get(device)
-        if meter is not None and meter in self._records:
-            return self._records[meter]
-        return self._last
+        if meter is not None and meter not in self._records:
+            listed = self._listed()  # a configured meter not heard yet: its n/a record
+            return listed.get(meter, self._last)
+        record = self._records.get(meter, self._last) if meter is not None else self._last
+        if not record or self.health_source is None:
+            return record
+        return gatt.with_health(record, self._health().get(gatt.decode_record(record).meter_id))
 
     def meters_value(self, device: str) -> bytes:
-        ids = sorted(self._records)
+        listed = self._listed()
+        ids = sorted(listed)
         page = min(self._page.get(device, 0), gatt.page_count(len(ids)) - 1)
         start = page * gatt.METERS_PER_PAGE
-        recs = tuple(self._records[i] for i in ids[start : start + gatt.METERS_PER_PAGE])
+        recs = tuple(listed[i] for i in ids[start : start + gatt.METERS_PER_PAGE])
         return gatt.encode_meters(gatt.MetersPage(known=len(ids), page=page, records=recs))
 
     def read(self, char: str, device: str, offset: int, build: Callable[[], bytes]) -> bytes:

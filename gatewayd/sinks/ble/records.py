@@ -33,6 +33,11 @@ STATUS_BITS: tuple[tuple[int, str], ...] = (
     (4, "tamper"),
 )
 STATUS_NO_ALARM_INFO = 1 << 15  # the reading carried no alarms object: bits 0-4 mean nothing
+# The meter's health when the record is served (not when it was heard): bit 13 silent, bit 14
+# never heard; neither = ok.
+HEALTH_BITS: tuple[tuple[int, str], ...] = ((13, "silent"), (14, "never_heard"))
+_HEALTH_MASK = sum(1 << bit for bit, _name in HEALTH_BITS)
+_STATUS_AT = 13  # offset of the status field in the record
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +100,34 @@ def decode_record(data: bytes) -> ReadingRecord:
         water_c=None if water == NA_I8 else water,
         ambient_c=None if ambient == NA_I8 else ambient,
         rssi_dbm=None if rssi == NA_I8 else rssi,
+    )
+
+
+def health_bits(state: str | None) -> int:
+    """The status bits of a health state ("ok", "silent", "never_heard"; None = ok)."""
+    return sum(1 << bit for bit, name in HEALTH_BITS if name == state)
+
+
+def with_health(record: bytes, state: str | None) -> bytes:
+    """The record with its health bits set for `state` (the other status bits kept)."""
+    (status,) = struct.unpack_from("<H", record, _STATUS_AT)
+    status = (status & ~_HEALTH_MASK) | health_bits(state)
+    return record[:_STATUS_AT] + struct.pack("<H", status) + record[_STATUS_AT + 2 :]
+
+
+def unheard_record(meter_id: str, state: str) -> bytes:
+    """The record of a configured meter with no reading yet: every value n/a, time 0."""
+    return encode_record(
+        ReadingRecord(
+            meter_id=meter_id,
+            total_l=None,
+            timestamp=0,
+            status=STATUS_NO_ALARM_INFO | health_bits(state),
+            flow_lh=None,
+            water_c=None,
+            ambient_c=None,
+            rssi_dbm=None,
+        )
     )
 
 

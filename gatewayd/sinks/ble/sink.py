@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from gatewayd import __version__
 from gatewayd.config.sections import BleSettings
-from gatewayd.sinks.base import Reading
+from gatewayd.sinks.base import HealthReport, HealthSource, Reading
 from gatewayd.sinks.ble import gatt
 from gatewayd.sinks.ble.bluez import BleState, Registrar
 from gatewayd.sinks.ble.latest import LatestReadings
@@ -44,8 +44,10 @@ class BleSink:
             counters as a mapping (e.g. `Stats.snapshot`). Keys used: `uptime_s` (else the
             time since this sink was built), `radio_state` ("up" | "down" | "reconnecting";
             absent = "unknown"), and the counters in `gatt.STATUS_COUNTERS` (frames, bad_crc,
-            duplicates, no_key, wrong_key, format_unknown, decoded, published). Missing keys
-            are sent as "not available"; an exception is logged once and treated as {}.
+            duplicates, no_key, wrong_key, format_unknown, decoded, published), `meters`
+            (configured meters by health state) and `radio_status` (the radio's state in
+            words). Missing keys are sent as "not available"; an exception is logged once and
+            treated as {}.
         clock: monotonic seconds, for the uptime fallback.
 
         Nothing touches D-Bus until start(). Without BlueZ or the adapter the sink logs one
@@ -111,6 +113,13 @@ class BleSink:
             if not self._notify("raw_telegrams", f):
                 return
         self.counts["raw_notifications"] += 1
+
+    def attach_health(self, source: HealthSource) -> None:
+        """Meters and Reading show each meter's health as it is when they are read."""
+        self.latest.health_source = source
+
+    def health_changed(self, reports: Sequence[HealthReport], removed: Sequence[str] = ()) -> None:
+        """Nothing to push: BLE values are built when a phone reads them."""
 
     def stats(self) -> dict[str, int]:
         return {**self.counts, "registrations": self.registrar.registrations}

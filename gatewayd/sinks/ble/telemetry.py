@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gatewayd.sinks.ble.records import NA_I8, NA_U32, na_i8, whole_int8
+from gatewayd.sinks.ble.records import NA_I8, NA_U16, NA_U32, na_i8, whole_int8
 
 # ---- Raw telegrams (notify): each telegram cut into 20-byte fragments ----
 
@@ -65,6 +65,10 @@ STATUS_COUNTERS = (
     "published",
 )
 _STATUS_HEAD = struct.Struct("<BBBBIBH")  # version, sw major/minor/patch, uptime, radio, meters
+# After the counters: configured meters by health state (uint16 each, 0xFFFF = not reported),
+# then the radio's status text: uint8 length + UTF-8 (cut at a character boundary).
+HEALTH_STATES = ("ok", "silent", "never_heard")
+RADIO_TEXT_MAX = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,8 @@ class StatusValue:
     radio_state: str
     meters_known: int
     counters: Mapping[str, int | None]
+    health: Mapping[str, int | None] | None = None  # meters by state; None: not in the value
+    radio_status: str | None = None  # what the radio is doing, in words; None: not in the value
 
 
 def _version_tuple(text: str) -> tuple[int, int, int]:
@@ -86,17 +92,30 @@ def status_from_stats(
     software: str, uptime_s: float, meters_known: int, stats: Mapping[str, Any]
 ) -> StatusValue:
     radio = stats.get("radio_state")
-    counters: dict[str, int | None] = {}
-    for name in STATUS_COUNTERS:
-        v = stats.get(name)
-        counters[name] = v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else None
+    counters = {name: _count(stats.get(name)) for name in STATUS_COUNTERS}
+    by_state = stats.get("meters")
+    by_state = by_state if isinstance(by_state, Mapping) else {}
+    text = stats.get("radio_status")
     return StatusValue(
         software=_version_tuple(software),
         uptime_s=max(0, int(uptime_s)),
         radio_state=radio if isinstance(radio, str) and radio in RADIO_STATES else "unknown",
         meters_known=meters_known,
         counters=counters,
+        health={name: _count(by_state.get(name)) for name in HEALTH_STATES},
+        radio_status=text if isinstance(text, str) else "",
     )
+
+
+def _count(v: object) -> int | None:
+    return v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else None
+
+
+def _cut_utf8(text: str, limit: int) -> bytes:
+    data = text.encode()
+    if len(data) <= limit:
+        return data
+    return data[:limit].decode(errors="ignore").encode()
 
 
 def encode_status(s: StatusValue) -> bytes:
@@ -111,7 +130,13 @@ def encode_status(s: StatusValue) -> bytes:
         struct.pack("<I", NA_U32 if (v := s.counters.get(n)) is None else min(v, NA_U32 - 1))
         for n in STATUS_COUNTERS
     )
-    return head + body
+    health = s.health or {}
+    tail = b"".join(
+        struct.pack("<H", NA_U16 if (v := health.get(n)) is None else min(v, NA_U16 - 1))
+        for n in HEALTH_STATES
+    )
+    text = _cut_utf8(s.radio_status or "", RADIO_TEXT_MAX)
+    return head + body + tail + bytes((len(text),)) + text
 
 
 def decode_status(data: bytes) -> StatusValue:
@@ -123,6 +148,7 @@ def decode_status(data: bytes) -> StatusValue:
         raise ValueError(f"unknown status version {ver}")
     states = {v: k for k, v in RADIO_STATES.items()}
     values = struct.unpack_from(f"<{len(STATUS_COUNTERS)}I", data, _STATUS_HEAD.size)
+    health, radio_status = _decode_tail(data[want:])
     return StatusValue(
         software=(major, minor, patch),
         uptime_s=uptime,
@@ -131,4 +157,19 @@ def decode_status(data: bytes) -> StatusValue:
         counters={
             n: None if v == NA_U32 else v for n, v in zip(STATUS_COUNTERS, values, strict=True)
         },
+        health=health,
+        radio_status=radio_status,
     )
+
+
+def _decode_tail(tail: bytes) -> tuple[dict[str, int | None] | None, str | None]:
+    """Meters by health state and the radio text, when the value has them (a value of 43
+    bytes, from an older gateway, has neither)."""
+    size = 2 * len(HEALTH_STATES)
+    if len(tail) < size:
+        return None, None
+    counts = struct.unpack_from(f"<{len(HEALTH_STATES)}H", tail)
+    health = {n: None if v == NA_U16 else v for n, v in zip(HEALTH_STATES, counts, strict=True)}
+    if len(tail) <= size or len(tail) < size + 1 + tail[size]:
+        return health, None
+    return health, tail[size + 1 : size + 1 + tail[size]].decode(errors="replace")

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gatewayd.meters.model import Reading, iso_utc, to_json
+from gatewayd.sinks.base import HealthReport
 
-__all__ = ["OFFLINE", "ONLINE", "Topics", "alarm_payload", "to_json"]
+__all__ = ["OFFLINE", "ONLINE", "Topics", "alarm_payload", "health_payload", "to_json"]
 
 ONLINE = b"online"
 OFFLINE = b"offline"
@@ -41,6 +42,10 @@ class Topics:
     def alarms(self, meter_id: str) -> str:
         return f"{self.base}/alarms/{meter_id}"
 
+    def health(self, meter_id: str) -> str:
+        """Retained per-meter health (health.schema.json); empty once the meter is removed."""
+        return f"{self.base}/health/{meter_id}"
+
 
 def alarm_payload(reading: Reading) -> bytes:
     """The `alarms/<id>` message: which alarms are set now, with the reading's identity."""
@@ -52,5 +57,20 @@ def alarm_payload(reading: Reading) -> bytes:
             "timestamp": iso_utc(reading.timestamp),
             "alarms": flags,
             "active": list(reading.active_alarms),
+        }
+    )
+
+
+def health_payload(report: HealthReport) -> bytes:
+    """The retained `health/<id>` message (health.schema.json)."""
+    return to_json(
+        {
+            "id": report.id,
+            "name": report.name,
+            "state": report.state,
+            "last_seen": None if report.last_seen is None else iso_utc(report.last_seen),
+            "interval_s": report.interval_s,
+            "rssi_dbm": report.rssi_dbm,
+            "telegrams": report.telegrams,
         }
     )

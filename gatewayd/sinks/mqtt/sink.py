@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gatewayd.config.sections import MqttSettings
-from gatewayd.sinks.base import Reading
+from gatewayd.sinks.base import HealthReport, HealthSource, Reading
 from gatewayd.sinks.mqtt.discovery import discovery_configs
-from gatewayd.sinks.mqtt.payload import Topics, alarm_payload
+from gatewayd.sinks.mqtt.payload import Topics, alarm_payload, health_payload
 from gatewayd.sinks.mqtt.supervisor import Counters, DeliveredHook, Discovery, Supervisor
 from gatewayd.sinks.outbox import Message, Outbox, OutboxError
 
@@ -43,6 +43,10 @@ class MqttSink:
     `<prefix>/<gateway>/stats` every `settings.stats_interval_s` while connected (QoS 1, not
     retained), adding `timestamp` (UTC) and this sink's own counters under `mqtt` unless
     the provider already has those keys. Without a provider only those two keys go out.
+    Per-meter health (`HealthSink`): the retained `health/<id>` message of each meter whose
+    state changed is sent at once (or on the next connect), all of them again with the stats,
+    and an empty retained message clears the topic of a meter removed from the config. Like
+    the discovery configs they are kept in memory, never in the outbox.
     `on_delivered(seq, created)` (optional, for benchmarks) is called on every PUBACK with the
     outbox row's sequence number and the `time.time()` at which it was stored.
     """
@@ -62,7 +66,8 @@ class MqttSink:
         self._on_delivered = on_delivered
         self._outbox = Outbox(settings.outbox_path, settings.outbox_max)
         self._counters = Counters()
-        self._discovery = Discovery()
+        self._discovery = Discovery()  # also holds the retained health messages
+        self._health_source: HealthSource | None = None
         self._supervisor: Supervisor | None = None
         self._task: asyncio.Task[None] | None = None
         self._overflow_logged = False
@@ -145,6 +150,22 @@ class MqttSink:
     def raw(self, frame: bytes, rssi_dbm: float | None) -> None:
         """Raw telegrams are not published over MQTT."""
 
+    def attach_health(self, source: HealthSource) -> None:
+        self._health_source = source
+
+    def health_changed(self, reports: Sequence[HealthReport], removed: Sequence[str] = ()) -> None:
+        changed = False
+        for r in reports:
+            changed |= self._health(r.id, health_payload(r))
+        for meter_id in removed:
+            changed |= self._health(meter_id, b"")  # an empty retained message clears it
+        if changed and self._supervisor is not None:
+            self._supervisor.wake()
+
+    def _health(self, meter_id: str, payload: bytes) -> bool:
+        topic = self.topics.health(meter_id)
+        return self._discovery.update(f"health/{meter_id}", ((topic, payload),))
+
     def stats(self) -> dict[str, int]:
         c = self._counters
         return {
@@ -183,6 +204,11 @@ class MqttSink:
     # ------------------------------------------------------------------ internals
 
     def _stats_payload(self) -> Mapping[str, Any]:
+        if self._health_source is not None:  # every meter's health goes out with the stats
+            try:
+                self.health_changed(self._health_source())
+            except Exception:
+                log.exception("MQTT: health source failed")
         extra = dict(self._stats_provider()) if self._stats_provider is not None else {}
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return {"timestamp": now, "mqtt": self.stats(), **extra}

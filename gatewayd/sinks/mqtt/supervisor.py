@@ -49,8 +49,9 @@ class Counters:
 
 
 class Discovery:
-    """Home Assistant discovery configs by meter, in memory only: sent on every connect and
-    as soon as one is new, never stored in the outbox (so never dropped with it)."""
+    """Home Assistant discovery configs by meter (and each meter's retained health message),
+    in memory only: sent on every connect and as soon as one is new, never stored in the
+    outbox (so never dropped with it)."""
 
     def __init__(self) -> None:
         self.version = 0  # bumped on every change

@@ -62,6 +62,8 @@ def test_status_example() -> None:
         "format_unknown": 0,
         "decoded": 880,
         "published": 12,
+        "meters": {"ok": 1, "silent": 0, "never_heard": 0},
+        "radio_status": "up on /dev/wmbus0",
     }
     value = gatt.status_from_stats("0.1.0", 3723, 1, stats)
     assert b"".join(example("status")) == gatt.encode_status(value)
@@ -94,7 +96,10 @@ def test_status_bit_table(bit: int, name: str) -> None:
     rows = {int(r[0]): r for r in table("status-bits")}
     assert rows[bit][1] == f"0x{1 << bit:04x}" and rows[bit][2].startswith(name)
     assert int(rows[15][1], 16) == gatt.STATUS_NO_ALARM_INFO
-    assert len(rows) == len(gatt.STATUS_BITS) + 1
+    for health_bit, state in gatt.HEALTH_BITS:
+        assert rows[health_bit][1] == f"0x{1 << health_bit:04x}"
+        assert rows[health_bit][2].startswith(state.replace("_", " "))
+    assert len(rows) == len(gatt.STATUS_BITS) + len(gatt.HEALTH_BITS) + 1
 
 
 def test_ble_read_session_matches_the_client_output() -> None:
@@ -109,7 +114,14 @@ def test_ble_read_session_matches_the_client_output() -> None:
     rec_line = render.record_line(gatt.decode_record(record))
     status = gatt.decode_status(b"".join(example("status")))
     (meters,) = example("meters")
-    assert render.status_lines(status) == lines[4:6]
-    assert render.meters_lines(gatt.decode_meters(meters)) == lines[6:8]
-    assert lines[8] == f"reading (76348799): {rec_line}"
-    assert lines[10] == "  " + render.raw_line(*gatt.join_fragments(example("raw-telegram")))
+    assert render.status_lines(status) == lines[4:7]
+    assert render.meters_lines(gatt.decode_meters(meters)) == lines[7:9]
+    assert lines[9] == f"reading (76348799): {rec_line}"
+    assert lines[11] == "  " + render.raw_line(*gatt.join_fragments(example("raw-telegram")))
+
+
+def test_unheard_record_example() -> None:
+    (doc,) = example("unheard-record")
+    assert doc == gatt.unheard_record("11223344", "never_heard")
+    rec = gatt.decode_record(doc)
+    assert rec.status == 0xC000 and rec.timestamp == 0 and rec.total_l is None

@@ -197,11 +197,45 @@ def test_status_value() -> None:
     assert data[:11] == bytes.fromhex("01000100100e0000010300")
     assert data[11:15] == struct.pack("<I", 1234)  # frames
     assert data[15:19] == b"\xff\xff\xff\xff"  # bad_crc: not a count
-    assert len(data) == 11 + 4 * len(gatt.STATUS_COUNTERS)
+    # no health counts, no radio text: 3 x ff ff, then a 0-byte text
+    assert data[43:] == b"\xff" * 6 + b"\x00"
+    assert len(data) == 11 + 4 * len(gatt.STATUS_COUNTERS) + 6 + 1
     back = gatt.decode_status(data)
     assert back == s
     assert back.counters["decoded"] == 1200 and back.counters["no_key"] is None
     assert gatt.status_from_stats("x", -5, 0, {"radio_state": "weird"}).radio_state == "unknown"
+
+
+def test_status_carries_meters_by_health_and_the_radio_text() -> None:
+    text = "waiting for /dev/wmbus0: no such device"
+    stats = {"meters": {"ok": 2, "silent": 1, "never_heard": 3}, "radio_status": text}
+    data = gatt.encode_status(gatt.status_from_stats("0.1.0", 10, 6, stats))
+    assert data[43:49] == struct.pack("<HHH", 2, 1, 3)
+    assert data[49] == len(text) and data[50:] == text.encode()
+    back = gatt.decode_status(data)
+    assert back.health == {"ok": 2, "silent": 1, "never_heard": 3}
+    assert back.radio_status == text
+    old = gatt.decode_status(data[:43])  # a gateway from before the health fields
+    assert old.health is None and old.radio_status is None and old.counters == back.counters
+
+
+def test_a_long_radio_text_is_cut_at_a_character_boundary() -> None:
+    text = "é" * 150  # 300 bytes of UTF-8
+    data = gatt.encode_status(gatt.status_from_stats("0.1.0", 1, 0, {"radio_status": text}))
+    assert data[49] == 200 and len(data) == 50 + 200
+    assert gatt.decode_status(data).radio_status == "é" * 100
+    odd = gatt.encode_status(gatt.status_from_stats("0.1.0", 1, 0, {"radio_status": "a" + text}))
+    assert odd[49] == 199 and gatt.decode_status(odd).radio_status == "a" + "é" * 99
+
+
+def test_health_bits_are_applied_when_a_record_is_served() -> None:
+    rec = gatt.encode_record(
+        gatt.ReadingRecord("76348799", 6408, 1795682430, 0x0001, None, None, 19, -71)
+    )
+    silent = gatt.decode_record(gatt.with_health(rec, "silent"))
+    assert silent.status == 0x2001  # dry kept, bit 13 set
+    never = gatt.with_health(gatt.with_health(rec, "never_heard"), "ok")
+    assert never == rec
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,159 @@
+"""Per-meter health, pure: each configured meter is `ok`, `silent` or `never_heard`.
+
+No clock of its own and no I/O: the caller passes the time (monotonic seconds) to `heard()`
+and `tick()`, and gets back the transitions to log and publish.
+
+- A meter counts as heard by any telegram from its id (decrypted or not): health is about
+  the radio link, key problems are reported on their own.
+- Threshold: the meter's `silent_after_s`, else `[health] silent_after_s`, else (0 =
+  automatic) 4 x its learnt interval and at least `AUTO_MIN_S`; `AUTO_MIN_S` while no interval
+  is learnt yet.
+- Learnt interval: the median of the last `GAPS_KEPT` gaps between telegrams. Gaps shorter
+  than `MIN_GAP_S` (copies from a repeater or a second radio that escaped the dedup) are not
+  gaps; a gap that ends a silence is not one either. A few missed telegrams (a gap of 2 or 3
+  intervals) do not move the median.
+- `never_heard`: not heard at all for the threshold since the watch began (the start, or the
+  reload that added the meter). Before that a meter is `ok` with `last_seen` None.
+
+Every call is O(1) per telegram; `tick()` is O(meters).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+AUTO_FACTOR = 4.0
+AUTO_MIN_S = 120.0
+MIN_GAP_S = 1.0
+GAPS_KEPT = 9
+
+
+class State(enum.StrEnum):
+    OK = "ok"
+    SILENT = "silent"
+    NEVER_HEARD = "never_heard"
+
+
+@dataclass(frozen=True, slots=True)
+class Watched:
+    """A configured meter as the health watch needs it."""
+
+    id: str
+    name: str
+    silent_after_s: float | None = None  # None or 0: the default ([health], else automatic)
+
+
+@dataclass(slots=True)
+class MeterHealth:
+    id: str
+    name: str
+    silent_after_s: float | None
+    since: float  # monotonic time the watch began (start, or the reload that added it)
+    state: State = State.OK
+    last_heard: float | None = None  # monotonic
+    last_seen: float | None = None  # Unix seconds of the last telegram (for people)
+    rssi_dbm: float | None = None
+    telegrams: int = 0
+    gaps: deque[float] = field(default_factory=lambda: deque(maxlen=GAPS_KEPT))
+
+    @property
+    def interval_s(self) -> float | None:
+        """The learnt interval between telegrams (median of the recent gaps), None if unknown."""
+        if not self.gaps:
+            return None
+        ordered = sorted(self.gaps)  # at most GAPS_KEPT items: O(1)
+        mid = len(ordered) // 2
+        if len(ordered) % 2:
+            return ordered[mid]
+        return (ordered[mid - 1] + ordered[mid]) / 2
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    meter: MeterHealth
+    old: State
+    new: State
+    quiet_s: float  # how long it had not been heard (since the watch began if never)
+
+
+class HealthBoard:
+    def __init__(self, meters: Iterable[Watched], now: float, silent_after_s: float = 0.0) -> None:
+        self.silent_after_s = silent_after_s
+        self._meters: dict[str, MeterHealth] = {}
+        self.reload(meters, now, silent_after_s)
+
+    def __iter__(self) -> Iterator[MeterHealth]:
+        return iter(self._meters.values())
+
+    def __len__(self) -> int:
+        return len(self._meters)
+
+    def get(self, meter_id: str) -> MeterHealth | None:
+        return self._meters.get(meter_id)
+
+    def reload(
+        self, meters: Iterable[Watched], now: float, silent_after_s: float = 0.0
+    ) -> list[MeterHealth]:
+        """A new set of meters: kept ones keep their history (name and threshold updated),
+        new ones start their never-heard wait at `now`. Returns the meters dropped."""
+        self.silent_after_s = silent_after_s
+        old, self._meters = self._meters, {}
+        for w in meters:
+            m = old.pop(w.id, None)
+            if m is None:
+                m = MeterHealth(w.id, w.name, w.silent_after_s, since=now)
+            else:
+                m.name, m.silent_after_s = w.name, w.silent_after_s
+            self._meters[w.id] = m
+        return list(old.values())
+
+    def threshold(self, m: MeterHealth) -> float:
+        fixed = m.silent_after_s or self.silent_after_s
+        if fixed:
+            return fixed
+        interval = m.interval_s
+        return AUTO_MIN_S if interval is None else max(AUTO_MIN_S, AUTO_FACTOR * interval)
+
+    def heard(
+        self, meter_id: str, now: float, rssi_dbm: float | None, seen_at: float | None = None
+    ) -> Transition | None:
+        """A telegram from `meter_id` at monotonic `now` (Unix time `seen_at`). Returns the
+        transition back to ok when it was silent or never heard; None for unknown meters."""
+        m = self._meters.get(meter_id)
+        if m is None:
+            return None
+        previous = m.last_heard
+        if previous is not None and m.state is State.OK and now - previous >= MIN_GAP_S:
+            m.gaps.append(now - previous)
+        if previous is None or now - previous >= MIN_GAP_S:
+            m.last_heard = now
+        m.last_seen = seen_at if seen_at is not None else m.last_seen
+        m.rssi_dbm = rssi_dbm
+        m.telegrams += 1
+        if m.state is State.OK:
+            return None
+        old, m.state = m.state, State.OK
+        return Transition(m, old, State.OK, now - (previous if previous is not None else m.since))
+
+    def tick(self, now: float) -> list[Transition]:
+        """Meters whose threshold has passed become silent / never heard (once each)."""
+        out: list[Transition] = []
+        for m in self._meters.values():
+            if m.state is not State.OK:
+                continue
+            ref = m.since if m.last_heard is None else m.last_heard
+            if now - ref < self.threshold(m):
+                continue
+            m.state = State.NEVER_HEARD if m.last_heard is None else State.SILENT
+            out.append(Transition(m, State.OK, m.state, now - ref))
+        return out
+
+    def counts(self) -> dict[str, int]:
+        """Meters by state: {"ok": n, "silent": n, "never_heard": n}."""
+        out = dict.fromkeys((s.value for s in State), 0)
+        for m in self._meters.values():
+            out[m.state.value] += 1
+        return out

@@ -1,0 +1,148 @@
+"""The daemon's per-meter health watch: the pure `HealthBoard` (gatewayd.daemon.health) with a
+clock, its log lines, and the sinks that show it (MQTT `health/<id>`, BLE).
+
+Log lines, once per transition:
+- WARNING `meter_silent` (METER_ID=): a meter went silent, or was never heard;
+- INFO `meter_back` (METER_ID=): it is heard again (or for the first time after never_heard).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+from gatewayd.config.schema import Config
+from gatewayd.daemon.health import HealthBoard, MeterHealth, State, Transition, Watched
+from gatewayd.daemon.logs import fields
+from gatewayd.radios.base import RadioFrame
+from gatewayd.sinks.base import HealthReport, HealthSink
+
+log = logging.getLogger("gatewayd.daemon.health")
+
+TICK_S = 1.0  # how often thresholds are checked (O(meters) each time)
+
+
+def watched(config: Config) -> list[Watched]:
+    return [Watched(m.id, m.name, m.silent_after_s) for m in config.meters]
+
+
+def report(m: MeterHealth) -> HealthReport:
+    interval = m.interval_s
+    return HealthReport(
+        id=m.id,
+        name=m.name,
+        state=m.state.value,
+        last_seen=m.last_seen,
+        interval_s=None if interval is None else round(interval, 1),
+        rssi_dbm=m.rssi_dbm,
+        telegrams=m.telegrams,
+    )
+
+
+class HealthWatch:
+    def __init__(self, config: Config, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self.board = HealthBoard(watched(config), clock(), config.health.silent_after_s)
+        self._sinks: list[HealthSink] = []
+
+    def attach(self, sinks: Iterable[object]) -> None:
+        """Give every sink that shows health its source, and every meter's health now."""
+        self._sinks = [s for s in sinks if isinstance(s, HealthSink)]
+        for sink in self._sinks:
+            _guard(sink.attach_health, self.reports)
+        self._push([report(m) for m in self.board])
+
+    def reports(self) -> list[HealthReport]:
+        return [report(m) for m in self.board]
+
+    def counts(self) -> dict[str, int]:
+        return self.board.counts()
+
+    def summary(self) -> str:
+        """`meters 2 ok, 1 silent, 0 never heard` (for STATUS=)."""
+        c = self.board.counts()
+        return f"meters {c['ok']} ok, {c['silent']} silent, {c['never_heard']} never heard"
+
+    def heard(self, meter_id: str, rf: RadioFrame) -> None:
+        """The pipeline heard a telegram from a configured meter (after the dedup)."""
+        t = self.board.heard(meter_id, self._clock(), rf.rssi_dbm, rf.received_at)
+        if t is not None:
+            self._transitions([t])
+
+    def tick(self) -> None:
+        transitions = self.board.tick(self._clock())
+        if transitions:
+            self._transitions(transitions)
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            self.tick()
+
+    def reload(self, config: Config) -> None:
+        """Meters added start their never-heard wait now; meters removed are dropped (and their
+        retained health cleared)."""
+        before = {m.id for m in self.board}
+        dropped = self.board.reload(watched(config), self._clock(), config.health.silent_after_s)
+        added = [report(m) for m in self.board if m.id not in before]
+        if added or dropped:
+            self._push(added, [m.id for m in dropped])
+
+    # ---- internals
+
+    def _transitions(self, transitions: Sequence[Transition]) -> None:
+        for t in transitions:
+            _log_transition(t, self.board.threshold(t.meter))
+        self._push([report(t.meter) for t in transitions])
+
+    def _push(self, reports: Sequence[HealthReport], removed: Sequence[str] = ()) -> None:
+        for sink in self._sinks:
+            _guard(sink.health_changed, reports, removed)
+
+
+def _log_transition(t: Transition, threshold_s: float) -> None:
+    m = t.meter
+    extra = fields("meter_silent" if t.new is not State.OK else "meter_back", m.id)
+    if t.new is State.SILENT:
+        log.warning(
+            "meter %s (%s) is silent: not heard for %.0f s (silent after %.0f s)",
+            m.id,
+            m.name,
+            t.quiet_s,
+            threshold_s,
+            extra=extra,
+        )
+    elif t.new is State.NEVER_HEARD:
+        log.warning(
+            "meter %s (%s) never heard in %.0f s: check its id and the radio's mode "
+            "(gatewayd listen shows what is heard)",
+            m.id,
+            m.name,
+            t.quiet_s,
+            extra=extra,
+        )
+    elif t.old is State.NEVER_HEARD:
+        log.info(
+            "meter %s (%s) heard for the first time, %.0f s after the watch began",
+            m.id,
+            m.name,
+            t.quiet_s,
+            extra=extra,
+        )
+    else:
+        log.info(
+            "meter %s (%s) heard again after %.0f s of silence",
+            m.id,
+            m.name,
+            t.quiet_s,
+            extra=extra,
+        )
+
+
+def _guard(fn: Callable[..., object], *args: object) -> None:
+    try:
+        fn(*args)
+    except Exception:  # a sink's bug must not stop the watch
+        log.exception("%r failed", fn)
