@@ -123,6 +123,7 @@ class Daemon:
         restored = self.store.load()
         policy = PublishPolicy(self.config.publish.heartbeat_s)
         policy.restore(restored.policy)
+        self.health.restore(restored.intervals)
         journal = self._journal_sink
         if journal is None:
             journal = logging_to_journal()
@@ -344,7 +345,8 @@ class Daemon:
         if p is None:
             return
         dirty = p.dirty or p.formats.changed
-        if dirty and self.store.save(p.formats, p.meter_state, p.policy.snapshot()):
+        intervals = self.health.intervals()
+        if dirty and self.store.save(p.formats, p.meter_state, p.policy.snapshot(), intervals):
             p.dirty = False
 
     # -- signals

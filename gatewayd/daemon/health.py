@@ -13,7 +13,8 @@ and `tick()`, and gets back the transitions to log and publish.
   gaps; a gap that ends a silence is not one either. A few missed telegrams (a gap of 2 or 3
   intervals) do not move the median.
 - `never_heard`: not heard at all for the threshold since the watch began (the start, or the
-  reload that added the meter). Before that a meter is `ok` with `last_seen` None.
+  reload that added the meter). Before that a meter is `ok` with `last_seen` None. Intervals
+  learnt by the previous run (`restore()`) count from the start.
 
 Every call is O(1) per telegram; `tick()` is O(meters).
 """
@@ -21,8 +22,9 @@ Every call is O(1) per telegram; `tick()` is O(meters).
 from __future__ import annotations
 
 import enum
+import math
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 AUTO_FACTOR = 4.0
@@ -109,6 +111,18 @@ class HealthBoard:
                 m.name, m.silent_after_s = w.name, w.silent_after_s
             self._meters[w.id] = m
         return list(old.values())
+
+    def intervals(self) -> dict[str, float]:
+        """Each meter's learnt interval (to keep across restarts)."""
+        return {m.id: i for m in self._meters.values() if (i := m.interval_s) is not None}
+
+    def restore(self, intervals: Mapping[str, float]) -> None:
+        """Intervals learnt by a previous run: a meter starts with that one as its only gap,
+        so a slow meter is not called never heard 120 s after a restart."""
+        for meter_id, interval in intervals.items():
+            m = self._meters.get(meter_id)
+            if m is not None and not m.gaps and math.isfinite(interval) and interval >= MIN_GAP_S:
+                m.gaps.append(float(interval))
 
     def threshold(self, m: MeterHealth) -> float:
         fixed = m.silent_after_s or self.silent_after_s

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from gatewayd.config.schema import Config
 from gatewayd.daemon.health import HealthBoard, MeterHealth, State, Transition, Watched
@@ -53,6 +53,12 @@ class HealthWatch:
         for sink in self._sinks:
             _guard(sink.attach_health, self.reports)
         self._push([report(m) for m in self.board])
+
+    def restore(self, intervals: Mapping[str, float]) -> None:
+        self.board.restore(intervals)
+
+    def intervals(self) -> dict[str, float]:
+        return self.board.intervals()
 
     def reports(self) -> list[HealthReport]:
         return [report(m) for m in self.board]

@@ -2,8 +2,9 @@
 readings stay suppressed straight after a restart:
 
     compact-formats.json   learnt compact-frame formats (wmbus.compact.CompactFormats)
-    meters.json            each meter's last fields/alarms (MeterState) and what was last
-                           published when (the publish policy's memory)
+    meters.json            each meter's last fields/alarms (MeterState), what was last
+                           published when (the publish policy's memory), and each meter's
+                           learnt interval between telegrams (per-meter health)
 
 Files are written atomically (temp file, fsync, rename). A file that fails to parse for any
 reason (bad JSON, wrong shape, nesting too deep for the parser) is moved aside to
@@ -19,7 +20,7 @@ import os
 import sqlite3
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,7 @@ class Restored:
     formats: CompactFormats
     meter_state: MeterState
     policy: dict[str, Any]
+    intervals: dict[str, float] = field(default_factory=dict)  # meter id -> seconds
 
 
 class StateStore:
@@ -101,6 +103,7 @@ class StateStore:
         formats.changed = False
         meter_state = MeterState()
         policy: dict[str, Any] = {}
+        intervals: dict[str, float] = {}
         text = self._read(METERS_FILE)
         if text is not None:
             try:
@@ -109,13 +112,18 @@ class StateStore:
                     raise ValueError(f"expected version {VERSION}")
                 meter_state = MeterState.from_dict(data["meter_state"])
                 policy = dict(data["policy"])
+                intervals = {str(k): float(v) for k, v in dict(data.get("intervals", {})).items()}
             except Exception as exc:  # any parse failure, RecursionError included
                 self._damaged(METERS_FILE, exc)
-                meter_state, policy = MeterState(), {}
-        return Restored(formats, meter_state, policy)
+                meter_state, policy, intervals = MeterState(), {}, {}
+        return Restored(formats, meter_state, policy, intervals)
 
     def save(
-        self, formats: CompactFormats, meter_state: MeterState, policy: dict[str, Any]
+        self,
+        formats: CompactFormats,
+        meter_state: MeterState,
+        policy: dict[str, Any],
+        intervals: dict[str, float] | None = None,
     ) -> bool:
         """Write what changed. True when everything was written."""
         if not self.usable:
@@ -126,6 +134,8 @@ class StateStore:
             if ok:
                 formats.changed = False
         doc = {"version": VERSION, "meter_state": meter_state.to_dict(), "policy": policy}
+        if intervals:
+            doc["intervals"] = intervals
         text = json.dumps(doc, separators=(",", ":"), sort_keys=True, default=str)
         return self._write(METERS_FILE, text) and ok
 

@@ -120,3 +120,19 @@ def test_unknown_meters_are_ignored() -> None:
     b = board(Watched(A, "kitchen"))
     assert b.heard("00000000", 1001.0, -70.0) is None
     assert b.counts() == {"ok": 1, "silent": 0, "never_heard": 0}
+
+
+def test_an_interval_learnt_by_the_previous_run_counts_from_the_start() -> None:
+    """A meter that sends every 15 min is not called never heard 2 min after a restart."""
+    first = board(Watched(A, "tap"))
+    for i in range(3):
+        first.heard(A, 1000.0 + 900.0 * i, -80.0)
+    saved = first.intervals()
+    assert saved == {A: 900.0}
+    again = board(Watched(A, "tap"), Watched(B, "new"))
+    again.restore({**saved, B: float("nan"), "99999999": 60.0})
+    assert [(t.meter.id, t.new) for t in again.tick(1000.0 + AUTO_MIN_S)] == [
+        (B, State.NEVER_HEARD)
+    ]
+    assert again.tick(1000.0 + 3599) == []
+    assert [t.new for t in again.tick(1000.0 + 3600)] == [State.NEVER_HEARD]

@@ -88,3 +88,12 @@ async def test_run_moves_a_damaged_outbox_aside_and_starts(tmp_path: Path) -> No
     assert d.log_count("is damaged") == 1
     assert len(list(state.glob("mqtt-outbox.sqlite3.corrupt-*"))) == 1
     assert "Traceback" not in d.log()
+
+
+def test_learnt_intervals_are_kept_across_restarts(tmp_path: Path) -> None:
+    store = StateStore(tmp_path)
+    assert store.load().intervals == {}  # nothing saved yet
+    assert store.save(CompactFormats(), MeterState(), {}, {"11223344": 16.0})
+    assert StateStore(tmp_path).load().intervals == {"11223344": 16.0}
+    assert store.save(CompactFormats(), MeterState(), {})  # a file without them loads too
+    assert StateStore(tmp_path).load().intervals == {}

@@ -320,3 +320,32 @@ async def test_stop_while_bluez_is_away_closes_the_connection(
     await sink.stop(1.0)
     assert not bus.connected  # else the socket leaks until garbage collection
     await bluez.start()  # for the fixture's teardown
+
+
+async def test_meters_reading_and_status_carry_meter_health(
+    make_sink: Any, bluez: FakeBluez
+) -> None:
+    from gatewayd.sinks.base import HealthReport
+
+    states = {"76348799": "ok", "11223345": "never_heard"}
+    stats = {
+        "radio_state": "reconnecting",
+        "radio_status": "waiting for /dev/wmbus0: no such device",
+        "meters": {"ok": 1, "silent": 0, "never_heard": 1},
+    }
+    s = make_sink(stats=lambda: stats)
+    s.attach_health(
+        lambda: [HealthReport(i, i, st, None, None, None, 0) for i, st in states.items()]
+    )
+    await s.start()
+    await bluez.wait(lambda: bool(bluez.apps))
+    s.publish(from_dict(K1_READING))
+    page = gatt.decode_meters(await bluez.long_read(gatt.METERS.uuid))
+    assert page.known == 2
+    assert [gatt.decode_record(r).status for r in page.records] == [0xC000, 0x0001]
+    states["76348799"] = "silent"  # read again: the bits of now
+    assert gatt.decode_record(await bluez.read(gatt.READING.uuid)).status == 0x2001
+    st = gatt.decode_status(await bluez.long_read(gatt.STATUS.uuid))
+    assert st.meters_known == 2 and st.health == {"ok": 1, "silent": 0, "never_heard": 1}
+    assert st.radio_status == "waiting for /dev/wmbus0: no such device"
+    await s.stop(2.0)
