@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from gatewayd.config.load import ConfigError, load_config
 from gatewayd.config.schema import Config
-from gatewayd.daemon.listensock import start_listen_socket
 from gatewayd.daemon.healthwatch import HealthWatch
+from gatewayd.daemon.listensock import start_listen_socket
 from gatewayd.daemon.logs import fields, logging_to_journal, set_level
 from gatewayd.daemon.notify import Notifier
 from gatewayd.daemon.pipeline import Listener, Pipeline
@@ -123,7 +123,6 @@ class Daemon:
         restored = self.store.load()
         policy = PublishPolicy(self.config.publish.heartbeat_s)
         policy.restore(restored.policy)
-        self.health.restore(restored.intervals)
         journal = self._journal_sink
         if journal is None:
             journal = logging_to_journal()
@@ -142,9 +141,8 @@ class Daemon:
         )
         self.pipeline.listeners.extend(self._listeners)
         listen = await start_listen_socket(self.config, self.pipeline)  # `gatewayd listen`
-        self.pipeline.on_heard = self.health.heard
         self.stats.attach_sinks(sinks)
-        self.health.attach(sinks)
+        self.health.attach(sinks, self.pipeline, restored.intervals)
         started: list[Sink] = []
         for sink in sinks:
             try:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from gatewayd.config.schema import Config
 from gatewayd.daemon.health import HealthBoard, MeterHealth, State, Transition, Watched
 from gatewayd.daemon.logs import fields
+from gatewayd.daemon.pipeline import Pipeline
 from gatewayd.radios.base import RadioFrame
 from gatewayd.sinks.base import HealthReport, HealthSink
 
@@ -47,8 +48,17 @@ class HealthWatch:
         self.board = HealthBoard(watched(config), clock(), config.health.silent_after_s)
         self._sinks: list[HealthSink] = []
 
-    def attach(self, sinks: Iterable[object]) -> None:
-        """Give every sink that shows health its source, and every meter's health now."""
+    def attach(
+        self,
+        sinks: Iterable[object],
+        pipeline: Pipeline | None = None,
+        intervals: Mapping[str, float] | None = None,
+    ) -> None:
+        """Hear the pipeline's telegrams, start from the intervals a previous run learnt, give
+        every sink that shows health its source, and every meter's health now."""
+        if pipeline is not None:
+            pipeline.on_heard = self.heard
+        self.board.restore(intervals or {})
         self._sinks = [s for s in sinks if isinstance(s, HealthSink)]
         for sink in self._sinks:
             _guard(sink.attach_health, self.reports)

@@ -48,14 +48,6 @@ def move_aside(path: Path, suffixes: tuple[str, ...] = ()) -> Path:
     return aside
 
 
-def is_corrupt_db(exc: BaseException) -> bool:
-    """sqlite said the file is not a database or is malformed (not: cannot open, disk full)."""
-    cause = exc.__cause__
-    return isinstance(cause, sqlite3.DatabaseError) and not isinstance(
-        cause, sqlite3.OperationalError
-    )
-
-
 class StateDirError(ConfigurationError):
     """The state dir cannot be created or written (exit 2: a restart would not fix it)."""
 
