@@ -60,17 +60,15 @@ class MeterHealth:
     rssi_dbm: float | None = None
     telegrams: int = 0
     gaps: deque[float] = field(default_factory=lambda: deque(maxlen=GAPS_KEPT))
+    interval_s: float | None = None  # the learnt interval: median of `gaps`, None if unknown
 
-    @property
-    def interval_s(self) -> float | None:
-        """The learnt interval between telegrams (median of the recent gaps), None if unknown."""
-        if not self.gaps:
-            return None
-        ordered = sorted(self.gaps)  # at most GAPS_KEPT items: O(1)
+    def add_gap(self, gap: float) -> None:
+        self.gaps.append(gap)
+        ordered = sorted(self.gaps)  # at most GAPS_KEPT items: O(1), once per telegram
         mid = len(ordered) // 2
-        if len(ordered) % 2:
-            return ordered[mid]
-        return (ordered[mid - 1] + ordered[mid]) / 2
+        self.interval_s = (
+            ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +120,7 @@ class HealthBoard:
         for meter_id, interval in intervals.items():
             m = self._meters.get(meter_id)
             if m is not None and not m.gaps and math.isfinite(interval) and interval >= MIN_GAP_S:
-                m.gaps.append(float(interval))
+                m.add_gap(float(interval))
 
     def threshold(self, m: MeterHealth) -> float:
         fixed = m.silent_after_s or self.silent_after_s
@@ -141,7 +139,7 @@ class HealthBoard:
             return None
         previous = m.last_heard
         if previous is not None and m.state is State.OK and now - previous >= MIN_GAP_S:
-            m.gaps.append(now - previous)
+            m.add_gap(now - previous)
         if previous is None or now - previous >= MIN_GAP_S:
             m.last_heard = now
         m.last_seen = seen_at if seen_at is not None else m.last_seen
