@@ -28,6 +28,8 @@ import struct
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+import orjson
+
 from gatewayd.config.load import SUN_PATH_MAX
 from gatewayd.config.schema import Config
 from gatewayd.daemon.logs import fields
@@ -68,20 +70,18 @@ def candidate_paths(setting: str, state_dir: Path) -> list[Path]:
 
 
 def encode_frame(rf: RadioFrame) -> bytes:
-    return (
-        json.dumps(
-            {
-                "hex": rf.frame.hex().upper(),
-                "rssi_dbm": rf.rssi_dbm,
-                "time": rf.received_at,
-                "radio": rf.radio,
-                "heard_by": list(rf.heard_by),
-                "link_mode": rf.link_mode.value,
-                "frame_format": rf.frame_format.value,
-            },
-            separators=(",", ":"),
-        ).encode()
-        + b"\n"
+    """One frame's line: made once, whatever the number of clients."""
+    return orjson.dumps(
+        {
+            "hex": rf.frame.hex().upper(),
+            "rssi_dbm": rf.rssi_dbm,
+            "time": rf.received_at,
+            "radio": rf.radio,
+            "heard_by": list(rf.heard_by),
+            "link_mode": rf.link_mode.value,
+            "frame_format": rf.frame_format.value,
+        },
+        option=orjson.OPT_APPEND_NEWLINE,
     )
 
 
@@ -268,8 +268,11 @@ class ListenServer:
                 if not get.done():
                     get.cancel()
                     break
-                writer.write(get.result())
-                client.sent += 1
+                lines = [get.result()]
+                while not client.queue.empty():  # all that waits, in one write
+                    lines.append(client.queue.get_nowait())
+                writer.write(b"".join(lines))
+                client.sent += len(lines)
                 if client.skipped and client.queue.empty():  # after the frames it did get
                     writer.write(b'{"skipped": %d}\n' % client.skipped)
                     client.skipped = 0

@@ -108,7 +108,7 @@ class Pipeline:
         """One frame through the whole path. Returns the reading when one was built."""
         self.stats.incr("frames")
         if self.frame_tap is not None:  # every frame heard, copies too, before anything else
-            self.frame_tap(rf)
+            _guard(self.frame_tap, rf)
         frame = rf.frame
         heads: Headers | TelegramError
         try:  # one walk of the headers, without a key, for the duplicate check and the identity

@@ -122,7 +122,13 @@ def test_install_twice_gives_the_same_tree_then_uninstall(target: Target, source
 def test_reinstall_keeps_config_and_keys_and_can_pin_the_radio(
     target: Target, source: Path
 ) -> None:
+    # A group gatewayd made beforehand (e.g. for the listen socket's users) becomes the
+    # service user's own group; the installer does not trip over it.
+    for table in ("group", "gshadow"):
+        with target.path(f"/etc/{table}").open("a") as f:
+            f.write("gatewayd:x:977:\n" if table == "group" else "gatewayd:!::\n")
     _ok(target.run("install.sh", src=source))
+    assert target.ids("passwd", "gatewayd")[3] == "977"
     config = target.path("/etc/gatewayd/config.toml")
     keys = target.path("/etc/gatewayd/keys.toml")
     edited = config.read_text().replace('mode = "c1"', 'mode = "t1"')

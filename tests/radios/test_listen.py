@@ -8,6 +8,8 @@ import signal
 import sys
 from pathlib import Path
 
+import pytest
+
 from gatewayd.commands.commission import Commissioner
 from gatewayd.commands.listen import format_line
 from gatewayd.demo.sim import ImstSimulator
@@ -135,3 +137,46 @@ def test_undecodable_frame_is_still_listed() -> None:
     assert s["hex"] == lying.hex().upper()
     line = format_line(s)
     assert "error:" in line and "?" in line
+
+
+async def test_listen_reads_the_demo_recording_with_the_demo_config() -> None:
+    """The recording the project ships: every telegram listed, keys proven, copies marked."""
+    recording = REPO / "gatewayd" / "data" / "demo-telegrams.txt"
+    rows = [
+        line.split("#", 1)
+        for line in recording.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    expected_ids = [bytes.fromhex(body.split()[2])[4:8][::-1].hex() for body, _ in rows]
+    copies = [comment.strip() == "repeater copy" for _, comment in rows]
+    proc = await asyncio.create_subprocess_exec(
+        *_gatewayd(),
+        "listen",
+        "--radio",
+        f"replay:{recording}",
+        "--rate",
+        "0",
+        "--config",
+        str(REPO / "config.toml"),
+        "--json",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=REPO,
+    )
+    async with asyncio.timeout(60):
+        out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    objs = [json.loads(line) for line in out.decode().splitlines()]
+    frames = [o for o in objs if "summary" not in o]
+    assert [f["id"] for f in frames] == expected_ids
+    assert [f["repeated"] for f in frames] == copies
+    configured = {"20406080", "20406081", "30415263"}  # the demo's meters, keys in config.toml
+    for f in frames:
+        assert f["key"] == ("ok" if f["id"] in configured else "no_key"), f
+    assert float(rows[0][0].split()[1]) == frames[0]["rssi_dbm"]
+    summaries = {o["summary"]["id"]: o["summary"] for o in objs if "summary" in o}
+    assert set(summaries) == set(expected_ids)
+    for meter_id, s in summaries.items():
+        assert s["frames"] == expected_ids.count(meter_id)
+    # the recording's offsets give the interval: the MULTICAL 21 every 16 s, sped up 8x
+    assert summaries["20406080"]["interval_s"] == pytest.approx(2.0, abs=0.01)
