@@ -6,8 +6,9 @@ memoised `json_bytes()`, so several sinks share one encoding.
 
 JSON layout, in this order: id, name (when configured), manufacturer, version, device_type,
 meter, media, rssi_dbm, timestamp, dedup_key (when known), the named fields, the static fields
-of the meter's configuration, "alarms" (only for meters that report alarm flags), "records"
-(every data record) and "warnings" (only when the telegram was decoded in part).
+of the meter's configuration, "alarms" (only for meters that report alarm flags), "no_value"
+(only when a field holds the meter's "no value" code, see novalue.py), "records" (every data
+record) and "warnings" (only when the telegram was decoded in part).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from gatewayd.meters.novalue import NO_VALUE, is_no_value, is_no_value_of
 from gatewayd.meters.roles import Medium, Role, meaning, medium_of
 from gatewayd.wmbus.link import DEVICE_TYPES
 from gatewayd.wmbus.records import Record, RecordHeader
@@ -29,7 +31,8 @@ Value = int | float | str | bool | None
 # The keys of a reading's JSON that are not named fields (and "error"/"raw" of a decode failure).
 READING_KEYS = frozenset(
     {"id", "name", "manufacturer", "version", "device_type", "meter", "media", "rssi_dbm"}
-    | {"timestamp", "dedup_key", "receivers", "alarms", "records", "warnings", "error", "raw"}
+    | {"timestamp", "dedup_key", "receivers", "alarms", "no_value", "records", "warnings"}
+    | {"error", "raw"}
 )
 Alarms = Mapping[str, bool]
 NO_ALARMS: Alarms = MappingProxyType({})
@@ -44,18 +47,20 @@ class Field(NamedTuple):
     role: Role
     unit: str  # "m3", "m3h", "c", "kwh", ... ; "" for text, dates and counts
     rank: int | None = None  # headline order within its role (see roles.py); None: never
+    no_value: bool = False  # the value is the meter's code for "no value" (novalue.py)
 
     @property
     def number(self) -> float | None:
+        """The value as a number; None for text, for no value, and for a "no value" code."""
         v = self.value
-        if isinstance(v, bool) or not isinstance(v, int | float):
+        if self.no_value or isinstance(v, bool) or not isinstance(v, int | float):
             return None
         return float(v)
 
 
-def make_field(name: str, value: Value, medium: Medium) -> Field:
+def make_field(name: str, value: Value, medium: Medium, meter: str = "") -> Field:
     m = meaning(name, medium)
-    return Field(name, value, m.role, m.unit, m.rank)
+    return Field(name, value, m.role, m.unit, m.rank, is_no_value(meter, name, value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,13 +136,23 @@ class Reading:
 
     @property
     def fields(self) -> tuple[Field, ...]:
-        medium = self.identity.medium
-        return tuple(make_field(k, v, medium) for k, v in self.values.items())
+        medium, meter = self.identity.medium, self.identity.meter
+        return tuple(make_field(k, v, medium, meter) for k, v in self.values.items())
 
     def named(self, name: str) -> Field | None:
         if name not in self.values:
             return None
-        return make_field(name, self.values[name], self.identity.medium)
+        return make_field(name, self.values[name], self.identity.medium, self.identity.meter)
+
+    @property
+    def no_value(self) -> tuple[str, ...]:
+        """The named fields whose value is the meter's code for "no value" (novalue.py)."""
+        codes = NO_VALUE.get(self.identity.meter)
+        if codes is None:  # most drivers: nothing to look at
+            return ()
+        return tuple(
+            k for k, v in self.values.items() if k in codes and is_no_value_of(codes, k, v)
+        )
 
     def by_role(self, role: Role) -> Iterator[Field]:
         return (f for f in self.fields if f.role is role)
@@ -182,6 +197,8 @@ class Reading:
             out.setdefault(k, v)
         if self.alarms is not None:
             out["alarms"] = dict(self.alarms)
+        if none := self.no_value:
+            out["no_value"] = list(none)
         out["records"] = [record_dict(r) for r in self.records]
         if self.warnings:
             out["warnings"] = list(self.warnings)

@@ -82,7 +82,9 @@ def test_json_at_the_edge_in_documented_order_and_encoded_once() -> None:
         "id", "manufacturer", "version", "device_type", "meter", "media", "rssi_dbm", "timestamp",
     ]  # fmt: skip
     assert d["timestamp"] == "2026-11-26T08:40:30Z"
-    assert list(d)[-2:] == ["alarms", "records"]
+    # K1 is a dry MULTICAL 21: its 127 °C water temperature is Kamstrup's "no value"
+    assert list(d)[-3:] == ["alarms", "no_value", "records"]
+    assert (d["flow_temperature_c"], d["no_value"]) == (127, ["flow_temperature_c"])
     raw = r.json_bytes()
     assert json.loads(raw) == d
     assert r.json_bytes() is raw  # several sinks share one encoding
