@@ -73,7 +73,7 @@ def build_sinks(config: Config, *, journal: bool, stats: StatsProvider) -> list[
                 m.host,
                 extra=fields("mqtt_cleartext_password"),
             )
-        sinks.append(MqttSink(m, stats))
+        sinks.append(MqttSink(m, stats, meters=[meter.id for meter in config.meters]))
     if config.ble is not None:
         from gatewayd.sinks.ble import BleSink  # noqa: PLC0415
 

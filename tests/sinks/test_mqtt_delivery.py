@@ -14,6 +14,7 @@ import pytest
 from gatewayd.meters.model import from_dict
 from gatewayd.sinks.mqtt import MqttSettings, MqttSink
 from gatewayd.sinks.mqtt.discovery import discovery_configs
+from gatewayd.sinks.mqtt.ha_gateway import gateway_configs
 from gatewayd.sinks.mqtt.payload import Topics
 from gatewayd.sinks.outbox import Outbox
 from tests.conftest import REPO
@@ -145,14 +146,18 @@ async def test_home_assistant_discovery_before_the_reading_and_on_reconnect(
     await sink.start()
     sink.publish(from_dict(KAMSTRUP))
     sink.publish(from_dict({**KAMSTRUP, "total_m3": 6.5}))  # same fields: no new configs
+    topics = Topics("metersync", GW)
     expected = {
         c.topic: dict(c.config)
-        for c in discovery_configs(from_dict(KAMSTRUP), Topics("metersync", GW), "homeassistant")
+        for c in [
+            *gateway_configs(topics, "homeassistant"),  # the gateway's device, announced at once
+            *discovery_configs(from_dict(KAMSTRUP), topics, "homeassistant"),
+        ]
     }
     msgs = await sub.wait_for(lambda ms: len(on(ms, f"{BASE}/meters/76348799")) == 2)
     disc = [m for m in msgs if m.topic.startswith("homeassistant/")]
     assert {m.topic: json.loads(m.payload) for m in disc} == expected
-    assert len(disc) == len(expected) == 12  # sent once
+    assert len(disc) == len(expected) == 4 + 15  # sent once
     assert all(m.retain and m.qos == 1 for m in disc)
     first_reading = next(i for i, m in enumerate(msgs) if m.topic.endswith("/meters/76348799"))
     assert max(msgs.index(m) for m in disc) < first_reading

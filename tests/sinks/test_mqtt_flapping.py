@@ -116,5 +116,5 @@ async def test_discovery_configs_outlive_an_overflowing_outbox(
     }
     msgs = await sub.wait_for(lambda ms: want <= {x.topic for x in ms}, timeout=20)
     await sink.stop(1.0)
-    assert len(want) == 20 * 12  # ... their discovery configs are not
+    assert len(want) == 20 * 15  # ... their discovery configs are not
     assert all(m.retain for m in msgs)

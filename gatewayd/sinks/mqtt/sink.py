@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from gatewayd.config.sections import MqttSettings
 from gatewayd.sinks.base import HealthReport, HealthSource, Reading
-from gatewayd.sinks.mqtt.discovery import discovery_configs
+from gatewayd.sinks.mqtt.discovery import discovery_configs, meter_topic_prefixes
+from gatewayd.sinks.mqtt.ha_gateway import gateway_configs
+from gatewayd.sinks.mqtt.ha_state import ANNOUNCED_FILE, GATEWAY, Discovery
 from gatewayd.sinks.mqtt.payload import Topics, alarm_payload, health_payload
-from gatewayd.sinks.mqtt.supervisor import Counters, DeliveredHook, Discovery, Supervisor
+from gatewayd.sinks.mqtt.supervisor import Counters, DeliveredHook, Supervisor
 from gatewayd.sinks.outbox import Message, Outbox, OutboxError
 
 log = logging.getLogger("gatewayd.sinks.mqtt")
@@ -49,6 +52,12 @@ class MqttSink:
     the discovery configs they are kept in memory, never in the outbox.
     `on_delivered(seq, created)` (optional, for benchmarks) is called on every PUBACK with the
     outbox row's sequence number and the `time.time()` at which it was stored.
+
+    `meters` (the configured meter ids; None: unknown) lets it take back what it published for
+    meters no longer configured: their discovery configs and, through the outbox after their
+    last readings, their retained reading (`forget_meters` does the same on a reload). What was
+    announced is kept in `<state_dir>/ha-announced.json` (ha_state.py), so this also works for
+    a meter removed while the daemon was down, and turning `ha_discovery` off clears the configs.
     """
 
     name = "mqtt"
@@ -59,6 +68,7 @@ class MqttSink:
         stats_provider: StatsProvider | None = None,
         *,
         on_delivered: DeliveredHook | None = None,
+        meters: Collection[str] | None = None,
     ) -> None:
         self.settings = settings
         self.topics = Topics(settings.prefix, settings.gateway_id)
@@ -66,13 +76,55 @@ class MqttSink:
         self._on_delivered = on_delivered
         self._outbox = Outbox(settings.outbox_path, settings.outbox_max)
         self._counters = Counters()
-        self._discovery = Discovery()  # also holds the retained health messages
+        self._discovery = Discovery(settings.state_dir / ANNOUNCED_FILE)  # and health messages
         self._health_source: HealthSource | None = None
+        self._frames_at: tuple[float, int] | None = None  # (time, frames) of the last stats
         self._supervisor: Supervisor | None = None
         self._task: asyncio.Task[None] | None = None
         self._overflow_logged = False
         self._error_logged = False
         self._closed = False
+        self._reconcile(meters)
+
+    def _reconcile(self, meters: Collection[str] | None) -> None:
+        """Take back, once at start, what earlier runs announced and is no longer wanted."""
+        d, ha = self._discovery, self.settings.ha_discovery
+        if ha:
+            configs = gateway_configs(self.topics, self.settings.ha_prefix)
+            d.update(GATEWAY, tuple((c.topic, c.payload()) for c in configs))
+        else:
+            d.forget_all_configs()
+        clears: list[str] = []
+        for owner in sorted(d.owners() - {GATEWAY}):
+            if meters is not None and owner not in meters:
+                clears += d.forget(owner)
+                continue
+            if ha:  # configs under an old discovery prefix or node
+                d.keep_only(
+                    owner, meter_topic_prefixes(self.topics, self.settings.ha_prefix, owner)
+                )
+            if d.has_state(owner):  # a reading retained under an old gateway id or prefix
+                clears += d.note_state(owner, self._state_topics(owner))
+        self._clear_state(clears)
+
+    def forget_meters(self, meter_ids: Collection[str]) -> None:
+        """Meters removed from the config: clear their discovery configs and retained topics."""
+        clears = [t for mid in meter_ids for t in self._discovery.forget(mid)]
+        self._clear_state(clears)
+        if self._supervisor is not None:
+            self._supervisor.wake()
+
+    def _state_topics(self, meter_id: str) -> set[str]:
+        return {self.topics.meter(meter_id), self.topics.health(meter_id)}
+
+    def _clear_state(self, topics: list[str]) -> None:
+        """Empty retained messages through the outbox: after the readings already queued."""
+        if not topics:
+            return
+        try:
+            self._outbox.put_many([(t, b"", True) for t in topics])
+        except Exception as e:
+            self._store_failed(e)
 
     async def start(self) -> None:
         if self._task is not None:
@@ -111,6 +163,8 @@ class MqttSink:
             )
             if self._discovery.update(mid, configs) and self._supervisor is not None:
                 self._supervisor.wake()
+        if not self._discovery.has_state(mid):  # remembered once, to be cleared on removal
+            self._clear_state(self._discovery.note_state(mid, self._state_topics(mid)))
         messages = [(self.topics.meter(mid), reading.json_bytes(), True)]
         if alarm_changed:
             messages.append((self.topics.alarms(mid), alarm_payload(reading), False))
@@ -211,4 +265,12 @@ class MqttSink:
                 log.exception("MQTT: health source failed")
         extra = dict(self._stats_provider()) if self._stats_provider is not None else {}
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return {"timestamp": now, "mqtt": self.stats(), **extra}
+        out: dict[str, Any] = {"timestamp": now, "mqtt": self.stats(), **extra}
+        frames = extra.get("frames")
+        if isinstance(frames, int):  # the radio's rate since the last stats message
+            t = time.monotonic()
+            since, before = self._frames_at or (t - float(extra.get("uptime_s") or 0), 0)
+            if t > since:
+                out.setdefault("frames_per_s", round(max(frames - before, 0) / (t - since), 3))
+            self._frames_at = (t, frames)
+        return out

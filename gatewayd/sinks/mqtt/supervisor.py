@@ -1,7 +1,8 @@
 """The MQTT supervisor: one visible loop that connects, drains the outbox, and reconnects.
 
 Per attempt: a fresh `Connection`; on success publish `online` (retained; `offline` is the
-will) and every known Home Assistant discovery config (kept in memory, never in the outbox),
+will) and every known Home Assistant discovery config (kept in memory, never in the outbox;
+ha_state.py) with the empty retained messages that take back configs no longer announced,
 then send outbox rows oldest first, up to `max_inflight` unacknowledged, forgetting each row
 when its PUBACK arrives. On any failure: exponential backoff with jitter, then a new attempt
 from the oldest row still waiting (rows sent but not acknowledged are sent again: delivery is
@@ -27,6 +28,7 @@ from typing import Any
 from gatewayd.config.sections import MqttSettings
 from gatewayd.errors import backoff_delay
 from gatewayd.sinks.mqtt.connection import ConnectError, Connection, NotConnected
+from gatewayd.sinks.mqtt.ha_state import Discovery
 from gatewayd.sinks.mqtt.payload import OFFLINE, ONLINE, Topics, to_json
 from gatewayd.sinks.outbox import Outbox, OutboxError
 
@@ -48,30 +50,6 @@ class Counters:
     errors: int = 0  # readings publish() could not store, outbox I/O failures
 
 
-class Discovery:
-    """Home Assistant discovery configs by meter (and each meter's retained health message),
-    in memory only: sent on every connect and as soon as one is new, never stored in the
-    outbox (so never dropped with it)."""
-
-    def __init__(self) -> None:
-        self.version = 0  # bumped on every change
-        self._by_meter: dict[str, tuple[int, tuple[tuple[str, bytes], ...]]] = {}
-
-    def update(self, meter: str, configs: tuple[tuple[str, bytes], ...]) -> bool:
-        """Remember a meter's configs; True when they changed."""
-        known = self._by_meter.get(meter)
-        if known is not None and known[1] == configs:
-            return False
-        self.version += 1
-        self._by_meter[meter] = (self.version, configs)
-        return True
-
-    def since(self, version: int) -> list[tuple[str, bytes]]:
-        """Every (topic, payload) changed after `version` (0: all), oldest change first."""
-        changed = sorted((v, c) for v, c in self._by_meter.values() if v > version)
-        return [m for _v, configs in changed for m in configs]
-
-
 @dataclass
 class _Session:
     """Book-keeping of one connection: what is in flight and what came back."""
@@ -79,6 +57,7 @@ class _Session:
     conn: Connection
     inflight: dict[int, tuple[int, float]] = field(default_factory=dict)  # mid -> (seq, created)
     direct: dict[int, asyncio.Future[bool]] = field(default_factory=dict)  # mid -> PUBACK ok
+    clears: dict[int, str] = field(default_factory=dict)  # mid -> topic of an empty retained
     cursor: int = 0  # highest outbox seq handed to this connection
     discovery_version: int = 0  # Discovery.version last sent on this connection
     progress_at: float = 0.0  # loop time of the last PUBACK, or of sending into an empty window
@@ -252,6 +231,9 @@ class Supervisor:
         conn = session.conn
         if self._discovery.version != session.discovery_version:
             # New configs, or a new connection (the broker may have lost retained ones).
+            # Topics taken back first, each kept until its PUBACK.
+            for topic in self._discovery.clears_since(session.discovery_version):
+                session.clears[conn.publish(topic, b"", retain=True, flush=False)] = topic
             for topic, payload in self._discovery.since(session.discovery_version):
                 conn.publish(topic, payload, retain=True, flush=False)
             session.discovery_version = self._discovery.version
@@ -293,6 +275,9 @@ class Supervisor:
         if (fut := session.direct.pop(mid, None)) is not None:
             if not fut.done():
                 fut.set_result(ok)
+            return
+        if (cleared := session.clears.pop(mid, None)) is not None:
+            self._discovery.cleared(cleared)
             return
         item = session.inflight.pop(mid, None)
         if item is None:

@@ -1,0 +1,195 @@
+"""Home Assistant discovery against a real mosquitto: the retained configs appear, and what a
+removed meter, a renamed gateway or discovery turned off leaves behind is taken back (empty
+retained messages), across restarts of the gateway and of the broker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from gatewayd.meters.model import from_dict
+from gatewayd.sinks.mqtt import MqttSettings, MqttSink
+from gatewayd.sinks.mqtt.discovery import discovery_configs
+from gatewayd.sinks.mqtt.ha_gateway import gateway_configs
+from gatewayd.sinks.mqtt.ha_state import ANNOUNCED_FILE, Discovery
+from gatewayd.sinks.mqtt.payload import Topics
+from tests.sinks.conftest import Broker, Msg, Subscriber
+from tests.sinks.mqtt_readings import numbered
+
+HA = "homeassistant"
+A, B = "11111111", "22222222"
+
+
+def settings(broker: Broker, tmp_path: Path, gateway: str = "site-17", **kw: Any) -> MqttSettings:
+    base: dict[str, Any] = {
+        "gateway_id": gateway,
+        "state_dir": tmp_path / "state",
+        "host": "127.0.0.1",
+        "port": broker.port,
+        "reconnect_min_s": 0.05,
+        "reconnect_max_s": 0.5,
+        "connect_timeout_s": 3.0,
+        "ha_discovery": True,
+    }
+    return MqttSettings(**{**base, **kw})
+
+
+def meter_topics(meter: str, gateway: str = "site-17") -> set[str]:
+    topics = Topics("metersync", gateway)
+    configs = discovery_configs(from_dict(numbered(1, meter)), topics, HA)
+    return {c.topic for c in configs} | {topics.meter(meter)}
+
+
+def gateway_topics(gateway: str = "site-17") -> set[str]:
+    return {c.topic for c in gateway_configs(Topics("metersync", gateway), HA)}
+
+
+async def retained(subscribe: Any, port: int, expect: set[str]) -> dict[str, bytes]:
+    """What a new subscriber gets as retained messages: waits for `expect`, then a moment
+    more for anything else the broker holds."""
+    sub: Subscriber = subscribe(port, "#", persistent=False)
+    await sub.wait_for(lambda ms: expect <= {m.topic for m in ms if m.retain})
+    await asyncio.sleep(0.5)
+    return {m.topic: m.payload for m in sub.snapshot() if m.retain}
+
+
+def cleared(topics: set[str]) -> Any:
+    def pred(ms: list[Msg]) -> bool:
+        return topics <= {m.topic for m in ms if m.payload == b"" and m.retain}
+
+    return pred
+
+
+async def run_sink(sink: MqttSink, *meters: str) -> None:
+    await sink.start()
+    for i, m in enumerate(meters):
+        sink.publish(from_dict(numbered(i, m)))
+
+
+async def test_discovery_configs_are_retained_with_the_gateway_device(
+    broker: Broker, subscribe: Any, tmp_path: Path
+) -> None:
+    sink = MqttSink(settings(broker, tmp_path), meters=[A])
+    await run_sink(sink, A)
+    want = meter_topics(A) | gateway_topics()
+    got = await retained(subscribe, broker.port, want)
+    await sink.stop(1.0)
+    assert set(got) >= want
+    via = {json.loads(got[t])["device"]["via_device"] for t in meter_topics(A) if t.startswith(HA)}
+    gateway_ids = {json.loads(got[t])["device"]["identifiers"][0] for t in gateway_topics()}
+    assert via == gateway_ids == {"metersync_gateway_site-17"}
+    doc = json.loads((tmp_path / "state" / ANNOUNCED_FILE).read_text())
+    assert set(doc["configs"]) == {A, "gateway"}
+    assert set(doc["state"][A]) == {"metersync/site-17/meters/11111111",
+                                    "metersync/site-17/health/11111111"}  # fmt: skip
+
+
+async def test_a_meter_removed_while_the_daemon_was_down_is_cleared_at_start(
+    broker: Broker, subscribe: Any, tmp_path: Path
+) -> None:
+    first = MqttSink(settings(broker, tmp_path), meters=[A, B])
+    await run_sink(first, A, B)
+    await retained(subscribe, broker.port, meter_topics(A) | meter_topics(B))
+    await first.stop(1.0)
+
+    watch: Subscriber = subscribe(broker.port, "#")
+    second = MqttSink(settings(broker, tmp_path), meters=[A])  # B left the config
+    await second.start()
+    await watch.wait_for(cleared(meter_topics(B)))
+    got = await retained(subscribe, broker.port, meter_topics(A))
+    await second.stop(1.0)
+    assert not meter_topics(B) & set(got)  # no ghost device, no stale reading
+    assert meter_topics(A) <= set(got)  # A keeps its device and its last reading
+    doc = json.loads((tmp_path / "state" / ANNOUNCED_FILE).read_text())
+    assert B not in doc["configs"] and B not in doc["state"] and doc["clearing"] == []
+
+
+async def test_a_meter_removed_by_a_reload_is_cleared_and_not_announced_again(
+    broker: Broker, subscribe: Any, tmp_path: Path
+) -> None:
+    sink = MqttSink(settings(broker, tmp_path), meters=[A, B])
+    await run_sink(sink, A, B)
+    await retained(subscribe, broker.port, meter_topics(B))
+    watch: Subscriber = subscribe(broker.port, "#")
+    sink.forget_meters([B])
+    await watch.wait_for(cleared(meter_topics(B)))
+    n = len(watch.snapshot())
+    broker.restart()  # the sink reconnects and announces what it knows again: not B
+
+    def announced_again(ms: list[Msg]) -> bool:
+        after = ms[n:]
+        online = any(
+            m.topic == "metersync/site-17/status" and m.payload == b"online" for m in after
+        )
+        return online and meter_topics(A) - {"metersync/site-17/meters/11111111"} <= {
+            m.topic for m in after
+        }
+
+    await watch.wait_for(announced_again, 15)
+    got = await retained(subscribe, broker.port, meter_topics(A) | gateway_topics())
+    await sink.stop(1.0)
+    assert not meter_topics(B) & set(got)
+
+
+async def test_discovery_turned_off_clears_the_configs_and_keeps_the_readings(
+    broker: Broker, subscribe: Any, tmp_path: Path
+) -> None:
+    first = MqttSink(settings(broker, tmp_path), meters=[A])
+    await run_sink(first, A)
+    await retained(subscribe, broker.port, meter_topics(A) | gateway_topics())
+    await first.stop(1.0)
+    configs = (meter_topics(A) | gateway_topics()) - {"metersync/site-17/meters/11111111"}
+
+    watch: Subscriber = subscribe(broker.port, "#")
+    second = MqttSink(settings(broker, tmp_path, ha_discovery=False), meters=[A])
+    await second.start()
+    await watch.wait_for(cleared(configs))
+    got = await retained(subscribe, broker.port, {"metersync/site-17/meters/11111111"})
+    await second.stop(1.0)
+    assert not configs & set(got)
+    assert json.loads(got["metersync/site-17/meters/11111111"])["id"] == A
+
+
+async def test_a_renamed_gateway_keeps_the_meter_entities_and_clears_its_old_topics(
+    broker: Broker, subscribe: Any, tmp_path: Path
+) -> None:
+    first = MqttSink(settings(broker, tmp_path, gateway="pi-old"), meters=[A])
+    await run_sink(first, A)
+    await retained(subscribe, broker.port, meter_topics(A, "pi-old") | gateway_topics("pi-old"))
+    await first.stop(1.0)
+
+    watch: Subscriber = subscribe(broker.port, "#")
+    second = MqttSink(settings(broker, tmp_path, gateway="pi-new"), meters=[A])
+    await run_sink(second, A)
+    stale = gateway_topics("pi-old") | {"metersync/pi-old/meters/11111111"}
+    await watch.wait_for(cleared(stale))
+    got = await retained(subscribe, broker.port, meter_topics(A, "pi-new"))
+    await second.stop(1.0)
+    assert not stale & set(got)
+    assert meter_topics(A, "pi-old") - stale == meter_topics(A, "pi-new") - {
+        "metersync/pi-new/meters/11111111"
+    }  # the same config topics (and unique ids) ...
+    total = json.loads(got[f"{HA}/sensor/metersync_{A}/total_m3/config"])
+    assert total["state_topic"] == "metersync/pi-new/meters/11111111"  # ... fed by the new id
+
+
+# ------------------------------------------------------------------ the registry on its own
+
+
+def test_registry_survives_a_restart_and_a_damaged_file(tmp_path: Path) -> None:
+    path = tmp_path / ANNOUNCED_FILE
+    d = Discovery(path)
+    d.update(A, (("ha/sensor/n/a/config", b"{}"), ("ha/sensor/n/b/config", b"{}")))
+    assert d.clears_since(0) == []
+    d.update(A, (("ha/sensor/n/a/config", b"{}"),))  # b is no longer announced: cleared
+    assert d.clears_since(0) == ["ha/sensor/n/b/config"]
+    again = Discovery(path)  # a restart before the broker acknowledged the clear
+    assert again.clears_since(0) == ["ha/sensor/n/b/config"]
+    assert again.owners() == {A}
+    again.cleared("ha/sensor/n/b/config")
+    assert Discovery(path).clears_since(0) == []
+    path.write_text("{not json")
+    fresh = Discovery(path)
+    assert fresh.owners() == set() and fresh.clears_since(0) == []
