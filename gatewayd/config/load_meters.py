@@ -29,7 +29,8 @@ _FIELD_NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
 # that loading a config does not import every driver.
 READING_KEYS: Final = frozenset(
     {"id", "name", "manufacturer", "version", "device_type", "meter", "media", "rssi_dbm"}
-    | {"timestamp", "dedup_key", "receivers", "alarms", "records", "warnings", "error", "raw"}
+    | {"timestamp", "dedup_key", "receivers", "alarms", "no_value", "records", "warnings"}
+    | {"error", "raw"}
 )
 _METER_ID: Final = re.compile(r"[0-9A-Fa-f]{8}")
 

@@ -14,9 +14,9 @@ import jinja2
 import pytest
 
 from gatewayd import __version__
-from gatewayd.meters.model import Reading, from_dict
+from gatewayd.meters.model import READING_KEYS, Reading, from_dict
 from gatewayd.meters.roles import Role
-from gatewayd.sinks.mqtt.discovery import DiscoveryConfig, discovery_configs
+from gatewayd.sinks.mqtt.discovery import DiscoveryConfig, config_key, discovery_configs
 from gatewayd.sinks.mqtt.ha_gateway import gateway_configs
 from gatewayd.sinks.mqtt.payload import Topics
 from tests.conftest import REPO, shared_vector_files
@@ -358,3 +358,26 @@ def test_gas_volume() -> None:
 def test_refuses_a_reading_without_id() -> None:
     with pytest.raises(ValueError):
         discovery_configs(from_dict({"total_m3": 1.0}), TOPICS, HA)
+
+
+def named(key: str) -> bool:
+    return key not in READING_KEYS
+
+
+def test_configs_depend_only_on_what_config_key_holds() -> None:
+    """The sink rebuilds configs only when config_key changes: a reading with other values of
+    the same types must give the same configs (checked on every vector)."""
+    for name, reading in vector_readings():
+        payload = json.loads(reading.json_bytes())
+        bumped = {
+            k: (v + 1 if named(k) and isinstance(v, int | float) and not isinstance(v, bool) else v)
+            for k, v in payload.items()
+        }
+        other = from_dict(bumped)
+        assert config_key(other) == config_key(reading), name
+        a = [(c.topic, c.payload()) for c in discovery_configs(reading, TOPICS, HA)]
+        b = [(c.topic, c.payload()) for c in discovery_configs(other, TOPICS, HA)]
+        assert a == b, name
+    r = kamwater()
+    assert config_key(kamwater(total_m3=None)) != config_key(r)
+    assert config_key(kamwater(name="Kitchen")) != config_key(r)

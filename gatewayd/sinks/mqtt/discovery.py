@@ -13,7 +13,7 @@ it once, fed by whichever gateway announced last (docs/mqtt.md).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,6 +193,14 @@ def device(reading: Reading, topics: Topics) -> dict[str, Any]:
         "serial_number": reading.id,
         "via_device": gateway_node(topics),
     }
+
+
+def config_key(reading: Reading) -> Hashable:
+    """Everything discovery_configs() depends on: readings with equal keys get equal configs
+    (values matter only by their type), so the sink builds them once per change."""
+    alarms = None if reading.alarms is None else tuple(reading.alarms)
+    kinds = tuple((k, type(v)) for k, v in reading.values.items())
+    return (reading.identity, reading.name, reading.rssi_dbm is None, kinds, alarms)
 
 
 def discovery_configs(reading: Reading, topics: Topics, ha_prefix: str) -> list[DiscoveryConfig]:

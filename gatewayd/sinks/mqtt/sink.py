@@ -6,13 +6,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from gatewayd.config.sections import MqttSettings
 from gatewayd.sinks.base import HealthReport, HealthSource, Reading
-from gatewayd.sinks.mqtt.discovery import discovery_configs, meter_topic_prefixes
+from gatewayd.sinks.mqtt.discovery import config_key, discovery_configs, meter_topic_prefixes
 from gatewayd.sinks.mqtt.ha_gateway import gateway_configs
 from gatewayd.sinks.mqtt.ha_state import ANNOUNCED_FILE, GATEWAY, Discovery
 from gatewayd.sinks.mqtt.payload import Topics, alarm_payload, health_payload
@@ -78,6 +78,7 @@ class MqttSink:
         self._counters = Counters()
         self._discovery = Discovery(settings.state_dir / ANNOUNCED_FILE)  # and health messages
         self._health_source: HealthSource | None = None
+        self._config_keys: dict[str, Hashable] = {}  # meter -> config_key of its configs
         self._frames_at: tuple[float, int] | None = None  # (time, frames) of the last stats
         self._supervisor: Supervisor | None = None
         self._task: asyncio.Task[None] | None = None
@@ -110,6 +111,8 @@ class MqttSink:
     def forget_meters(self, meter_ids: Collection[str]) -> None:
         """Meters removed from the config: clear their discovery configs and retained topics."""
         clears = [t for mid in meter_ids for t in self._discovery.forget(mid)]
+        for mid in meter_ids:
+            self._config_keys.pop(mid, None)
         self._clear_state(clears)
         if self._supervisor is not None:
             self._supervisor.wake()
@@ -156,7 +159,10 @@ class MqttSink:
         field set not seen before are remembered (never stored: they are sent on every
         connect, and at once when new)."""
         mid = reading.id
-        if self.settings.ha_discovery:
+        if self.settings.ha_discovery and self._config_keys.get(mid) != (
+            key := config_key(reading)
+        ):
+            self._config_keys[mid] = key
             configs = tuple(
                 (c.topic, c.payload())
                 for c in discovery_configs(reading, self.topics, self.settings.ha_prefix)
