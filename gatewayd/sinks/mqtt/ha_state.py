@@ -114,14 +114,15 @@ class Discovery:
             self._clear(stale)
             self._save()
 
-    def note_state(self, meter: str, topics: set[str]) -> list[str]:
+    def note_state(self, meter: str, topics: set[str], *, save: bool = True) -> list[str]:
         """The retained state topics `meter` has now; returns those it had before and not
-        now (e.g. under an old gateway id), to be cleared."""
+        now (e.g. under an old gateway id), to be cleared. save=False: call save() later."""
         before = self._retained.get(meter)
         if before == topics:
             return []
         self._retained[meter] = set(topics)
-        self._save()
+        if save:
+            self._save()
         return sorted((before or set()) - topics)
 
     def has_state(self, meter: str) -> bool:
@@ -145,6 +146,9 @@ class Discovery:
             self._clearing[t] = self.version
 
     # ---- the file
+
+    def save(self) -> None:
+        self._save()
 
     def _load(self, path: Path) -> None:
         try:

@@ -105,7 +105,11 @@ class MqttSink:
                     owner, meter_topic_prefixes(self.topics, self.settings.ha_prefix, owner)
                 )
             if d.has_state(owner):  # a reading retained under an old gateway id or prefix
-                clears += d.note_state(owner, self._state_topics(owner))
+                clears += d.note_state(owner, self._state_topics(owner), save=False)
+        for mid in meters or ():  # configured, maybe never heard: its health topic is retained
+            if not d.has_state(mid):
+                d.note_state(mid, self._state_topics(mid), save=False)
+        d.save()
         self._clear_state(clears)
 
     def forget_meters(self, meter_ids: Collection[str]) -> None:
