@@ -16,6 +16,7 @@ import pytest
 from gatewayd import __version__
 from gatewayd.meters.model import READING_KEYS, Reading, from_dict
 from gatewayd.meters.roles import Role
+from gatewayd.sinks.ble.records import record_from_reading
 from gatewayd.sinks.mqtt.discovery import DiscoveryConfig, config_key, discovery_configs
 from gatewayd.sinks.mqtt.ha_gateway import gateway_configs
 from gatewayd.sinks.mqtt.payload import Topics
@@ -270,6 +271,8 @@ def test_kamstrup_no_value_temperature_is_null_for_every_consumer() -> None:
     field = r.named("flow_temperature_c")
     assert field is not None and field.no_value and field.number is None
     assert r.headline(Role.WATER_TEMPERATURE) is None  # BLE's water temperature, the journal
+    ble = record_from_reading(r)
+    assert (ble.water_c, ble.ambient_c) == (None, 19)
     tpl = by_object(discovery_configs(r, TOPICS, HA))["flow_temperature_c"]["value_template"]
     assert render(tpl, payload) == "None"  # Home Assistant: unknown, not 127 °C
     warm = kamwater(flow_temperature_c=14)
