@@ -193,3 +193,15 @@ def test_registry_survives_a_restart_and_a_damaged_file(tmp_path: Path) -> None:
     path.write_text("{not json")
     fresh = Discovery(path)
     assert fresh.owners() == set() and fresh.clears_since(0) == []
+
+
+def test_stats_carry_the_frame_rate_for_the_gateway_device(tmp_path: Path) -> None:
+    counts = {"frames": 100, "uptime_s": 10}
+    s = MqttSettings(gateway_id="g", state_dir=tmp_path)
+    sink = MqttSink(s, stats_provider=lambda: dict(counts))
+    first = sink._stats_payload()["frames_per_s"]
+    assert 0 < first <= 100 / 10  # since the start: 100 frames in (a little over) 10 s
+    assert sink._stats_payload()["frames_per_s"] == 0.0  # none since the last message
+    counts["frames"] = 90  # a counter that went back (never negative)
+    assert sink._stats_payload()["frames_per_s"] == 0.0
+    assert "frames_per_s" not in MqttSink(s)._stats_payload()  # no daemon counters, no rate
