@@ -113,7 +113,7 @@ async def test_a_meter_removed_by_a_reload_is_cleared_and_not_announced_again(
     await run_sink(sink, A, B)
     await retained(subscribe, broker.port, meter_topics(B))
     watch: Subscriber = subscribe(broker.port, "#")
-    sink.forget_meters([B])
+    sink.health_changed([], [B])  # what the daemon calls when a reload drops B
     await watch.wait_for(cleared(meter_topics(B)))
     n = len(watch.snapshot())
     broker.restart()  # the sink reconnects and announces what it knows again: not B

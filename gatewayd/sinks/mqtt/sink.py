@@ -225,6 +225,8 @@ class MqttSink:
             changed |= self._health(meter_id, b"")  # an empty retained message clears it
         if changed and self._supervisor is not None:
             self._supervisor.wake()
+        if removed:  # left the config (a reload): its discovery configs and reading too
+            self.forget_meters(removed)
 
     def _health(self, meter_id: str, payload: bytes) -> bool:
         topic = self.topics.health(meter_id)
