@@ -349,6 +349,7 @@ def _log(t: Table) -> LogSettings:
     return LogSettings(
         level=t.choice("level", LOG_LEVELS, d.level),
         journal=t.choice("journal", JOURNAL_CHOICES, d.journal),
+        readings=t.boolean("readings", d.readings),
     )
 
 

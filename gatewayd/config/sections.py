@@ -200,6 +200,7 @@ class StdoutSettings:
 class LogSettings:
     level: LogLevel = "info"
     journal: JournalChoice = "auto"
+    readings: bool = True  # each published reading as one INFO line (false: events only)
 
 
 @dataclass(frozen=True, slots=True)

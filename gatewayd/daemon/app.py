@@ -3,7 +3,8 @@
 radio supervisor ─frames─▶ Pipeline (dedup, decode, driver, policy) ─readings─▶ sinks
 systemd: READY=1 once the sinks run (a missing radio is retried while MQTT, BLE and the journal
 work), STATUS= the radio's state in words and counters, WATCHDOG=1 from the loop
-SIGHUP (= systemctl reload): reload meters and keys (radio and outbox stay open)
+SIGHUP (= systemctl reload): reload meters, keys, [publish], [dedup], [log] (radio and outbox
+stay open)
 SIGTERM/SIGINT: stop cleanly
 """
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import signal
 import time
@@ -22,11 +22,12 @@ from gatewayd.config.load import ConfigError, load_config
 from gatewayd.config.schema import Config
 from gatewayd.daemon.healthwatch import HealthWatch
 from gatewayd.daemon.listensock import start_listen_socket
-from gatewayd.daemon.logs import fields, logging_to_journal, set_level
+from gatewayd.daemon.logs import fields, set_level, setup_logging
 from gatewayd.daemon.notify import Notifier
 from gatewayd.daemon.pipeline import Listener, Pipeline
 from gatewayd.daemon.policy import PublishPolicy
 from gatewayd.daemon.radiostatus import radio_hint
+from gatewayd.daemon.reload import needs_restart, reloaded
 from gatewayd.daemon.state import StateDirError, StateStore, is_corrupt_db, move_aside
 from gatewayd.daemon.stats import Stats
 from gatewayd.sinks.base import Sink
@@ -41,8 +42,6 @@ DRAIN_S = 5.0  # bounded time for sinks to flush on SIGTERM
 SAVE_EVERY_S = 30.0
 STATUS_EVERY_S = 10.0
 RADIO_CRC_COUNTERS = ("crc_errors", "crc_failed", "checksum_errors")
-# What a reload (SIGHUP) does not apply: the open radio, the sinks' connections, the state dir.
-RESTART_SECTIONS = ("gateway", "radio", "mqtt", "ble", "stdout", "debug")
 
 
 # ---------------------------------------------------------------- sinks (the one wiring place)
@@ -52,7 +51,8 @@ StatsProvider = Callable[[], Mapping[str, Any]]
 
 
 def build_sinks(config: Config, *, journal: bool, stats: StatsProvider) -> list[Sink]:
-    """The configured sinks, each imported only when configured (start-up time on a Pi)."""
+    """The configured sinks, each imported only when configured (start-up time on a Pi);
+    journal: the sink that logs each reading ([log] readings, which a reload may switch)."""
     sinks: list[Sink] = []
     if config.stdout.enabled:
         from gatewayd.sinks.stdout import StdoutSink  # noqa: PLC0415
@@ -61,7 +61,7 @@ def build_sinks(config: Config, *, journal: bool, stats: StatsProvider) -> list[
     if journal:
         from gatewayd.sinks.journal import JournalSink  # noqa: PLC0415
 
-        sinks.append(JournalSink())
+        sinks.append(JournalSink(enabled=config.log.readings))
     if config.mqtt is not None:
         from gatewayd.sinks.mqtt import MqttSink  # noqa: PLC0415
 
@@ -91,7 +91,7 @@ class Daemon:
         *,
         notifier: Notifier | None = None,
         extra_sinks: Sequence[Sink] = (),
-        journal_sink: bool | None = None,
+        journal_sink: bool = True,
         listeners: Sequence[Listener] = (),
     ) -> None:
         self.config = config
@@ -123,11 +123,8 @@ class Daemon:
         restored = self.store.load()
         policy = PublishPolicy(self.config.publish.heartbeat_s)
         policy.restore(restored.policy)
-        journal = self._journal_sink
-        if journal is None:
-            journal = logging_to_journal()
         try:
-            sinks = self._build_sinks(journal)
+            sinks = self._build_sinks(self._journal_sink)
         except (ImportError, ValueError, TypeError, OutboxError) as exc:
             log.error("cannot set up the sinks: %s", exc, extra=fields("sink_setup_failed"))
             return 2
@@ -251,7 +248,7 @@ class Daemon:
                 ]
             )
         except RadioConfigError as exc:
-            log.error("%s", exc, extra=fields("radio_config_error"))
+            log.error("%s", exc, extra=fields("radio_config_error", radio=self.radio_name))
             self._exit_code = 2
             return
         self._supervisor = supervisor
@@ -260,9 +257,13 @@ class Daemon:
         try:
             async for frame in supervisor.frames():
                 self.pipeline.handle(frame)
-            log.info("radio %s: end of input", self.radio_name, extra=fields("radio_end"))
+            log.info(
+                "radio %s: end of input",
+                self.radio_name,
+                extra=fields("radio_end", radio=self.radio_name),
+            )
         except RadioConfigError as exc:
-            log.error("%s", exc, extra=fields("radio_config_error"))
+            log.error("%s", exc, extra=fields("radio_config_error", radio=self.radio_name))
             self._exit_code = 2
         finally:
             watcher.cancel()
@@ -280,7 +281,7 @@ class Daemon:
                     "radio %s ready%s",
                     self.radio_name,
                     f" ({desc})" if desc else "",
-                    extra=fields("ready"),
+                    extra=fields("ready", radio=self.radio_name),
                 )
             self._status()
             await changed.wait()
@@ -359,7 +360,7 @@ class Daemon:
             loop.add_signal_handler(signal.SIGUSR2, time.sleep, block_s)
 
     def reload(self) -> None:
-        """SIGHUP: re-read the config; apply meters, keys, publish and log settings."""
+        """SIGHUP: re-read the config; apply meters, keys, [publish], [dedup] and [log]."""
         self.notifier.reloading()
         try:
             config = load_config(self.config.path)
@@ -369,13 +370,7 @@ class Daemon:
             )
             self.notifier.ready(self._status_text())
             return
-        need_restart = [
-            f"[{name}]"
-            for name in RESTART_SECTIONS
-            if getattr(config, name) != getattr(self.config, name)
-        ]
-        if config.receivers != self.config.receivers and "[radio]" not in need_restart:
-            need_restart.append("[[radios]]")
+        need_restart = needs_restart(self.config, config)
         if need_restart:
             log.warning(
                 "reload: %s changed and take effect only on a restart (systemctl restart "
@@ -383,17 +378,21 @@ class Daemon:
                 ", ".join(need_restart),
                 extra=fields("reload_partial"),
             )
-        self.config = dataclasses.replace(
-            self.config,
-            meters=config.meters,
-            publish=config.publish,
-            health=config.health,
-            log=config.log,
-            dedup=config.dedup,
-        )
+        old, self.config = self.config, reloaded(self.config, config)
+        if config.log.journal != old.log.journal:
+            setup_logging(config.log.level, config.log.journal)  # journald <-> stderr
         set_level(config.log.level)
         if self.pipeline is not None:
             self.pipeline.reload(self.config)
+            self._readings_logged(config.log.readings)
         self.health.reload(self.config)
         log.info("reloaded: %d meters", len(config.meters), extra=fields("reloaded"))
         self.notifier.ready(self._status_text())
+
+    def _readings_logged(self, enabled: bool) -> None:
+        """[log] readings on a reload: switch the sink that logs each reading."""
+        from gatewayd.sinks.journal import JournalSink  # noqa: PLC0415
+
+        for sink in self.pipeline.sinks if self.pipeline is not None else ():
+            if isinstance(sink, JournalSink):
+                sink.enabled = enabled

@@ -1,8 +1,11 @@
 """Logging: journald with structured fields under systemd (systemd-python where importable),
 stderr elsewhere. A filter on every handler formats the message and scrubs any secret text.
 
-Structured fields ride on `extra=`: METER_ID, MANUFACTURER, RSSI_DBM, GATEWAYD_EVENT, so that
-`journalctl -u gatewayd METER_ID=76348799` works. On stderr they are appended as `key=value`.
+Structured fields ride on `extra=`, built by `fields()`: the names in FIELDS (documented in
+docs/deploy.md, "Journal fields"), so that `journalctl -u gatewayd METER_ID=76348799` works.
+The journal gets those and its own few (MESSAGE, PRIORITY, SYSLOG_IDENTIFIER, LOGGER, CODE_*,
+EXCEPTION_TEXT), never the other LogRecord attributes. On stderr they are appended as
+`key=value`. A line about a meter names it with `meter_label()`: `12345678 (Flat 3B)`.
 """
 
 from __future__ import annotations
@@ -11,13 +14,15 @@ import importlib
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TextIO
 
 from gatewayd.config.secrets import scrub_secrets
 
 LOGGER = "gatewayd"
-FIELDS = ("METER_ID", "MANUFACTURER", "RSSI_DBM", "GATEWAYD_EVENT")
+# Our journal fields, in the order stderr shows them. Nothing else of a record reaches the journal.
+FIELDS = ("METER_ID", "METER_NAME", "MANUFACTURER", "RSSI_DBM", "RADIO", "GATEWAYD_EVENT")
+IDENTIFIER = "gatewayd"
 _LEVELS = {
     "debug": logging.DEBUG,
     "info": logging.INFO,
@@ -75,13 +80,50 @@ def under_systemd(environ: Mapping[str, str] | None = None) -> bool:
     return bool(env.get("JOURNAL_STREAM") or env.get("INVOCATION_ID"))
 
 
+class JournalFieldsHandler(logging.Handler):
+    """journald through systemd-python's `send`, with only the documented fields.
+
+    (systemd-python's own JournalHandler sends every attribute of the record: msg, args,
+    levelname, thread and process names, ...)"""
+
+    def __init__(self, send: Callable[..., object], identifier: str = IDENTIFIER) -> None:
+        super().__init__()
+        self._send = send
+        self.identifier = identifier
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            own = {n: str(v) for n in FIELDS if (v := getattr(record, n, None)) is not None}
+            if record.exc_text:
+                own["EXCEPTION_TEXT"] = record.exc_text
+            self._send(
+                self.format(record),
+                PRIORITY=str(priority(record.levelno)),
+                SYSLOG_IDENTIFIER=self.identifier,
+                LOGGER=record.name,
+                CODE_FILE=record.pathname,
+                CODE_LINE=record.lineno,
+                CODE_FUNC=record.funcName,
+                **own,
+            )
+        except Exception:
+            self.handleError(record)
+
+
+def priority(levelno: int) -> int:
+    """syslog priority of a logging level: debug 7, info 6, warning 4, error 3, critical 2."""
+    for limit, prio in ((logging.DEBUG, 7), (logging.INFO, 6), (logging.WARNING, 4)):
+        if levelno <= limit:
+            return prio
+    return 3 if levelno <= logging.ERROR else 2
+
+
 def _journal_handler() -> logging.Handler | None:
     try:
         journal: Any = importlib.import_module("systemd.journal")
     except ImportError:
         return None
-    handler: logging.Handler = journal.JournalHandler(SYSLOG_IDENTIFIER="gatewayd")
-    return handler
+    return JournalFieldsHandler(journal.send)
 
 
 def setup_logging(
@@ -115,24 +157,38 @@ def set_level(level: str) -> None:
     logging.getLogger(LOGGER).setLevel(_LEVELS.get(level, logging.INFO))
 
 
+def meter_label(meter_id: str, name: str | None = None) -> str:
+    """How every log line names a meter: `12345678 (Flat 3B)`, or the id alone when the meter
+    has no name of its own (none configured, or the name is the id)."""
+    return f"{meter_id} ({name})" if name and name != meter_id else meter_id
+
+
 def fields(
     event: str,
     meter_id: str | None = None,
     manufacturer: str | None = None,
     rssi_dbm: float | None = None,
+    *,
+    name: str | None = None,
+    radio: str | None = None,
 ) -> dict[str, object]:
-    """The `extra=` dict for a structured log line."""
+    """The `extra=` dict for a structured log line: GATEWAYD_EVENT=event, and METER_ID,
+    METER_NAME (a configured name other than the id), MANUFACTURER, RSSI_DBM, RADIO when given."""
     out: dict[str, object] = {"GATEWAYD_EVENT": event}
     if meter_id is not None:
         out["METER_ID"] = meter_id
+        if name and name != meter_id:
+            out["METER_NAME"] = name
     if manufacturer is not None:
         out["MANUFACTURER"] = manufacturer
     if rssi_dbm is not None:
         out["RSSI_DBM"] = f"{rssi_dbm:g}"
+    if radio is not None:
+        out["RADIO"] = radio
     return out
 
 
 def logging_to_journal() -> bool:
     """Whether the root logger writes to journald."""
     root = logging.getLogger()
-    return any(type(h).__name__ == "JournalHandler" for h in root.handlers)
+    return any(isinstance(h, JournalFieldsHandler) for h in root.handlers)

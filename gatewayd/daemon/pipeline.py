@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from gatewayd.config.schema import Config, MeterSettings
 from gatewayd.daemon.handoff import Handoff
-from gatewayd.daemon.logs import fields
+from gatewayd.daemon.logs import fields, meter_label
 from gatewayd.daemon.policy import Decision, PublishPolicy
 from gatewayd.daemon.stats import Stats, error_counter
 from gatewayd.meters.model import Reading
@@ -94,12 +94,14 @@ class Pipeline:
         return self.decoder.formats
 
     def reload(self, config: Config) -> None:
-        """New meters and keys (SIGHUP). Dedup, policy, formats and meter state are kept."""
+        """New meters, keys and settings (SIGHUP). What dedup, the policy and the meter state
+        remember, and the learnt formats, are kept."""
         self.config = config
         self._keys = config.keys()
         self.decoder = Decoder(keys=self._keys.get, formats=self.decoder.formats)
         self.policy.heartbeat_s = config.publish.heartbeat_s
         self.dedup.window_s = config.dedup.window_s
+        self.dedup.max_entries = config.dedup.max_entries  # a smaller bound trims on the next frame
         self._warned.clear()  # a fixed key deserves a fresh warning if it is still wrong
         for m in config.meters:
             self.unconfigured.pop(m.id, None)
@@ -137,7 +139,7 @@ class Pipeline:
         try:
             telegram = self.decoder.decode(frame, FrameFormat.CLEAN)
         except TelegramError as exc:
-            self._failed(exc, meter_id, summary, rf)
+            self._failed(exc, meter, summary, rf)
             return None
         self.stats.incr("decoded")
         try:
@@ -154,7 +156,13 @@ class Pipeline:
         except Exception as exc:  # a driver bug must not stop the radio
             self.stats.incr("driver_errors")
             self._once(
-                "driver", meter_id, "meter %s: driver %s failed: %r", meter_id, meter.driver, exc
+                "driver",
+                meter_id,
+                "meter %s: driver %s failed: %r",
+                meter_label(meter_id, meter.name),
+                meter.driver,
+                exc,
+                extra=fields("driver", meter_id, name=meter.name),
             )
             return None
         self.dirty = True
@@ -164,16 +172,15 @@ class Pipeline:
             self.stats.incr("published")
             self.handoff.publish(reading, decision.alarm_changed)
             if decision.alarm_changed:
-                ctx = fields("decoded", meter_id, summary.address.manufacturer, rf.rssi_dbm)
-                log.info("meter %s: alarms now %s", meter_id, dict(reading.alarms or {}), extra=ctx)
+                alarms = dict(reading.alarms or {})
+                _decoded(logging.INFO, "alarms now %s", alarms, reading, meter)
             elif debug:
-                ctx = fields("decoded", meter_id, summary.address.manufacturer, rf.rssi_dbm)
-                log.debug("meter %s: published (%s)", meter_id, decision.reason, extra=ctx)
+                _decoded(logging.DEBUG, "published (%s)", decision.reason, reading, meter)
         else:
             self.stats.incr("suppressed")
             if debug:
-                ctx = fields("decoded", meter_id, summary.address.manufacturer, rf.rssi_dbm)
-                log.debug("meter %s: unchanged, not published", meter_id, extra=ctx)
+                what = "unchanged, not published (%s)"
+                _decoded(logging.DEBUG, what, decision.reason, reading, meter)
         for listener in self.listeners:
             _guard(listener, reading, decision, meter)
         return reading
@@ -181,18 +188,22 @@ class Pipeline:
     # ---- failures
 
     def _failed(
-        self, exc: TelegramError, meter_id: str, summary: FrameSummary, rf: RadioFrame
+        self, exc: TelegramError, meter: MeterSettings, summary: FrameSummary, rf: RadioFrame
     ) -> None:
         self.stats.incr(error_counter(exc))
-        extra = fields(exc.kind, meter_id, summary.address.manufacturer, rf.rssi_dbm)
-        log.debug("meter %s: telegram not decoded (%s): %s", meter_id, exc.kind, exc, extra=extra)
+        meter_id = summary.address.id
+        label = meter_label(meter_id, meter.name)
+        extra = fields(
+            exc.kind, meter_id, summary.address.manufacturer, rf.rssi_dbm, name=meter.name
+        )
+        log.debug("meter %s: telegram not decoded (%s): %s", label, exc.kind, exc, extra=extra)
         if isinstance(exc, WrongKeyError):
             self._once(
                 "wrong_key",
                 meter_id,
                 "meter %s: the configured key does not decrypt its telegrams (%s); "
                 "further failures are only counted",
-                meter_id,
+                label,
                 exc.reason,
                 level=logging.WARNING,
                 extra=extra,
@@ -202,7 +213,7 @@ class Pipeline:
                 "no_key",
                 meter_id,
                 "meter %s sends encrypted telegrams but has no key configured",
-                meter_id,
+                label,
                 level=logging.WARNING,
                 extra=extra,
             )
@@ -212,17 +223,24 @@ class Pipeline:
                 meter_id,
                 "meter %s: compact telegram of a format not learnt yet; "
                 "waiting for a full telegram (%s)",
-                meter_id,
+                label,
                 exc.reason,
                 extra=extra,
             )
         else:
-            self._bad(exc, rf.frame, meter_id)
+            self._bad(exc, rf.frame, meter_id, meter.name)
 
-    def _bad(self, exc: TelegramError, frame: bytes, meter_id: str | None = None) -> None:
+    def _bad(
+        self,
+        exc: TelegramError,
+        frame: bytes,
+        meter_id: str | None = None,
+        name: str | None = None,
+    ) -> None:
         if meter_id is None:
             self.stats.incr(error_counter(exc))
-        log.debug("undecodable telegram %s: %s", frame.hex(), exc, extra=fields(exc.kind, meter_id))
+        extra = fields(exc.kind, meter_id, name=name)
+        log.debug("undecodable telegram %s: %s", frame.hex(), exc, extra=extra)
         now = self._clock()
         if now - self._last_bad_log < RATE_LIMIT_S:
             self._bad_suppressed += 1
@@ -232,7 +250,8 @@ class Pipeline:
             if self._bad_suppressed
             else ""
         )
-        log.warning("undecodable telegram: %s%s", exc, more, extra=fields(exc.kind, meter_id))
+        of = f" from meter {meter_label(meter_id, name)}" if meter_id is not None else ""
+        log.warning("undecodable telegram%s: %s%s", of, exc, more, extra=extra)
         self._last_bad_log = now
         self._bad_suppressed = 0
 
@@ -269,6 +288,13 @@ class Pipeline:
         if len(self._warned) < MAX_REMEMBERED:
             self._warned.add((kind, meter_id))
         log.log(level, msg, *args, extra=extra or fields(kind, meter_id))
+
+
+def _decoded(level: int, what: str, arg: object, reading: Reading, meter: MeterSettings) -> None:
+    """`meter <id> (<name>): <what % arg>`, with the meter's journal fields."""
+    i = reading.identity
+    extra = fields("decoded", i.id, i.manufacturer, reading.rssi_dbm, name=meter.name)
+    log.log(level, f"meter %s: {what}", meter_label(i.id, meter.name), arg, extra=extra)
 
 
 def _guard(fn: Callable[..., object], *args: object, **kwargs: object) -> None:

@@ -155,7 +155,9 @@ class RadioSupervisor:
         self._logged = (state, reason)
         retry = "" if retry_s is None else f"; retrying (next in {retry_s:.2g} s, up to "
         retry += "" if retry_s is None else f"{self.backoff_max_s:g} s apart)"
-        log.log(level, "radio %s %s: %s%s", self.name, state.value, reason, retry)
+        # the journal fields of gatewayd.daemon.logs.fields(), written out (radios sit below it)
+        extra = {"GATEWAYD_EVENT": f"radio_{state.value}", "RADIO": self.name}
+        log.log(level, "radio %s %s: %s%s", self.name, state.value, reason, retry, extra=extra)
 
 
 def _describe(info: dict[str, str]) -> str:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from gatewayd.config.schema import Config, DedupSettings
+from gatewayd.daemon.pipeline import Pipeline
+from gatewayd.daemon.stats import Stats
+from gatewayd.radios.base import LinkMode, RadioFrame
 from gatewayd.wmbus.dedup import Dedup, dedup_key
+from gatewayd.wmbus.link import FrameFormat
 
 ADDR = bytes.fromhex("2D2C998734761B16")  # KAM 76348799 v1B cold water
 
@@ -97,3 +104,21 @@ def test_key_never_raises_on_garbage() -> None:
     ):
         assert isinstance(dedup_key(junk), bytes)
     assert dedup_key(bytes(10)) != dedup_key(bytes(9))
+
+
+def test_a_reload_applies_dedup_max_entries() -> None:
+    """[dedup] max_entries changed by a reload bounds the memory from the next frame on."""
+
+    def heard(frame: bytes) -> RadioFrame:
+        return RadioFrame(frame, -70.0, LinkMode.C1, FrameFormat.CLEAN, 0.0)
+
+    config = Config(path=Path("/nonexistent/config.toml"), dedup=DedupSettings(max_entries=100))
+    pipeline = Pipeline(config, stats=Stats())
+    for acc in range(40):
+        pipeline.handle(heard(ell_frame(acc=acc)))
+    assert len(pipeline.dedup) == 40
+    pipeline.reload(Config(path=config.path, dedup=DedupSettings(max_entries=16)))
+    pipeline.handle(heard(ell_frame(acc=200)))
+    assert len(pipeline.dedup) == 16
+    assert pipeline.dedup.is_duplicate(ell_frame(acc=200))  # the newest are kept
+    assert not pipeline.dedup.is_duplicate(ell_frame(acc=0))  # the oldest forgotten

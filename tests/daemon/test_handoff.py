@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from gatewayd.daemon.handoff import Handoff
 from gatewayd.meters.model import from_dict
 from gatewayd.meters.roles import Role
 from gatewayd.sinks.base import Reading
+from gatewayd.sinks.journal import JournalSink
 from gatewayd.sinks.mqtt import MqttSettings, MqttSink
 from tests.sinks.conftest import free_port
 from tests.sinks.mqtt_readings import numbered, seq_of
@@ -76,6 +78,30 @@ async def test_every_sink_sees_a_reading_only_after_it_is_committed(tmp_path: Pa
     for seq, stored in watcher.seen:
         assert seq in stored
     assert sink._outbox.commits - 5 <= 3  # 300 readings in a few commits (group commit)
+    await sink.stop(0.1)
+
+
+async def test_a_reading_is_logged_only_once_it_is_on_disk(tmp_path: Path) -> None:
+    sink = mqtt(tmp_path)
+    outbox = sink.settings.outbox_path
+    logged: list[tuple[str, list[int]]] = []
+
+    class AtEmit(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            logged.append((record.getMessage(), on_disk(outbox)))
+
+    logger = logging.getLogger("gatewayd.test.handoff.readings")
+    logger.setLevel(logging.INFO)
+    logger.addHandler(AtEmit())
+    handoff = Handoff([JournalSink(logger), sink])
+    for i in range(50):
+        handoff.publish(from_dict(numbered(i)), False)
+    assert logged == []  # accepted, not committed yet: no line
+    await handoff.drain(5.0)
+    assert len(logged) == 50
+    for i, (message, stored) in enumerate(logged):
+        assert message.startswith(f"meter {numbered(i)['id']}")
+        assert i in stored
     await sink.stop(0.1)
 
 

@@ -1,4 +1,4 @@
-"""journald for real: systemd-python's JournalHandler, through libsystemd, to a socket at
+"""journald for real: systemd-python's send(), through libsystemd, to a socket at
 /run/systemd/journal/socket, the fixed path journald listens on.
 
 Nothing of the host is touched: each logging process runs in a private mount namespace
@@ -15,6 +15,7 @@ import importlib
 import os
 import re
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -161,8 +162,11 @@ log.info(
     "meter %s: alarms now %s",
     "76348799",
     "leak",
-    extra=fields("decoded", meter_id="76348799", manufacturer="KAM", rssi_dbm=-71.5),
+    extra=fields(
+        "decoded", meter_id="76348799", manufacturer="KAM", rssi_dbm=-71.5, name="Flat 3B"
+    ),
 )
+logging.getLogger("gatewayd.radios.supervisor").info("radio up", extra=fields("x", radio="r1"))
 log.debug("plain debug line")
 Key.from_hex(sys.argv[2])
 log.warning("configured key %s", sys.argv[2])
@@ -191,10 +195,10 @@ async def test_structured_fields_reach_journald_and_secrets_do_not(
     journal: JournalSocket,
 ) -> None:
     handler, stderr = await run_child(journal, "auto", JOURNAL_STREAM="8:424242")
-    assert handler == "systemd.journal.JournalHandler"
+    assert handler == "gatewayd.daemon.logs.JournalFieldsHandler"
     assert stderr == ""  # nothing fell back to stderr, no "--- Logging error ---"
     assert all(e["SYSLOG_IDENTIFIER"] == "gatewayd" for e in journal.entries)
-    assert len(journal.entries) == 5
+    assert len(journal.entries) == 6
 
     line = journal.one(MESSAGE="meter 76348799: alarms now leak")
     assert line["PRIORITY"] == "6"  # info
@@ -203,15 +207,28 @@ async def test_structured_fields_reach_journald_and_secrets_do_not(
     assert line["MANUFACTURER"] == "KAM"
     assert line["RSSI_DBM"] == "-71.5"
     assert line["GATEWAYD_EVENT"] == "decoded"
-    assert journald_keeps(line) == {
-        *("MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "LOGGER", "THREAD_NAME", "PROCESS_NAME"),
+    assert line["METER_NAME"] == "Flat 3B"
+    assert line["CODE_FUNC"] == "<module>" and line["CODE_LINE"].isdigit()
+    # exactly the documented fields (docs/deploy.md), as sent: none of the LogRecord's own
+    # attributes (msg, args, levelname, threadName, ...), in any case
+    assert set(line) == {
+        *("MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "LOGGER"),
         *("CODE_FILE", "CODE_LINE", "CODE_FUNC"),
-        *("METER_ID", "MANUFACTURER", "RSSI_DBM", "GATEWAYD_EVENT"),
+        *("METER_ID", "METER_NAME", "MANUFACTURER", "RSSI_DBM", "GATEWAYD_EVENT"),
     }
+    assert journald_keeps(line) == set(line)
+    for undocumented in ("ARGS", "MSG", "LEVELNAME", "THREAD_NAME", "PROCESS_NAME", "CODE_ARGS"):
+        assert all(undocumented not in {k.upper() for k in e} for e in journal.entries)
+
+    radio = journal.one(MESSAGE="radio up")
+    assert (radio["RADIO"], radio["GATEWAYD_EVENT"]) == ("r1", "x")
 
     plain = journal.one(MESSAGE="plain debug line")
     assert plain["PRIORITY"] == "7"
-    assert not {"METER_ID", "MANUFACTURER", "RSSI_DBM", "GATEWAYD_EVENT"} & plain.keys()
+    assert set(plain) == {
+        *("MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "LOGGER"),
+        *("CODE_FILE", "CODE_LINE", "CODE_FUNC"),
+    }
 
     # the key: scrubbed in MESSAGE, in the traceback, and not shipped raw in any field
     assert journal.one(MESSAGE=f"configured key {MASK}")["PRIORITY"] == "4"
@@ -242,13 +259,13 @@ async def test_journal_setting_picks_the_handler(
 ) -> None:
     handler, stderr = await run_child(journal, mode, **env)
     if to_journal:
-        assert handler == "systemd.journal.JournalHandler"
+        assert handler == "gatewayd.daemon.logs.JournalFieldsHandler"
         assert journal.find(METER_ID="76348799", GATEWAYD_EVENT="decoded")
         assert stderr == ""
     else:
         assert handler == "logging.StreamHandler"
         assert journal.entries == []
-        assert "meter 76348799: alarms now leak [meter_id=76348799" in stderr
+        assert "meter 76348799: alarms now leak [meter_id=76348799 meter_name=Flat 3B" in stderr
 
 
 async def test_gatewayd_run_under_systemd_logs_to_journald(
@@ -295,14 +312,60 @@ async def test_gatewayd_run_under_systemd_logs_to_journald(
     assert stranger["RSSI_DBM"] == "-71.5"
 
     decoded = journal.one(GATEWAYD_EVENT="decoded")
-    assert decoded["MESSAGE"] == f"meter {METER}: published (first)"
+    assert decoded["MESSAGE"] == f"meter {METER} (kitchen): published (first)"
     assert decoded["PRIORITY"] == "7"
+    # the operator's line: 100 123 litres sent, -66.5 dBm as above; no flow record, status OK
     reading = journal.one(GATEWAYD_EVENT="reading")
-    assert reading["MESSAGE"].startswith(f"reading {METER} (")
-    assert '"total_m3": 100.123,' in reading["MESSAGE"], reading["MESSAGE"]
+    assert reading["MESSAGE"] == f"meter {METER} (kitchen): total_m3=100.123 m³, rssi -66.5 dBm"
+    assert reading["PRIORITY"] == "6" and reading["LOGGER"] == "gatewayd.readings"
     for e in (decoded, reading):
         assert (e["METER_ID"], e["MANUFACTURER"], e["RSSI_DBM"]) == (METER, "KAM", "-66.5")
+        assert e["METER_NAME"] == "kitchen"
 
     for data in journal.raw:
         assert KEY.hex().encode() not in data.lower()
         assert OTHER_KEY.hex().encode() not in data.lower()
+
+
+async def test_a_reload_applies_log_journal_and_log_readings(
+    tmp_path: Path, journal: JournalSocket
+) -> None:
+    """[log] journal "no" -> "yes" moves the lines from stderr to journald; readings = false
+    keeps the events and drops the per-reading lines; no "needs a restart" warning."""
+    cfg = write_config(tmp_path, extra='journal = "no"')
+    async with ImstSimulator(link=tmp_path / "ttyWMBUS", rate=20) as sim:
+        proc = await asyncio.create_subprocess_exec(
+            *journal.command(sys.executable, "-m", "gatewayd", "run", "--config", str(cfg)),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=child_env(INVOCATION_ID=INVOCATION_ID),
+        )
+        d = DaemonProcess(proc)
+        try:
+            await d.wait_log("radio ")
+            await d.wait_log(" ready")
+            sim.send(mc21(1, 100_123))
+            await d.wait_readings(1)
+            await d.wait_log(f"meter {METER} (kitchen): total_m3=100.123 m³")
+            write_config(tmp_path, extra='journal = "yes"\nreadings = false')
+            d.signal(signal.SIGHUP)
+            await journal.wait_for(lambda: bool(journal.find(GATEWAYD_EVENT="reloaded")), "reload")
+            sim.send(mc21(2, 100_456))
+            await d.wait_readings(2)
+            await journal.wait_for(
+                lambda: bool(journal.find(GATEWAYD_EVENT="decoded")), "the decoded line"
+            )
+            rc = await d.stop()
+        finally:
+            await d.kill()
+    journal.drain()
+    assert rc == 0, d.log()
+    assert [r["total_m3"] for r in d.readings] == [100.123, 100.456]
+    assert d.log_count("GATEWAYD_EVENT") == 0 and d.log_count("gatewayd_event=reading") == 1
+    assert "restart" not in d.log()  # both settings were applied, not deferred
+    assert not journal.find(GATEWAYD_EVENT="reload_partial")
+    assert not journal.find(GATEWAYD_EVENT="reading")  # readings = false
+    assert journal.one(GATEWAYD_EVENT="decoded")["MESSAGE"] == (
+        f"meter {METER} (kitchen): published (changed)"
+    )
+    assert journal.one(GATEWAYD_EVENT="stopped")

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 
 from gatewayd.config.secrets import Key, Secret
-from gatewayd.daemon.logs import fields, setup_logging, under_systemd
+from gatewayd.daemon.logs import FIELDS, fields, meter_label, setup_logging, under_systemd
+from tests.conftest import REPO
 
 HEX = "00112233445566778899AABBCCDDEEFF"
 
@@ -67,3 +69,32 @@ def test_journal_auto_falls_back_to_stderr_off_systemd(monkeypatch: object) -> N
         assert isinstance(handler, logging.StreamHandler)
     finally:
         logging.getLogger().removeHandler(handler)
+
+
+def test_a_meter_is_named_by_id_and_configured_name() -> None:
+    assert meter_label("12345678", "Flat 3B") == "12345678 (Flat 3B)"
+    assert meter_label("12345678", "12345678") == "12345678"  # the default name is the id
+    assert meter_label("12345678", None) == "12345678"
+    assert fields("x", "12345678", name="Flat 3B") == {
+        "GATEWAYD_EVENT": "x",
+        "METER_ID": "12345678",
+        "METER_NAME": "Flat 3B",
+    }
+    assert "METER_NAME" not in fields("x", "12345678", name="12345678")
+    assert fields("radio_running", radio="im871a:/dev/wmbus0")["RADIO"] == "im871a:/dev/wmbus0"
+
+
+def test_every_journal_field_is_documented() -> None:
+    """fields() makes only FIELDS; an extra= written out as a dict (the radios') uses those
+    names too; docs/deploy.md lists each, and the journal's own."""
+    used: set[str] = set()
+    for path in (REPO / "gatewayd").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for literal in re.findall(r"extra = (\{[^}]*\})|extra=(\{[^}]*\})", text):
+            used |= set(re.findall(r'"([A-Z][A-Z0-9_]*)":', "".join(literal)))
+    assert used and used <= set(FIELDS), used
+    doc = (REPO / "docs" / "deploy.md").read_text(encoding="utf-8")
+    section = doc[doc.index("### Journal fields") :]
+    own = ("MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "LOGGER", "CODE_FILE", "EXCEPTION_TEXT")
+    for name in (*FIELDS, *own):
+        assert f"`{name}`" in section, name

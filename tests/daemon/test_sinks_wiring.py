@@ -1,4 +1,5 @@
-"""The daemon's own sinks (stdout JSON lines, journal) and its wiring of the MQTT and BLE sinks
+"""The daemon's own sinks (stdout JSON lines; the readings' log lines: tests/sinks/
+test_journal_lines.py) and its wiring of the MQTT and BLE sinks
 from config.toml settings."""
 
 from __future__ import annotations
@@ -6,14 +7,12 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import logging
 from pathlib import Path
 
 from gatewayd.config.load import load_config
 from gatewayd.daemon.app import build_sinks
 from gatewayd.meters.model import from_dict
 from gatewayd.sinks.ble import BleSink
-from gatewayd.sinks.journal import JournalSink
 from gatewayd.sinks.mqtt import MqttSink
 from gatewayd.sinks.stdout import StdoutSink
 
@@ -49,26 +48,6 @@ async def test_stdout_sink_drops_oldest_when_full() -> None:
     await sink.start()
     await sink.stop(5)
     assert [json.loads(x)["total_m3"] for x in out.getvalue().splitlines()] == [2, 3, 4]
-
-
-def test_journal_sink_logs_structured_fields(caplog: object) -> None:
-    records: list[logging.LogRecord] = []
-
-    class Grab(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            records.append(record)
-
-    logger = logging.getLogger("gatewayd.test.journal")
-    logger.addHandler(Grab())
-    logger.setLevel(logging.INFO)
-    JournalSink(logger).publish(from_dict(READING), alarm_changed=True)
-    (r,) = records
-    assert r.levelno == logging.WARNING  # an alarm became active
-    journal_fields = vars(r)  # JournalHandler reads the upper-case extra= attributes
-    assert journal_fields["METER_ID"] == "76348799" and journal_fields["MANUFACTURER"] == "KAM"
-    assert journal_fields["RSSI_DBM"] == "-71.5" and journal_fields["GATEWAYD_EVENT"] == "alarm"
-    assert r.getMessage().startswith('reading 76348799 (kamwater): {"meter": "kamwater"')
-    assert '"total_m3": 6.408' in r.getMessage() and "records" not in r.getMessage()
 
 
 async def test_mqtt_and_ble_sinks_are_built_from_config(tmp_path: Path) -> None:

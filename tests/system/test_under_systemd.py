@@ -53,10 +53,18 @@ def quick_restarts(machine: Container) -> Iterator[None]:
     machine.run(f"rm -f {DROPIN} && systemctl daemon-reload", check=True)
 
 
+# docs/deploy.md "Journal fields" (journald's own trusted ones start with "_")
+DOCUMENTED = {
+    *("MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "LOGGER", "CODE_FILE", "CODE_LINE"),
+    *("CODE_FUNC", "EXCEPTION_TEXT", "GATEWAYD_EVENT", "METER_ID", "METER_NAME"),
+    *("MANUFACTURER", "RSSI_DBM", "RADIO"),
+}
+
+
 def readings(c: Container) -> list[dict[str, object]]:
     """Published readings (GATEWAYD_EVENT "reading", or "alarm" when the alarms changed)."""
     entries = journal(c, f"METER_ID={METER}", "LOGGER=gatewayd.readings")
-    return [e for e in entries if str(e["MESSAGE"]).startswith(f"reading {METER} ")]
+    return [e for e in entries if str(e["MESSAGE"]).startswith(f"meter {METER} (kitchen): ")]
 
 
 def test_installer_succeeds_without_udevd_twice(machine: Container, installed: Result) -> None:
@@ -172,7 +180,12 @@ def test_journalctl_by_meter_id(machine: Container, installed: Result) -> None:
     assert entries and all(e["METER_ID"] == METER for e in entries)
     reading = [e for e in entries if e.get("LOGGER") == "gatewayd.readings"][-1]
     assert reading["MANUFACTURER"] == "KAM" and reading["RSSI_DBM"] == "-71"
-    assert f"reading {METER}" in reading["MESSAGE"] and "6.408" in reading["MESSAGE"]
+    assert reading["METER_NAME"] == "kitchen" and reading["GATEWAYD_EVENT"] == "reading"
+    assert reading["MESSAGE"].startswith(f"meter {METER} (kitchen): total_m3=6.408 m³, ")
+    # journald's own fields and the documented ones of gatewayd, nothing of the LogRecord's
+    ours = {k for k in reading if not k.startswith("_")}
+    assert ours <= DOCUMENTED, ours - DOCUMENTED
+    assert not {"ARGS", "MSG", "LEVELNAME", "THREAD_NAME", "PROCESS_NAME"} & reading.keys()
 
 
 def test_listen_beside_the_running_unit_as_a_member_of_group_gatewayd(
