@@ -180,8 +180,11 @@ def test_journalctl_by_meter_id(machine: Container, installed: Result) -> None:
     assert entries and all(e["METER_ID"] == METER for e in entries)
     reading = [e for e in entries if e.get("LOGGER") == "gatewayd.readings"][-1]
     assert reading["MANUFACTURER"] == "KAM" and reading["RSSI_DBM"] == "-71"
-    assert reading["METER_NAME"] == "kitchen" and reading["GATEWAYD_EVENT"] == "reading"
+    # K1 (the Multical 21 vector) reports DRY: its first reading raises an alarm, a warning
+    assert reading["METER_NAME"] == "kitchen" and reading["GATEWAYD_EVENT"] == "alarm"
+    assert reading["PRIORITY"] == "4"
     assert reading["MESSAGE"].startswith(f"meter {METER} (kitchen): total_m3=6.408 m³, ")
+    assert reading["MESSAGE"].endswith(", rssi -71 dBm, alarms: dry")
     # journald's own fields and the documented ones of gatewayd, nothing of the LogRecord's
     ours = {k for k in reading if not k.startswith("_")}
     assert ours <= DOCUMENTED, ours - DOCUMENTED
