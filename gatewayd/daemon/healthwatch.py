@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from gatewayd.config.schema import Config
 from gatewayd.daemon.health import HealthBoard, MeterHealth, State, Transition, Watched
-from gatewayd.daemon.logs import fields
+from gatewayd.daemon.logs import fields, meter_label
 from gatewayd.daemon.pipeline import Pipeline
 from gatewayd.radios.base import RadioFrame
 from gatewayd.sinks.base import HealthReport, HealthSink
@@ -120,38 +120,36 @@ class HealthWatch:
 
 def _log_transition(t: Transition, threshold_s: float) -> None:
     m = t.meter
-    extra = fields("meter_silent" if t.new is not State.OK else "meter_back", m.id)
+    event = "meter_silent" if t.new is not State.OK else "meter_back"
+    extra = fields(event, m.id, name=m.name)
+    label = meter_label(m.id, m.name)
     if t.new is State.SILENT:
         log.warning(
-            "meter %s (%s) is silent: not heard for %.0f s (silent after %.0f s)",
-            m.id,
-            m.name,
+            "meter %s is silent: not heard for %.0f s (silent after %.0f s)",
+            label,
             t.quiet_s,
             threshold_s,
             extra=extra,
         )
     elif t.new is State.NEVER_HEARD:
         log.warning(
-            "meter %s (%s) never heard in %.0f s: check its id and the radio's mode "
+            "meter %s never heard in %.0f s: check its id and the radio's mode "
             "(gatewayd listen shows what is heard)",
-            m.id,
-            m.name,
+            label,
             t.quiet_s,
             extra=extra,
         )
     elif t.old is State.NEVER_HEARD:
         log.info(
-            "meter %s (%s) heard for the first time, %.0f s after the watch began",
-            m.id,
-            m.name,
+            "meter %s heard for the first time, %.0f s after the watch began",
+            label,
             t.quiet_s,
             extra=extra,
         )
     else:
         log.info(
-            "meter %s (%s) heard again after %.0f s of silence",
-            m.id,
-            m.name,
+            "meter %s heard again after %.0f s of silence",
+            label,
             t.quiet_s,
             extra=extra,
         )
