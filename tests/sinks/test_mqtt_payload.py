@@ -44,6 +44,26 @@ def test_payload_refuses_nan() -> None:
         to_json({"id": "76348799", "total_m3": math.nan})
 
 
+@pytest.mark.parametrize("bad", [math.inf, -math.inf, math.nan])
+def test_payload_refuses_non_finite_numbers_anywhere(bad: float) -> None:
+    with pytest.raises(ValueError):
+        to_json({"id": "76348799", "rssi_dbm": None, "records": [{"value": 1}, {"value": bad}]})
+
+
+def test_payload_takes_what_the_fast_encoder_does_not() -> None:
+    from types import MappingProxyType
+
+    obj: dict[Any, Any] = {"id": "76348799", "big": 2**70, "fields": MappingProxyType({"a": 1})}
+    obj[7] = "x"
+    assert json.loads(to_json({k: v for k, v in obj.items() if k != "fields"})) == {
+        "id": "76348799",
+        "big": 2**70,
+        "7": "x",
+    }
+    with pytest.raises(TypeError):  # as before: a mapping proxy is not JSON
+        to_json(obj)
+
+
 def test_alarm_payload_lists_active_flags() -> None:
     a = json.loads(alarm_payload(from_dict(KAMSTRUP)))
     assert a == {

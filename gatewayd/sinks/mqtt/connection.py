@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 SESSION_EXPIRY_S = 7 * 24 * 3600  # MQTT 5: keep the session a week (3.1.1: clean_session=False)
 
 RECV_CHUNK = 65536
+MERGE_MAX = 65536  # bytes of queued packets written by one send()
 AckCallback = Callable[[int, bool], None]  # (mid, accepted by the broker)
 
 
@@ -83,8 +84,29 @@ class _Client(paho.Client):
     every PUBACK (about 40 us each here, in every protocol version): a two-byte PUBACK (3.1.1,
     or an MQTT 5 success without properties) gets shared, never-modified ones instead. And it
     reads a packet in two or three recv() calls of a few bytes: here one recv() takes what the
-    socket has, and paho's reads are served from it (`unread` says how much is left).
+    socket has, and paho's reads are served from it (`unread` says how much is left). Queued
+    packets that need nothing done once written go out in one send() rather than one each.
     """
+
+    def _packet_write(self) -> MQTTErrorCode:
+        out = self._out_packet
+        if len(out) > 1 and _plain(out[0]) and _plain(out[1]):
+            first = out.popleft()
+            merged = bytearray(first["packet"])
+            while out and _plain(out[0]) and len(merged) < MERGE_MAX:
+                merged += out.popleft()["packet"]
+            out.appendleft(
+                {
+                    "command": first["command"],
+                    "mid": first["mid"],
+                    "qos": first["qos"],
+                    "pos": 0,
+                    "to_process": len(merged),
+                    "packet": merged,
+                    "info": None,
+                }
+            )
+        return super()._packet_write()
 
     _rbuf = b""
     _rpos = 0
@@ -125,6 +147,17 @@ class _Client(paho.Client):
             sock.close()
             raise
         return sock
+
+
+def _plain(packet: Any) -> bool:
+    """A packet not begun whose writing paho follows with nothing (a QoS 0 PUBLISH is reported
+    written; a DISCONNECT closes the socket)."""
+    kind = packet["command"] & 0xF0
+    return bool(
+        packet["pos"] == 0
+        and kind != paho.DISCONNECT
+        and not (kind == paho.PUBLISH and packet["qos"] == 0)
+    )
 
 
 class Connection:
