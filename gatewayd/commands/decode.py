@@ -5,7 +5,7 @@
 
 A batch line is a telegram in any form `replay` reads (hex, with spaces, `_` or `|` between
 groups, `hex;RSSI`, {"hex": ...}, a recording line `offset RSSI hex`) or
-{"telegram": "<hex>", "key": "<hex>"} (key optional).
+{"telegram": "<hex>", "key": "<hex>"} (key optional: 32 hex digits for AES-128, 16 for DES).
 Earlier telegrams teach the compact-format cache and the per-meter state.
 """
 
@@ -23,7 +23,7 @@ from typing import Any, TextIO
 import orjson
 
 from gatewayd.config.keysfile import key_table, read_keys
-from gatewayd.config.reader import Table, parse_hex_key
+from gatewayd.config.reader import KEY_EXPECTED, Table, parse_hex_key
 from gatewayd.errors import ConfigurationError
 from gatewayd.meters import driver_names
 from gatewayd.meters.reading import MeterState, build_reading
@@ -35,7 +35,9 @@ from gatewayd.wmbus.link import FrameFormat, frame_a_size, frame_b_size, strip_c
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("hex", nargs="?", help="telegram as hex; omitted: read one per stdin line")
-    p.add_argument("--key", help="AES-128 key (32 hex digits) for the telegram(s)")
+    p.add_argument(
+        "--key", help="the meter's key: 32 hex digits (AES-128), or 16 (DES, TPL mode 2)"
+    )
     p.add_argument("--keys", type=Path, help="TOML ([keys] id = hex) or JSON map: meter id -> key")
     p.add_argument(
         "--crc",
@@ -56,7 +58,7 @@ def parse_key(text: str, where: str) -> bytes:
     try:
         return parse_hex_key(text.strip()).raw
     except ValueError as exc:
-        raise UsageError(f"{where}: expected 32 hex digits, found {exc}") from None
+        raise UsageError(f"{where}: expected {KEY_EXPECTED}, found {exc}") from None
 
 
 def load_keys(path: Path) -> dict[str, bytes]:

@@ -1,4 +1,5 @@
-"""keys.toml: a `[keys]` table of name (a meter id, or a `key_ref`) -> 32 hex digits, nothing else.
+"""keys.toml: a `[keys]` table of name (a meter id, or a `key_ref`) -> 32 hex digits (an
+AES-128 key) or 16 (a DES key), nothing else.
 
 The one keys parser: `parse_keys` (parsed TOML -> name -> `Key`), used by the daemon's config
 (keys_file, the systemd credential), `gatewayd keys --merge`, and `decode`/`listen --keys`.
@@ -36,7 +37,8 @@ __all__ = [
 ]
 
 HEADER: Final = (
-    "# gatewayd keys: meter id -> AES-128 key (32 hex digits). Keep this file mode 0600.\n"
+    "# gatewayd keys: meter id -> AES-128 key (32 hex digits) or DES key (16).\n"
+    "# Keep this file mode 0600.\n"
 )
 
 

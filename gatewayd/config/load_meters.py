@@ -112,7 +112,7 @@ def _no_key(mt: Table, ref: str, keys_file: Path | None, credential: Path | None
         )
     return mt.error(
         "key",
-        f"a key (key = 32 hex digits, or an entry {ref} in [keys] of the keys file; "
+        f"a key (key = 32 hex digits, or 16 for DES, or an entry {ref} in [keys] of the keys file; "
         "encrypted = false for a meter that sends in clear)",
         f"none ({where})",
     )

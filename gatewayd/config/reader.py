@@ -14,7 +14,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, Final, TypeVar, cast
 
 from gatewayd.config.secrets import MASK, Key
 from gatewayd.errors import ConfigurationError
@@ -257,21 +257,26 @@ class Table:
         return base / Path(self.string(key, None)) if key in self._data else None
 
     def key(self, key: str) -> Key:
-        """A 32-hex-digit AES key. Errors describe its shape, never its digits."""
+        """A meter key: 32 hex digits (AES-128) or 16 (DES). Errors describe its shape, never
+        its digits."""
         v = self._data.get(key)
         if not isinstance(v, str):
             found = "nothing (the key is missing)" if v is None else describe_kind(v)
-            raise self.error(key, "32 hex digits", found)
+            raise self.error(key, KEY_EXPECTED, found)
         try:
             return parse_hex_key(v)
         except ValueError as exc:
-            raise self.error(key, "32 hex digits", str(exc)) from None
+            raise self.error(key, KEY_EXPECTED, str(exc)) from None
+
+
+KEY_EXPECTED: Final = "32 hex digits (AES-128) or 16 (DES)"
 
 
 def parse_hex_key(text: str) -> Key:
-    """32 hex digits (spaces allowed) -> Key. ValueError says what is wrong, never the digits."""
+    """32 hex digits (AES-128) or 16 (DES), spaces allowed -> Key. ValueError says what is
+    wrong, never the digits."""
     compact = text.replace(" ", "")
-    if len(compact) != 32:
+    if len(compact) not in (32, 16):
         raise ValueError(f"{len(compact)} characters")
     if not _HEX.fullmatch(compact):
         pos = next(i for i, c in enumerate(compact) if c not in "0123456789abcdefABCDEF")

@@ -1,10 +1,13 @@
 """Secrets held in types whose repr and str never show them (config values, crash dumps, logs).
 
-A `Key` is a 16-byte AES key; a `Secret` is any other string (an MQTT password). Every value
+A `Key` is a meter key: 16 bytes for AES-128 (every current security mode) or 8 bytes for DES
+(the deprecated TPL mode 2); its `cipher` says which, and the decoder refuses a key of the
+other kind per telegram. A `Secret` is any other string (an MQTT password). Every value
 created here is also registered, and `scrub_secrets()` masks any registered one in a text: the
 log filter runs every formatted line through it (gatewayd.daemon.logs). Its cost does not grow
 with the number of keys (a site may configure 10,000 meters): key hex is found by looking up
-each 32-digit window of the text's hex runs in a set; only passwords are searched one by one.
+each 32-digit (16 for DES keys) window of the text's hex runs in a set; only passwords are
+searched one by one.
 """
 
 from __future__ import annotations
@@ -15,16 +18,20 @@ from typing import Final, NoReturn
 
 MASK: Final = "<redacted>"
 KEY_DIGITS: Final = 32
-_HEX_RUN: Final = re.compile(r"[0-9A-Fa-f]{32,}")
+DES_KEY_DIGITS: Final = 16
+AES_KEY_BYTES: Final = 16
+DES_KEY_BYTES: Final = 8
+_HEX_RUN: Final = re.compile(r"[0-9A-Fa-f]{16,}")
 
 _lock = threading.Lock()
 _key_hex: set[str] = set()  # lower case; read without the lock (set lookups are atomic)
+_des_key_hex: set[str] = set()  # the same for 8-byte DES keys (16 digits)
 _texts: tuple[str, ...] = ()  # passwords and other secret strings, replaced whole on change
 
 
 def _register_key(hex_lower: str) -> None:
     with _lock:
-        _key_hex.add(hex_lower)
+        (_key_hex if len(hex_lower) == KEY_DIGITS else _des_key_hex).add(hex_lower)
 
 
 def _register_text(text: str) -> None:
@@ -39,16 +46,20 @@ def _register_text(text: str) -> None:
 def known_secret_texts() -> frozenset[str]:
     """Every secret's text forms seen so far (key hex in both cases, passwords)."""
     with _lock:
-        return frozenset({*_key_hex, *(k.upper() for k in _key_hex), *_texts})
+        keys = _key_hex | _des_key_hex
+        return frozenset({*keys, *(k.upper() for k in keys), *_texts})
 
 
 def _mask_key_windows(match: re.Match[str]) -> str:
     run = match.group()
     lower = run.lower()
     masked = [False] * len(run)
-    for start in range(len(run) - KEY_DIGITS + 1):
-        if lower[start : start + KEY_DIGITS] in _key_hex:
-            masked[start : start + KEY_DIGITS] = [True] * KEY_DIGITS
+    for digits, known in ((KEY_DIGITS, _key_hex), (DES_KEY_DIGITS, _des_key_hex)):
+        if not known:
+            continue
+        for start in range(len(run) - digits + 1):
+            if lower[start : start + digits] in known:
+                masked[start : start + digits] = [True] * digits
     if not any(masked):
         return run
     out: list[str] = []
@@ -62,7 +73,7 @@ def _mask_key_windows(match: re.Match[str]) -> str:
 
 def scrub_secrets(text: str) -> str:
     """`text` with every registered key (hex, either case) and secret string masked."""
-    if _key_hex and len(text) >= KEY_DIGITS:
+    if (_key_hex and len(text) >= KEY_DIGITS) or (_des_key_hex and len(text) >= DES_KEY_DIGITS):
         text = _HEX_RUN.sub(_mask_key_windows, text)
     for secret in _texts:
         if secret in text:
@@ -91,16 +102,22 @@ class _Masked:
 
 
 class Key(_Masked):
-    """An AES-128 key. `bytes(key)` / `key.raw` give the bytes; repr, str and format mask them."""
+    """A meter key: AES-128 (16 bytes) or DES (8 bytes, TPL mode 2 only). `bytes(key)` /
+    `key.raw` give the bytes, `cipher` the algorithm; repr, str and format mask the bytes."""
 
     __slots__ = ("_raw",)
     _raw: bytes
 
     def __init__(self, raw: bytes) -> None:
-        if len(raw) != 16:
-            raise ValueError("an AES-128 key is 16 bytes")
+        if len(raw) not in (AES_KEY_BYTES, DES_KEY_BYTES):
+            raise ValueError("a key is 16 bytes (AES-128) or 8 bytes (DES)")
         object.__setattr__(self, "_raw", bytes(raw))
         _register_key(raw.hex())
+
+    @property
+    def cipher(self) -> str:
+        """ "AES-128" or "DES": the only security modes this key can open."""
+        return "AES-128" if len(self._raw) == AES_KEY_BYTES else "DES"
 
     @classmethod
     def from_hex(cls, text: str) -> Key:

@@ -12,14 +12,19 @@ from cryptography.hazmat.primitives.cmac import CMAC
 from gatewayd.wmbus.errors import WrongKeyError
 
 ZERO_IV = bytes(16)
+DES_KEY_BYTES = 8
+DES_BLOCK = 8
 
 
 def aes128_key(key: bytes, meter_id: str | None) -> bytes:
     """The key itself when it is 16 bytes; else a WrongKeyError naming the meter (a key of the
     wrong length must not surface as the AES library's ValueError)."""
     if len(key) != 16:
+        kind = "a DES key (8 bytes)" if len(key) == DES_KEY_BYTES else f"{len(key)} bytes"
         raise WrongKeyError(
-            f"the key is {len(key)} bytes; AES-128 needs 16 (32 hex digits)", meter_id
+            f"the configured key is {kind}; this telegram is AES-128 encrypted and needs "
+            "an AES-128 key (32 hex digits)",
+            meter_id,
         )
     return key
 
@@ -36,15 +41,16 @@ def aes_cbc_decrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
     return ctx.update(data) + ctx.finalize()
 
 
-DES_KEY_BYTES = 8
-DES_BLOCK = 8
-
-
 def des_cbc_decrypt(key: bytes, iv: bytes, data: bytes, meter_id: str | None) -> bytes:
     """Single DES in CBC mode (a DES key three times over is single DES); data is whole
     8-byte blocks. A key of another length is a WrongKeyError naming the meter."""
     if len(key) != DES_KEY_BYTES:
-        raise WrongKeyError(f"the key is {len(key)} bytes; DES needs 8 (16 hex digits)", meter_id)
+        kind = "an AES-128 key (16 bytes)" if len(key) == 16 else f"{len(key)} bytes"
+        raise WrongKeyError(
+            f"the configured key is {kind}; this telegram is DES encrypted (TPL mode 2) and "
+            "needs a DES key (16 hex digits)",
+            meter_id,
+        )
     ctx = Cipher(TripleDES(key * 3), CBC(iv)).decryptor()
     return ctx.update(data) + ctx.finalize()
 

@@ -37,12 +37,13 @@ CASES = {
     "missing key": (
         '[[meters]]\nid = "{meter}"\n',
         None,
-        "meters[0].key: expected a key (key = 32 hex digits, or an entry {meter} in [keys]",
+        "meters[0].key: expected a key (key = 32 hex digits, "
+        "or 16 for DES, or an entry {meter} in [keys]",
     ),
     "malformed hex key": (
         '[[meters]]\nid = "{meter}"\nkey = "{key30}"\n',
         None,
-        "meters[0].key: expected 32 hex digits, found 30 characters",
+        "meters[0].key: expected 32 hex digits (AES-128) or 16 (DES), found 30 characters",
     ),
     "world-readable keys file": (
         '[[meters]]\nid = "{meter}"\n',
@@ -121,7 +122,8 @@ def test_errors_in_three_sections_are_all_reported_at_once(tmp_path: Path, comma
     assert lines[:3] == [
         f"gatewayd: {cfg}: radio.kind: expected one of 'im871a', 'iu891a', 'amb8465', 'cul', "
         "'rtlwmbus', 'tcp', 'replay', found 'im9000'",
-        f"gatewayd: {cfg}: meters[0].key: expected 32 hex digits, found 30 characters",
+        f"gatewayd: {cfg}: meters[0].key: expected 32 hex digits (AES-128) "
+        "or 16 (DES), found 30 characters",
         f"gatewayd: {cfg}: mqtt.port: expected a value <= 65535, found 70000",
     ]
     assert lines[3:] == [f"{cfg}: 3 error(s)"]

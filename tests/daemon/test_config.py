@@ -151,7 +151,10 @@ def test_malformed_key_length(tmp_path: Path) -> None:
     meters = [("11111111", KEY), ("22222222", KEY), ("33333333", KEY[:30])]
     cfg = write(tmp_path, "".join(f'[[meters]]\nid = "{i}"\nkey = "{k}"\n' for i, k in meters))
     msg = error_of(cfg)
-    assert msg == f"{cfg}: meters[2].key: expected 32 hex digits, found 30 characters"
+    assert (
+        msg == f"{cfg}: meters[2].key: expected 32 hex digits (AES-128) "
+        "or 16 (DES), found 30 characters"
+    )
 
 
 def test_non_hex_key_is_described_without_showing_it(tmp_path: Path) -> None:
@@ -159,8 +162,8 @@ def test_non_hex_key_is_described_without_showing_it(tmp_path: Path) -> None:
     cfg = write(tmp_path, f'[[meters]]\nid = "76348799"\nkey = "{bad}"\n')
     msg = error_of(cfg)
     assert (
-        msg
-        == f"{cfg}: meters[0].key: expected 32 hex digits, found a non-hex character at position 6"
+        msg == f"{cfg}: meters[0].key: expected 32 hex digits (AES-128) "
+        "or 16 (DES), found a non-hex character at position 6"
     )
     assert bad not in msg and KEY[6:] not in msg
 
@@ -172,7 +175,8 @@ def test_missing_key(tmp_path: Path) -> None:
     )
     msg = error_of(cfg)
     assert msg.startswith(
-        f"{cfg}: meters[1].key: expected a key (key = 32 hex digits, or an entry 76348799"
+        f"{cfg}: meters[1].key: expected a key (key = 32 hex digits, "
+        "or 16 for DES, or an entry 76348799"
     )
     assert msg.endswith("found none (no keys_file configured)")
 
@@ -221,7 +225,8 @@ def test_bad_key_in_keys_file_names_that_file(tmp_path: Path) -> None:
     cfg = write(tmp_path, 'keys_file = "keys.toml"\n', keys='[keys]\n76348799 = "ABCD"\n')
     assert (
         error_of(cfg)
-        == f"{tmp_path / 'keys.toml'}: keys.76348799: expected 32 hex digits, found 4 characters"
+        == f"{tmp_path / 'keys.toml'}: keys.76348799: expected 32 hex digits (AES-128) "
+        "or 16 (DES), found 4 characters"
     )
 
 

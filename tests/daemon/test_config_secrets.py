@@ -95,7 +95,7 @@ def test_no_message_shows_a_key_wherever_it_was_pasted(tmp_path: Path, text: str
 def test_a_key_pasted_as_a_name_in_the_keys_file_is_not_printed(tmp_path: Path) -> None:
     text = 'keys_file = "keys.toml"\n'
     msg = error_of(tmp_path, text, keys=f'[keys]\n{KEY} = "ABCD"\n')
-    assert msg.endswith("expected 32 hex digits, found 4 characters")
+    assert msg.endswith("expected 32 hex digits (AES-128) or 16 (DES), found 4 characters")
     assert_no_key(msg)
 
 
@@ -134,7 +134,9 @@ def test_every_caller_reads_keys_files_through_one_parser(
     bad = tmp_path / "keys.toml"
     bad.write_text('[keys]\n76348799 = "ABCD"\n')
     os.chmod(bad, 0o600)
-    expected = f"{bad}: keys.76348799: expected 32 hex digits, found 4 characters"
+    expected = (
+        f"{bad}: keys.76348799: expected 32 hex digits (AES-128) or 16 (DES), found 4 characters"
+    )
     with pytest.raises(ConfigError) as info:
         read_keys(bad)
     assert str(info.value) == expected
@@ -153,7 +155,8 @@ def test_decode_json_keys_use_the_same_key_checks(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_keys(path)
     assert str(info.value) == (
-        f"{path}: 76348799: expected 32 hex digits, found a non-hex character at position 32"
+        f"{path}: 76348799: expected 32 hex digits (AES-128) "
+        "or 16 (DES), found a non-hex character at position 32"
     )
 
 

@@ -41,6 +41,15 @@ def test_mode_2_with_a_wrong_key_says_so() -> None:
         Decoder().decode(FRAME, FrameFormat.CLEAN, bytes(8))
 
 
-def test_mode_2_with_an_aes_sized_key_names_the_length() -> None:
-    with pytest.raises(WrongKeyError, match="DES needs 8"):
-        Decoder().decode(FRAME, FrameFormat.CLEAN, bytes(16))
+def test_mode_2_with_an_aes_key_names_the_meter_and_the_kind() -> None:
+    with pytest.raises(WrongKeyError, match=r"meter 00000001: .*AES-128 key.*needs a DES key"):
+        Decoder().decode(FRAME, FrameFormat.CLEAN, bytes(range(16)))
+
+
+def test_an_aes_mode_with_a_des_key_names_the_meter_and_the_kind() -> None:
+    # The same telegram announcing TPL mode 5 (CFG 0x0510 -> 0x0510 with mode bits 5)
+    cfg_at = 13  # 1E 44 mfct(2) id(4) ver type | CI acc sts CFG(2)
+    assert FRAME[cfg_at - 3] == 0x7A
+    mode5 = FRAME[:cfg_at] + bytes([FRAME[cfg_at], 0x05]) + FRAME[cfg_at + 2 :]
+    with pytest.raises(WrongKeyError, match=r"meter 00000001: .*DES key.*needs an AES-128 key"):
+        Decoder().decode(mode5, FrameFormat.CLEAN, KEY)
