@@ -147,3 +147,24 @@ async def test_a_heard_meter_goes_silent_and_comes_back(
     assert "WARNING" in silent and "kitchen" in silent and "gatewayd_event=meter_silent" in silent
     (again,) = [ln for ln in d.stderr if "heard again" in ln]
     assert "INFO" in again and "gatewayd_event=meter_back" in again and f"meter_id={METER}" in again
+
+
+async def test_a_meter_removed_while_the_daemon_was_stopped_is_cleared_at_the_next_start(
+    broker: Broker, subscribe: Any, tmp_path: Path, sim: ImstSimulator
+) -> None:
+    sub: Subscriber = subscribe(broker.port, f"{BASE}/health/{TYPO}")
+    d = await DaemonProcess.start(config(tmp_path, broker.port))
+    try:
+        await d.wait_log("radio im871a")
+        await sent(sim, mc21(1, 1000))
+        await d.wait_readings(1)
+        await sub.wait_for(lambda ms: bool(health(ms, TYPO)), timeout=15)  # retained at start
+        assert await d.stop() == 0  # the state dir now remembers the meters watched
+    finally:
+        await d.kill()
+    d = await DaemonProcess.start(config(tmp_path, broker.port, typo=False))
+    try:
+        await sub.wait_for(lambda ms: ms[-1].payload == b"" and ms[-1].retain, timeout=20)
+        assert await d.stop() == 0
+    finally:
+        await d.kill()
