@@ -27,6 +27,7 @@ KEY_NEEDED: dict[str, str] = {
     "keys have 32",
     "izar": "no (obfuscated with published default keys)",
     "izarv2": "no (obfuscated with published default keys)",
+    "rfmtx1": "no (obfuscated with fixed tables)",
     **dict.fromkeys(
         ("mkradio3", "mkradio3a", "fhkvdataiii", "compact5", "vario451", "bfw240radio",
          "apator08", "apator172", "apatoreitn", "hydrodigit", "mkradio4", "tsd2"),

@@ -67,6 +67,13 @@ def _date(rec: Record) -> object:
     return v[:10] if isinstance(v, str) else None
 
 
+def _date_or_empty(rec: Record) -> object:
+    """A date, or an empty string when it is invalid (all bits set), as wmbusmeters prints its
+    library text date fields."""
+    v = rec.value
+    return v[:10] if isinstance(v, str) else ""
+
+
 def _datetime(rec: Record) -> object:
     """Type F to the minute, type I (6 bytes) to the second, as wmbusmeters prints them."""
     v = rec.value
@@ -130,6 +137,7 @@ def _round6(rec: Record) -> object:
 # kind -> renderer (number is handled separately because it needs the unit)
 RENDER: dict[str, Callable[[Record], object]] = {
     "date": _date,
+    "date_or_empty": _date_or_empty,
     "datetime": _datetime,
     "minutes": _minutes,
     "raw": _raw_uint,
@@ -146,6 +154,7 @@ RENDER: dict[str, Callable[[Record], object]] = {
 class FieldSpec:
     """A named field. kind: "number" (value converted to `unit`), "date", "datetime" (to
     the second when the record has seconds), "minutes" (a date-time to the minute),
+    "date_or_empty" (a date, "" when invalid),
     "raw" (the data bytes as an unsigned little-endian integer), "text", "hex" (the data
     bytes, most significant first), "round6" (the value rounded to 6 decimals),
     "textdate" (a date or date-time as text, shown even when it is no valid date), "ascii" (a

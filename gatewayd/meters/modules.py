@@ -29,6 +29,10 @@ def driver_module(name: str) -> ModuleType:
             from gatewayd.meters import bmeters_hca
 
             return bmeters_hca
+        case "bmeters_rfmtx1":
+            from gatewayd.meters import bmeters_rfmtx1
+
+            return bmeters_rfmtx1
         case "diehl_prios":
             from gatewayd.meters import diehl_prios
 
@@ -85,14 +89,26 @@ def driver_module(name: str) -> ModuleType:
             from gatewayd.meters import tables_heat
 
             return tables_heat
+        case "tables_heat_more":
+            from gatewayd.meters import tables_heat_more
+
+            return tables_heat_more
         case "tables_misc":
             from gatewayd.meters import tables_misc
 
             return tables_misc
+        case "tables_room_hca_gas":
+            from gatewayd.meters import tables_room_hca_gas
+
+            return tables_room_hca_gas
         case "tables_water":
             from gatewayd.meters import tables_water
 
             return tables_water
+        case "tables_water_more":
+            from gatewayd.meters import tables_water_more
+
+            return tables_water_more
         case "techem_mk":
             from gatewayd.meters import techem_mk
 

@@ -15,7 +15,7 @@ from gatewayd.wmbus.headers import Headers, LinkCache, walk_headers
 from gatewayd.wmbus.link import Address, FrameFormat, strip_crcs
 from gatewayd.wmbus.records import HeaderCache, Record, parse_headers, parse_records
 from gatewayd.wmbus.telegram import Telegram, TplHeader
-from gatewayd.wmbus.tpl import decrypt_tpl
+from gatewayd.wmbus.tpl import decrypt_tpl, vendor_layout
 
 KeyLookup = Mapping[str, bytes] | Callable[[str], bytes | None]
 
@@ -81,7 +81,7 @@ class Decoder:
         notes: tuple[str, ...] = () if short is None else (short,)
         encrypted = h.encrypted_ell or tpl_encrypted
         hdr = tpl if tpl.acc is not None else None
-        if info.apl == "manufacturer":
+        if info.apl == "manufacturer" or vendor_layout(frame, tpl, address, tpl_span[1]):
             return _telegram(
                 h, address, hdr, ci, encrypted, apl, (), mfct=apl, mfct_key=key, warnings=notes
             )

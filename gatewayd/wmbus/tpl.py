@@ -1,5 +1,6 @@
-"""Transport layer (EN 13757-7): short/long headers, security modes 5 and 7, and the deprecated
-mode 2 (DES-CBC, zero IV)."""
+"""Transport layer (EN 13757-7): short/long headers, security modes 5 and 7, the deprecated
+mode 2 (DES-CBC, zero IV), and the manufacturer-specific modes 16-31 (Diehl's "real
+data"; other vendors' own layouts)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ SECURITY_MODE_NAMES = {
     13: "TLS (mode 13)",
 }
 
+VENDOR_MODES = 16  # security modes 16-31: manufacturer-specific
 CFG_HOP = 0x0001
 CFG_REPEATED = 0x0002
 
@@ -76,6 +78,21 @@ def parse_tpl_header(frame: bytes, pos: int, meter_id: str) -> tuple[TplHeader, 
     return TplHeader(ci, acc, sts, cfg, mode, long_addr, cfg_ext), p
 
 
+def _diehl_real_data(frame: bytes, hdr: TplHeader, address: Address, body_at: int) -> bool:
+    return bool(
+        hdr.security_mode & diehl.REAL_DATA_MODE_BIT
+        and body_at == diehl.REAL_DATA_AT
+        and diehl.is_real_data(frame, address.manufacturer)
+    )
+
+
+def vendor_layout(frame: bytes, hdr: TplHeader, address: Address, body_at: int) -> bool:
+    """Security modes 16-31 are the manufacturer's own: the bytes after the TPL header are its
+    layout, not records (BMeters RFM-TX1, for one, obfuscates its reading in them). Diehl's
+    "real data" frames are the exception this module reads."""
+    return hdr.security_mode >= VENDOR_MODES and not _diehl_real_data(frame, hdr, address, body_at)
+
+
 def encrypted_blocks(cfg: int) -> int:
     return (cfg >> 4) & 0x0F
 
@@ -101,15 +118,13 @@ def decrypt_tpl(
     body = frame[body_at:]
     if mode == 0:
         return body, False, None
-    if (
-        mode & diehl.REAL_DATA_MODE_BIT
-        and body_at == diehl.REAL_DATA_AT
-        and diehl.is_real_data(frame, address.manufacturer)
-    ):
+    if _diehl_real_data(frame, hdr, address, body_at):
         clear, obfuscated = diehl.real_data(frame, key, meter_id)
         return clear, obfuscated, None
     if mode == 2:
         return _des_no_iv(body, key, meter_id), True, None
+    if mode >= VENDOR_MODES:
+        return body, False, None  # the vendor's own layout: its driver reads it (vendor_layout)
     if mode not in (5, 7):
         name = SECURITY_MODE_NAMES.get(mode, f"reserved mode {mode}")
         raise UnsupportedError(f"TPL security {name} is not supported", meter_id)

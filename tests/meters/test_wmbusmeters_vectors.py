@@ -40,6 +40,12 @@ FAMILIES |= {
     "elvsense", "emerlin868", "esyswm", "evo868", "gransystems", "hcae2", "hydrocalm3",
     "istaheat", "itronheat", "lansenrp", "lse_07_17", "lse_08",
 }  # fmt: skip
+# more families, from standard records (and rfmtx1's vendor layout)
+FAMILIES |= {
+    "maddalena", "microclima", "minomess", "mkradio4a", "munia", "op041a", "pollucomf",
+    "qheat5us", "qheat_55_us", "rfmamb", "sensostar", "sharky", "sontex868", "supercal",
+    "uiws", "unismart", "vario411", "vario451mid", "rfmtx1",
+}  # fmt: skip
 LINK_LAYER = {"id", "media", "meter"}
 # (driver, field): what wmbusmeters prints that our driver does not produce, and why
 NOT_PRODUCED: dict[tuple[str, str], str] = {
@@ -69,6 +75,9 @@ VECTOR_GAPS = {
 }
 # drivers only chosen by name: auto-detection picks their successor for the same meters
 AUTO_PICKS = {"qheat": "qheatv2", "hydroclima": "hydroclimav2", "ultrimis": "ultrimisv2"}
+# LSE 0x23 heat meters are listed by both qheat5us and qheatv2 in wmbusmeters; auto gives
+# them to qheatv2 (qheat5us is by name only)
+AUTO_PICKS["qheat5us"] = "qheatv2"
 # vectors the decoder (not the driver) cannot read yet, and why
 DECODER_REJECTS = {
     "hydrus/HydrusAES": "encrypted (mode 5), and the published test names no key",
@@ -80,6 +89,8 @@ NOT_DETECTED = {
     "detects by the link's, gatewayd by the meter's identity",
     "esyswm/Elen2": "the long TPL header names manufacturer ETY, the radio link ESY; wmbusmeters "
     "detects by the link's, gatewayd by the meter's identity",
+    "mkradio4a/BAR": "the long TPL header names the meter WEH 0xFE water, which weh_07 detects "
+    "(so does wmbusmeters, by the same identity); the test names the driver",
 }
 
 VECTORS = [
