@@ -141,7 +141,6 @@ class Pipeline:
         except TelegramError as exc:
             self._failed(exc, meter, summary, rf)
             return None
-        self.stats.incr("decoded")
         try:
             reading = build_reading(
                 telegram,
@@ -153,6 +152,9 @@ class Pipeline:
                 static=meter.fields,
                 receivers=rf.heard_by,
             )
+        except TelegramError as exc:  # a layout the driver cannot read: counted like the rest
+            self._failed(exc, meter_id, summary, rf)
+            return None
         except Exception as exc:  # a driver bug must not stop the radio
             self.stats.incr("driver_errors")
             self._once(
@@ -165,6 +167,7 @@ class Pipeline:
                 extra=fields("driver", meter_id, name=meter.name),
             )
             return None
+        self.stats.incr("decoded")
         self.dirty = True
         decision = self.policy.decide(meter_id, reading)
         debug = log.isEnabledFor(logging.DEBUG)  # nothing formatted for a line not written

@@ -22,7 +22,8 @@ COUNTERS: dict[str, str] = {
     "duplicates": "copies of a telegram already seen within the dedup window",
     "unconfigured": "telegrams from meters not in the config",
     "bad_frame": "malformed telegrams (lengths, headers, records)",
-    "unsupported": "valid telegrams we do not decode (CI, security mode, fragments)",
+    "unsupported": "valid telegrams we do not decode (CI, security mode, fragments, "
+    "manufacturer layouts no driver reads)",
     "no_key": "encrypted telegrams from a configured meter with no key",
     "wrong_key": "telegrams whose key did not verify",
     "format_unknown": "compact telegrams whose format has not been learned yet",

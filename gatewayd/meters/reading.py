@@ -19,7 +19,8 @@ from types import MappingProxyType
 from typing import Any, cast
 
 from gatewayd.meters.model import Identity, Reading, Value
-from gatewayd.meters.registry import driver_for
+from gatewayd.meters.registry import GENERIC, driver_for
+from gatewayd.wmbus.errors import UnreadDataError
 from gatewayd.wmbus.telegram import Telegram
 
 STATE_VERSION = 1
@@ -129,6 +130,27 @@ def telegram_key(telegram: Telegram) -> str:
     return f"{telegram.address.id}-{'--' if acc is None else f'{acc:02X}'}-{crc:08X}"
 
 
+def unread_data(telegram: Telegram) -> int:
+    """How many data bytes the telegram carries (0x2F fill excluded) that are not records:
+    a manufacturer layout, to be read by the meter's own driver."""
+    data = telegram.manufacturer_data if telegram.manufacturer_data is not None else telegram.apl
+    return sum(1 for b in data if b != 0x2F)
+
+
+def _unread_reason(telegram: Telegram, driver: str, n: int) -> str:
+    a, tpl = telegram.address, telegram.tpl
+    if 0xA0 <= telegram.ci <= 0xB7:
+        where = f"manufacturer CI 0x{telegram.ci:02X} frame"
+    elif tpl is not None and tpl.security_mode >= 16:
+        where = f"frame in vendor security mode {tpl.security_mode}"
+    else:
+        where = "manufacturer data"
+    meter = f"{a.manufacturer} version 0x{a.version:02X} device type 0x{a.device_type:02X}"
+    if driver == GENERIC.name:
+        return f"no driver reads this {meter} {where} ({n} data bytes): nothing decoded"
+    return f"driver {driver} read nothing from this {meter} {where} ({n} data bytes)"
+
+
 def build_reading(
     telegram: Telegram,
     *,
@@ -145,11 +167,20 @@ def build_reading(
 
     name: the configured meter name; static: the meter's configured fixed fields (merged into
     the JSON after the decoded ones, never overriding one); dedup_key defaults to
-    telegram_key(telegram). Raises registry.UnknownDriverError for an unknown driver name.
+    telegram_key(telegram). Raises registry.UnknownDriverError for an unknown driver name, and
+    UnreadDataError (a TelegramError) when the telegram carries data but neither a record nor
+    a value (nor a status other than OK) came out of it: a layout we cannot read must not look
+    like an empty reading.
     """
     addr = telegram.address
     drv = driver_for(addr, driver, telegram.ci)
     fields, alarms = drv.decode(telegram)
+    if not telegram.records and not any(
+        v is not None and (k != "status" or v != "OK") for k, v in fields.items()
+    ):
+        unread = unread_data(telegram)
+        if unread:
+            raise UnreadDataError(_unread_reason(telegram, drv.name, unread), addr.id)
     if state is not None:
         fields, alarms = state.update(addr.id, drv.name, fields, alarms)
     identity = Identity(

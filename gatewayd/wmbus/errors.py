@@ -5,6 +5,7 @@ Nothing else may escape the decoder for any input bytes.
 TelegramError               a telegram could not be decoded; .meter_id names the meter if known
 ├── FrameError              malformed bytes: bad length, bad CRC, truncated header/record
 ├── UnsupportedError        a valid frame we do not decode (CI, security mode, fragmentation)
+│   └── UnreadDataError     its data is in a layout no driver reads: no record, no value
 ├── NoKeyError              encrypted, and no key is configured for this meter
 ├── WrongKeyError           encrypted, and the configured key does not verify (CRC/2F2F/MAC)
 └── FormatUnknownError      compact frame whose format signature is not known yet
@@ -19,6 +20,7 @@ __all__ = [
     "FrameError",
     "NoKeyError",
     "TelegramError",
+    "UnreadDataError",
     "UnsupportedError",
     "WrongKeyError",
 ]
@@ -30,6 +32,14 @@ class FrameError(TelegramError):
 
 class UnsupportedError(TelegramError):
     kind = "unsupported"
+
+
+class UnreadDataError(UnsupportedError):
+    """A valid telegram whose data no driver read: a manufacturer layout (manufacturer CI,
+    vendor security mode, data after DIF 0F) that the meter's driver does not know. Raised by
+    the meters layer rather than returning a reading with nothing in it."""
+
+    kind = "unread_data"
 
 
 class NoKeyError(TelegramError):

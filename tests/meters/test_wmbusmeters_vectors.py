@@ -81,6 +81,8 @@ AUTO_PICKS["qheat5us"] = "qheatv2"
 # vectors the decoder (not the driver) cannot read yet, and why
 DECODER_REJECTS = {
     "hydrus/HydrusAES": "encrypted (mode 5), and the published test names no key",
+    "hydroclima/HCAA": "its data (after DIF 0F, version 0x33) is a layout hydroclima does not "
+    "read; wmbusmeters prints no value for it either: gatewayd says so (UnreadDataError)",
 }
 # vectors whose meter auto-detection cannot find, and why
 NOT_DETECTED = {
