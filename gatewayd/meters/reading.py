@@ -19,7 +19,8 @@ from types import MappingProxyType
 from typing import Any, cast
 
 from gatewayd.meters.model import Identity, Reading, Value
-from gatewayd.meters.registry import GENERIC, driver_for
+from gatewayd.meters.registry import GENERIC_NAME, driver_for
+from gatewayd.wmbus.ci import CI_TABLE
 from gatewayd.wmbus.errors import UnreadDataError
 from gatewayd.wmbus.telegram import Telegram
 
@@ -132,7 +133,11 @@ def telegram_key(telegram: Telegram) -> str:
 
 def unread_data(telegram: Telegram) -> int:
     """How many data bytes the telegram carries (0x2F fill excluded) that are not records:
-    a manufacturer layout, to be read by the meter's own driver."""
+    a manufacturer layout, to be read by the meter's own driver. 0 for a CI that announces no
+    application data."""
+    info = CI_TABLE.get(telegram.ci)
+    if info is not None and info.apl == "none":
+        return 0
     data = telegram.manufacturer_data if telegram.manufacturer_data is not None else telegram.apl
     return sum(1 for b in data if b != 0x2F)
 
@@ -146,7 +151,7 @@ def _unread_reason(telegram: Telegram, driver: str, n: int) -> str:
     else:
         where = "manufacturer data"
     meter = f"{a.manufacturer} version 0x{a.version:02X} device type 0x{a.device_type:02X}"
-    if driver == GENERIC.name:
+    if driver == GENERIC_NAME:
         return f"no driver reads this {meter} {where} ({n} data bytes): nothing decoded"
     return f"driver {driver} read nothing from this {meter} {where} ({n} data bytes)"
 

@@ -5,7 +5,8 @@ wmbusmeters names them: Weptech Munia ("munia"), BMeters RFM-AMB ("rfmamb"), Son
 The RFM-AMB gives the whole TPL status byte its own meaning (0x01 APP_BUSY, 0x02 APP_ERROR,
 0x04 LOW_BATTERY, 0x08 MODULE_REMOVED, 0x10 SENSOR_READ_ERROR, 0x20 TEMP_OUT_OF_RANGE, 0x40
 RH_OUT_OF_RANGE). Unismart's volumes are in uncorrected meter units (VIFE 3A); its status is
-the raw 02FD74 word (STATUS_FLAGS_<hex>), "other" the manufacturer byte 017F.
+the raw 02FD74 word (STATUS_FLAGS_<hex>), "other" the manufacturer byte 017F; its model
+version text (wmbusmeters' "version") is model_version.
 """
 
 from __future__ import annotations
@@ -97,7 +98,8 @@ def unismart() -> TableDriver:
             FieldSpec("total_m3", _m("volume", c=UNCORRECTED), unit="m3"),
             FieldSpec("target_datetime", _m("datetime", s=1), kind="minutes"),
             FieldSpec("target_m3", _m("volume", s=1, c=UNCORRECTED), unit="m3"),
-            FieldSpec("version", Match(vif="model version"), kind="text"),
+            # wmbusmeters calls it "version", which a reading uses for the device version byte
+            FieldSpec("model_version", Match(vif="model version"), kind="text"),
             FieldSpec("supplier_info", key("01FD67"), kind="hex"),
             FieldSpec("parameter_set", Match(vif="parameter set id"), kind="text"),
             # the second date-time record (type I, with seconds) is the meter's clock

@@ -72,6 +72,9 @@ def test_a_vendor_security_mode_no_driver_reads_is_an_error() -> None:
 def test_a_telegram_without_data_is_still_a_reading() -> None:
     r = reading(HEADER_ONLY)
     assert r["meter"] == "oms" and r["status"] == "POWER_LOW" and r["records"] == []
+    # CI 0x8A announces no application data: bytes after its header are not a layout to read
+    r = reading("10443A637856341201078A010400001234")
+    assert r["status"] == "POWER_LOW" and r["records"] == []
 
 
 def test_decode_prints_an_error_line_and_exits_1() -> None:

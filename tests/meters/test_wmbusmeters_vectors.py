@@ -56,6 +56,8 @@ NOT_PRODUCED: dict[tuple[str, str], str] = {
         (("elf", "version"), ("esyswm", "version")),
         'a reading\'s "version" is the radio link\'s version number; the text stays in "records"',
     ),
+    ("unismart", "version"): "a reading's version is the device version byte; the model "
+    "version text wmbusmeters prints there is model_version",
     ("watertech", "software_version"): "a binary record wmbusmeters shows as ASCII text ('+L'); "
     "the decoder gives its hex digits",
 }

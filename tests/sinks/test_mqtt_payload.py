@@ -153,9 +153,9 @@ def _decoded_readings() -> list[tuple[str, dict[str, Any]]]:
                 continue  # wired M-Bus long frame: not ours
             try:
                 tg = decoder.decode(frame, FrameFormat.CLEAN, key)
-            except TelegramError:
+                reading = build_reading(tg, state=state, rssi_dbm=-70.5).to_dict()
+            except TelegramError:  # not decoded, or (UnreadDataError) no driver reads its data
                 continue
-            reading = build_reading(tg, state=state, rssi_dbm=-70.5).to_dict()
             out.append((f"{v['name']}#{i}", reading))
     return out
 
