@@ -153,7 +153,7 @@ class Pipeline:
                 receivers=rf.heard_by,
             )
         except TelegramError as exc:  # a layout the driver cannot read: counted like the rest
-            self._failed(exc, meter_id, summary, rf)
+            self._failed(exc, meter, summary, rf)
             return None
         except Exception as exc:  # a driver bug must not stop the radio
             self.stats.incr("driver_errors")
