@@ -178,7 +178,7 @@ def build_reading(
     like an empty reading.
     """
     addr = telegram.address
-    drv = driver_for(addr, driver, telegram.ci)
+    drv = driver_for(addr, driver, telegram.ci, telegram.link.address)
     fields, alarms = drv.decode(telegram)
     if not telegram.records and not any(
         v is not None and (k != "status" or v != "OK") for k, v in fields.items()

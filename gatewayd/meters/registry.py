@@ -263,24 +263,38 @@ def driver_names() -> list[str]:
     return sorted({"auto", *ENTRY_BY_NAME})
 
 
-def detect(address: Address, ci: int | None = None) -> Driver:
+def detect(address: Address, ci: int | None = None, radio: Address | None = None) -> Driver:
     """The driver for this meter by (manufacturer, version, device type), else by
     (manufacturer, CI) when the telegram's CI is given, else by (manufacturer, device type) for
-    another version of a Kamstrup meter; the OMS driver if none."""
+    another version of a Kamstrup meter; the OMS driver if none.
+
+    radio: the link layer's address when a long TPL header gives the meter's own (a radio
+    module, converter or repeater sends for it). The meter's identity decides; when it finds no
+    driver, the radio's is looked up the same way, for drivers that list the module's identity
+    (an ESYS-WM radio module ESY/0x30/0x37 in front of a meter whose header says ETY)."""
+    entry = _entry(address, ci)
+    if entry is None and radio is not None and radio != address:
+        entry = _entry(radio, ci)
+    return generic() if entry is None else load(entry)
+
+
+def _entry(address: Address, ci: int | None) -> Entry | None:
     mfct = address.manufacturer
     entry = ENTRY_BY_MVT.get((mfct, address.version, address.device_type))
     if entry is None and ci is not None:
         entry = ENTRY_BY_MCI.get((mfct, ci))
     if entry is None:
         entry = ENTRY_BY_MT.get((mfct, address.device_type))
-    return generic() if entry is None else load(entry)
+    return entry
 
 
-def driver_for(address: Address, name: str = "auto", ci: int | None = None) -> Driver:
+def driver_for(
+    address: Address, name: str = "auto", ci: int | None = None, radio: Address | None = None
+) -> Driver:
     """The driver named `name` ("auto": detect it from the address and, for meters known by a
-    manufacturer CI, the telegram's CI). Raises UnknownDriverError."""
+    manufacturer CI, the telegram's CI; radio: as for detect). Raises UnknownDriverError."""
     if name == "auto":
-        return detect(address, ci)
+        return detect(address, ci, radio)
     driver = by_name(name.lower())
     if driver is None:
         raise UnknownDriverError(

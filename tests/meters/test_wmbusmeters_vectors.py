@@ -89,10 +89,6 @@ DECODER_REJECTS = {
 # vectors whose meter auto-detection cannot find, and why
 NOT_DETECTED = {
     "hydroclima/HCAA": "version 0x33: wmbusmeters' hydroclima declares no meters to detect",
-    "qheat/QQ1": "the long TPL header names device type 0x0C, the radio link 0x37; wmbusmeters "
-    "detects by the link's, gatewayd by the meter's identity",
-    "esyswm/Elen2": "the long TPL header names manufacturer ETY, the radio link ESY; wmbusmeters "
-    "detects by the link's, gatewayd by the meter's identity",
     "mkradio4a/BAR": "the long TPL header names the meter WEH 0xFE water, which weh_07 detects "
     "(so does wmbusmeters, by the same identity); the test names the driver",
 }
