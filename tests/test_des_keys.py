@@ -1,6 +1,7 @@
 """8-byte DES keys (TPL security mode 2) wherever a key is accepted: the `Key` type, keys.toml
-and config.toml, `gatewayd decode --key` and its JSON-lines batch input. The expected values are
-wmbusmeters' published ones for its ActisLink test telegram, read from the vectors file."""
+and config.toml, `gatewayd decode --key` and its JSON-lines batch input, `gatewayd listen`. The
+expected values are wmbusmeters' published ones for its ActisLink test telegram, read from the
+vectors file."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from typing import Any
 
 import pytest
 
+from gatewayd.commands.commission import Commissioner
 from gatewayd.config.keysfile import parse_keys
 from gatewayd.config.reader import ConfigError
 from gatewayd.config.secrets import MASK, Key, scrub_secrets
+from gatewayd.radios.base import LinkMode, RadioFrame
+from gatewayd.wmbus.link import FrameFormat
 from tests.conftest import OWN_VECTORS, load_vectors
 
 
@@ -115,3 +119,19 @@ def test_decode_rejects_a_key_of_neither_length_without_echoing_it() -> None:
     assert p.returncode == 2
     assert "--key: expected 32 hex digits (AES-128) or 16 (DES), found 18 characters" in p.stderr
     assert "0102030405060708AB" not in p.stderr
+
+
+def _listen(keys: dict[str, bytes]) -> dict[str, Any]:
+    frame = RadioFrame(bytes.fromhex(TELEGRAM), -70.0, LinkMode.T1, FrameFormat.CLEAN, 0.0, "t")
+    return Commissioner(keys).check(frame)
+
+
+def test_listen_opens_a_des_meter_with_its_des_key() -> None:
+    des = bytes.fromhex(DES_HEX)
+    out = _listen({"00000001": des})
+    assert out["key"] == "ok" and out["driver"] == EXPECTED["meter"]
+    assert out["value"]["field"] == "total_m3" and out["value"]["value"] == EXPECTED["total_m3"]
+    # an AES key of its own does not open it; another meter's DES key does, and is named
+    out = _listen({"00000001": bytes(range(16)), "12345678": des})
+    assert out["key"] == "wrong_key" and out["key_of"] == "12345678"
+    assert _listen({"00000001": bytes(8)})["key"] == "no_key"  # an all-zero placeholder

@@ -34,7 +34,7 @@ from gatewayd.wmbus.link import FrameFormat, device_type_name
 from gatewayd.wmbus.telegram import Telegram
 from gatewayd.wmbus.tpl import CFG_HOP, CFG_REPEATED
 
-ZERO_KEY = bytes(16)
+ZERO_KEYS = (bytes(16), bytes(8))  # placeholders (AES-128, DES): counted as no key
 MAX_OTHER_KEYS = 64  # keys of other meters tried on a frame its own key does not open
 HEADLINE_ROLES = (
     Role.TOTAL_VOLUME,
@@ -210,7 +210,7 @@ class Commissioner:
             try:
                 return "ok", None, self.decoder.decode(frame, FrameFormat.CLEAN, own), None
             except WrongKeyError:
-                result = "no_key" if own == ZERO_KEY else "wrong_key"
+                result = "no_key" if own in ZERO_KEYS else "wrong_key"
             except TelegramError as exc:  # e.g. a compact frame before its full frame
                 return None, None, None, str(exc)
         for other_id in self._others(meter_id):
@@ -225,7 +225,7 @@ class Commissioner:
     def _others(self, meter_id: str) -> list[str]:
         """Other meters' keys, the one that opened this meter before first."""
         known = self._key_of.get(meter_id)
-        ids = [i for i in self.keys if i != meter_id and self.keys[i] != ZERO_KEY]
+        ids = [i for i in self.keys if i != meter_id and self.keys[i] not in ZERO_KEYS]
         if known in ids:
             ids.remove(known)
             ids.insert(0, known)
