@@ -1,7 +1,7 @@
 """`gatewayd check-config`: prove the config can run, without starting anything.
 
 Checks, each reported on its own line, all of them even when one fails:
-- the config and its keys parse (file, key, what was expected; one line per section in error);
+- the config and its keys parse (file, key, what was expected; one line per mistake, all of them);
 - the state dir exists or can be created, and is writable;
 - an existing MQTT outbox is an sqlite database (a damaged one is a warning: `gatewayd run`
   moves it aside and starts a new one);

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from gatewayd.config.reader import ConfigError, Table, load_toml
+from gatewayd.config.reader import ConfigError, Table, load_toml, raise_all
 from gatewayd.config.secrets import Key
 from gatewayd.errors import ConfigurationError
 
@@ -66,31 +66,68 @@ def format_keys(keys: Mapping[str, bytes | str], notes: Mapping[str, str] | None
     return "\n".join(lines) + "\n"
 
 
-def parse_keys(data: Mapping[str, Any], source: str) -> dict[str, Key]:
-    """A keys file's content -> name (lower case) -> Key; anything but `[keys]` is an error."""
-    root = Table(data, source, "")
+def parse_keys(
+    data: Mapping[str, Any],
+    source: str,
+    errors: list[ConfigError] | None = None,
+    bad: set[str] | None = None,
+) -> dict[str, Key]:
+    """A keys file's content -> name (lower case) -> Key; anything but `[keys]` is an error.
+
+    Every wrong entry is found, not just the first: they are added to `errors` (the good
+    entries are returned, the wrong entries' names added to `bad`), or, without `errors`,
+    raised together."""
+    found: list[ConfigError] = [] if errors is None else errors
+    root = Table(data, source, "", found)
     for name in root.names():
         if name != "keys":
-            raise root.error(name, "only a [keys] table in a keys file", "an unknown key")
-    return key_table(root.table("keys"))
+            root.report(root.error(name, "only a [keys] table in a keys file", "an unknown key"))
+    keys = key_table(root.table("keys"), bad)
+    if errors is None:
+        raise_all(found)
+    return keys
 
 
-def key_table(table: Table) -> dict[str, Key]:
-    """Every entry of a table as name (lower case) -> Key (a JSON map of id -> hex, too)."""
-    return {name.lower(): table.key(name) for name in table.names()}
+def key_table(table: Table, bad: set[str] | None = None) -> dict[str, Key]:
+    """Every entry of a table as name (lower case) -> Key (a JSON map of id -> hex, too).
+
+    A wrong entry is noted on a collecting table (its name added to `bad`); without, all
+    wrong entries are raised together."""
+    keys: dict[str, Key] = {}
+    wrong: list[ConfigError] = []
+    for name in table.names():
+        try:
+            keys[name.lower()] = table.key(name)
+        except ConfigError as exc:
+            wrong.append(exc)
+            if bad is not None:
+                bad.add(name.lower())
+    if table.errors is None:
+        raise_all(wrong)
+    else:
+        table.errors.extend(wrong)
+    return keys
 
 
-def read_keys(path: Path) -> dict[str, Key]:
+def read_keys(
+    path: Path, errors: list[ConfigError] | None = None, bad: set[str] | None = None
+) -> dict[str, Key]:
     """A keys file read and parsed (no permission checks: for the commands' --keys)."""
-    return parse_keys(load_toml(path), str(path))
+    return parse_keys(load_toml(path), str(path), errors, bad)
 
 
 def read_keys_file(
-    path: Path, config: Table, service_uid: int | None, option: str = "keys_file"
+    path: Path,
+    config: Table,
+    service_uid: int | None,
+    option: str = "keys_file",
+    errors: list[ConfigError] | None = None,
+    bad: set[str] | None = None,
 ) -> dict[str, Key]:
     """The daemon's `keys_file`: a regular file, mode 0600, owned by root or the service user.
 
-    Errors about the file itself are reported at `option` in `config` (the config file).
+    Errors about the file itself are raised, at `option` in `config` (the config file); wrong
+    entries as parse_keys says.
     """
     try:
         st = path.stat()
@@ -110,15 +147,17 @@ def read_keys_file(
             f"owner root or the service user (uid {uid})",
             f"{path} owned by uid {st.st_uid}",
         )
-    return read_keys(path)
+    return read_keys(path, errors, bad)
 
 
-def read_credential(path: Path) -> dict[str, Key]:
+def read_credential(
+    path: Path, errors: list[ConfigError] | None = None, bad: set[str] | None = None
+) -> dict[str, Key]:
     """`$CREDENTIALS_DIRECTORY/keys.toml`: systemd makes it 0400 for the service user."""
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise ConfigError(str(path), "", "no group or other permissions", f"mode {mode:04o}")
-    return read_keys(path)
+    return read_keys(path, errors, bad)
 
 
 def merge(existing: Mapping[str, str], new: Mapping[str, bytes]) -> MergeResult:

@@ -25,10 +25,12 @@ from gatewayd.config.reader import (
     ConfigError,
     ConfigErrors,
     Table,
+    every_error,
     load_toml,
+    raise_all,
 )
 from gatewayd.config.schema import RADIO_COMMON_KEYS, RADIO_KIND_KEYS, Config, RadioSettings
-from gatewayd.config.secrets import Secret
+from gatewayd.config.secrets import Key, Secret
 from gatewayd.config.sections import (
     BleSecurity,
     BleSettings,
@@ -132,18 +134,18 @@ def parse_config(
     credential: Path | None = None,
     service_uid: int | None = None,
 ) -> Config:
-    """Every section is read even when an earlier one failed, so that one run names every
-    mistake: one ConfigError, or a ConfigErrors holding one per failing section."""
+    """Every key of every table is read even after a mistake, in config.toml and the keys
+    files, so that one run names every mistake: one ConfigError, or a ConfigErrors."""
     errors: list[ConfigError] = []
 
     def section(read: Callable[[], T], fallback: T) -> T:
         try:
             return read()
         except ConfigError as exc:
-            errors.append(exc)
+            errors.extend(every_error(exc))
             return fallback
 
-    root = Table(data, str(path), "")
+    root = Table(data, str(path), "", errors)  # collects: a wrong value is noted, not raised
     section(lambda: root.reject_unknown(SECTIONS), None)
     base = path.parent
     gateway = section(lambda: _gateway(root.table("gateway"), base), GatewaySettings())
@@ -153,15 +155,32 @@ def parse_config(
     publish = section(lambda: _publish(root.table("publish")), PublishSettings())
     health = section(lambda: _health(root.table("health")), HealthSettings())
 
-    def read_meters() -> tuple[MeterSettings, ...]:
-        keys_file = root.optional_path("keys_file", base)
-        file_keys = read_keys_file(keys_file, root, service_uid) if keys_file else {}
-        cred_keys = read_credential(credential) if credential and credential.exists() else {}
-        return parse_meters(root, {**file_keys, **cred_keys}, keys_file, credential)
+    keys_file = root.optional_path("keys_file", base)
+    bad_keys: set[str] = set()  # entries of the keys files that are wrong (noted already)
+    unread: list[bool] = []  # a keys file that could not be read at all
 
+    def keys_from(read: Callable[[], dict[str, Key]]) -> dict[str, Key]:
+        found = section(read, None)
+        if found is None:
+            unread.append(True)
+        return found or {}
+
+    file_keys = (
+        keys_from(lambda: read_keys_file(keys_file, root, service_uid, errors=errors, bad=bad_keys))
+        if keys_file
+        else {}
+    )
+    cred_keys = (
+        keys_from(lambda: read_credential(credential, errors, bad_keys))
+        if credential and credential.exists()
+        else {}
+    )
     no_meters: tuple[MeterSettings, ...] = ()
-    meters = section(read_meters, no_meters)
-    keys_file = section(lambda: root.optional_path("keys_file", base), None)
+    reported = None if unread else bad_keys
+    meters = section(
+        lambda: parse_meters(root, {**file_keys, **cred_keys}, keys_file, credential, reported),
+        no_meters,
+    )
     mqtt = (
         section(lambda: _mqtt(root.table("mqtt"), base, gateway, credential), None)
         if "mqtt" in data
@@ -171,11 +190,7 @@ def parse_config(
     stdout = section(lambda: _stdout(root.table("stdout")), StdoutSettings())
     log = section(lambda: _log(root.table("log")), LogSettings())
     debug = section(lambda: _debug(root.table("debug")), DebugSettings())
-    errors = list({str(e): e for e in errors}.values())  # keys_file's error may come twice
-    if len(errors) == 1:
-        raise errors[0]
-    if errors:
-        raise ConfigErrors(errors)
+    raise_all(errors)
     return Config(
         path=path,
         gateway=gateway,
@@ -206,7 +221,9 @@ def _gateway(t: Table, base: Path) -> GatewaySettings:
     if listen_socket not in ("", "auto"):
         listen_socket = str(base / listen_socket)  # an absolute path stays as it is
         if len(os.fsencode(listen_socket)) > SUN_PATH_MAX:
-            raise t.error("listen_socket", f"a path of at most {SUN_PATH_MAX} bytes", listen_socket)
+            t.report(
+                t.error("listen_socket", f"a path of at most {SUN_PATH_MAX} bytes", listen_socket)
+            )
     return GatewaySettings(
         id=gateway_id,
         state_dir=t.path("state_dir", base, d.state_dir),
@@ -226,7 +243,7 @@ def _radios(root: Table, data: Mapping[str, Any]) -> tuple[RadioSettings, ...]:
     labels = [r.label for r in radios]
     for i, label in enumerate(labels):
         if label in labels[:i]:
-            raise root.error(f"radios[{i}].name", "a name no other radio has", repr(label))
+            root.report(root.error(f"radios[{i}].name", "a name no other radio has", repr(label)))
     return radios
 
 
@@ -280,13 +297,17 @@ def _mqtt(
         _refuse_shared_password(t)
     password_file = _credential_file(credential, MQTT_PASSWORD_CREDENTIAL)
     if password is None and password_file is not None:
-        password = _password_from_file(t, password_file)
+        try:
+            password = _password_from_file(t, password_file)
+        except ConfigError as exc:
+            t.report(exc)
     cert_file = t.optional_path("cert_file", base)
     key_file = t.optional_path("key_file", base)
     if key_file is None and cert_file is not None:
         key_file = _credential_file(credential, MQTT_KEY_CREDENTIAL)
     if key_file is not None and cert_file is None:
-        raise t.error("cert_file", "a client certificate when key_file is given", "none")
+        t.report(t.error("cert_file", "a client certificate when key_file is given", "none"))
+        key_file = None
     return MqttSettings(
         gateway_id=gateway.id,
         state_dir=gateway.state_dir,
@@ -317,11 +338,13 @@ def _refuse_shared_password(t: Table) -> None:
     except OSError:
         return  # settings parsed from memory, not from a file
     if mode & 0o077:
-        raise t.error(
-            "password",
-            f"the broker password in {MQTT_PASSWORD_PATH} (sudo deploy/install.sh "
-            "--mqtt-password-file -), not in a config file others can read",
-            f"a password in {t.file}, which has mode {stat.S_IMODE(mode):04o}",
+        t.report(
+            t.error(
+                "password",
+                f"the broker password in {MQTT_PASSWORD_PATH} (sudo deploy/install.sh "
+                "--mqtt-password-file -), not in a config file others can read",
+                f"a password in {t.file}, which has mode {stat.S_IMODE(mode):04o}",
+            )
         )
 
 

@@ -5,7 +5,7 @@ never show a key."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Final
 
@@ -36,37 +36,76 @@ _METER_ID: Final = re.compile(r"[0-9A-Fa-f]{8}")
 
 
 def parse_meters(
-    root: Table, keys: Mapping[str, Key], keys_file: Path | None, credential: Path | None
+    root: Table,
+    keys: Mapping[str, Key],
+    keys_file: Path | None,
+    credential: Path | None,
+    reported: Collection[str] | None = (),
 ) -> tuple[MeterSettings, ...]:
+    """Every [[meters]] table; on a collecting `root` every mistake in all of them is noted.
+
+    reported: key names whose keys-file entry was wrong (already reported, so a meter that
+    refers to one is not also "without a key"); None when a keys file could not be read at all.
+    """
     out: list[MeterSettings] = []
     seen: set[str] = set()
     for mt in root.array_of_tables("meters"):
-        mt.reject_unknown(METER_KEYS)
-        mid = mt.pattern("id", _METER_ID, "8 hex digits", None).lower()
-        if mid in seen:
-            raise mt.error("id", "a meter id not listed before", f"{mid} again")
-        seen.add(mid)
-        encrypted = mt.boolean("encrypted", True)
-        key: Key | None = None
-        if "key" in mt:
-            key = mt.key("key")
-        elif encrypted:
-            ref = mt.string("key_ref", mid).lower()
-            key = keys.get(ref)
-            if key is None:
-                raise _no_key(mt, ref, keys_file, credential)
-        out.append(
-            MeterSettings(
-                id=mid,
-                name=mt.string("name", mid),
-                driver=_driver(mt),
-                key=key,
-                encrypted=encrypted,
-                fields=_static_fields(mt.table("fields")),
-                silent_after_s=_silent_after(mt),
-            )
-        )
+        try:
+            meter = _meter(mt, keys, keys_file, credential, reported, seen)
+        except ConfigError as exc:
+            mt.report(exc)
+            continue
+        if meter is not None:
+            out.append(meter)
     return tuple(out)
+
+
+def _meter(
+    mt: Table,
+    keys: Mapping[str, Key],
+    keys_file: Path | None,
+    credential: Path | None,
+    reported: Collection[str] | None,
+    seen: set[str],
+) -> MeterSettings | None:
+    """One [[meters]] table (None when its id is wrong and the errors are being collected)."""
+    mt.reject_unknown(METER_KEYS)
+    mid: str | None = None
+    try:
+        mid = mt.pattern("id", _METER_ID, "8 hex digits", None).lower()
+    except ConfigError as exc:
+        mt.report(exc)  # and read the rest: its other mistakes are reported too
+    if mid is not None and mid in seen:
+        mt.report(mt.error("id", "a meter id not listed before", f"{mid} again"))
+    seen.add(mid or "")
+    encrypted = mt.boolean("encrypted", True)
+    key: Key | None = None
+    if "key" in mt:
+        try:
+            key = mt.key("key")
+        except ConfigError as exc:
+            mt.report(exc)
+    elif encrypted:
+        ref = mt.string("key_ref", mid or "none").lower()
+        key = keys.get(ref)
+        known_bad = reported is None or ref in reported
+        if key is None and mid is not None and not known_bad:
+            mt.report(_no_key(mt, ref, keys_file, credential))
+    name = mt.string("name", mid or "none")
+    driver = _driver(mt)
+    static = _static_fields(mt.table("fields"))
+    silent_after_s = _silent_after(mt)
+    if mid is None:
+        return None
+    return MeterSettings(
+        id=mid,
+        name=name,
+        driver=driver,
+        key=key,
+        encrypted=encrypted,
+        fields=static,
+        silent_after_s=silent_after_s,
+    )
 
 
 def _silent_after(mt: Table) -> float | None:
@@ -79,13 +118,19 @@ def _static_fields(t: Table) -> tuple[tuple[str, str | int | float | bool], ...]
     out: list[tuple[str, str | int | float | bool]] = []
     for name in t.names():
         if not _FIELD_NAME.fullmatch(name) or name in READING_KEYS:
-            raise t.error(
-                shown(name),
-                "a field name of lower-case letters, digits and _ that a reading does not "
-                "already use (" + ", ".join(sorted(READING_KEYS)) + ")",
-                repr(name),
+            t.report(
+                t.error(
+                    shown(name),
+                    "a field name of lower-case letters, digits and _ that a reading does not "
+                    "already use (" + ", ".join(sorted(READING_KEYS)) + ")",
+                    repr(name),
+                )
             )
-        out.append((name, t.scalar(name)))
+            continue
+        try:
+            out.append((name, t.scalar(name)))
+        except ConfigError as exc:
+            t.report(exc)
     return tuple(out)
 
 

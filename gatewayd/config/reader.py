@@ -1,5 +1,8 @@
 """Typed reading of TOML tables with errors that say file, dotted key, expected and found.
 
+A Table given an `errors` list collects: a wrong value is noted and its default used, so one
+pass over a config names every mistake (ConfigErrors), not only the first.
+
 Secrets are never shown: a secret field (a key, a password) is described by its type or shape
 only ("an integer", "30 characters"); any other value that looks like a key (a run of 16 or more
 hex digits, spaces and colons ignored) is described by its length; and as a backstop every
@@ -69,6 +72,15 @@ def every_error(exc: ConfigError) -> tuple[ConfigError, ...]:
     return exc.errors if isinstance(exc, ConfigErrors) else (exc,)
 
 
+def raise_all(errors: Sequence[ConfigError]) -> None:
+    """Raise the errors found (one ConfigError, or ConfigErrors for several), if any."""
+    unique = list({str(e): e for e in errors}.values())
+    if len(unique) == 1:
+        raise unique[0]
+    if unique:
+        raise ConfigErrors(unique)
+
+
 def load_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
@@ -110,12 +122,30 @@ def describe(value: object) -> str:
 
 
 class Table:
-    """One TOML table, with its file name and dotted prefix for errors."""
+    """One TOML table, with its file name and dotted prefix for errors.
 
-    def __init__(self, data: Mapping[str, Any], file: str, prefix: str) -> None:
+    With `errors` (a list shared with the tables read from it), a wrong value of a key that has
+    a default is noted there and the default returned, so that one pass finds every mistake;
+    a required key that is missing or wrong still raises. Without, every error raises.
+    """
+
+    def __init__(
+        self,
+        data: Mapping[str, Any],
+        file: str,
+        prefix: str,
+        errors: list[ConfigError] | None = None,
+    ) -> None:
         self._data = data
         self.file = file
         self.prefix = prefix
+        self.errors = errors
+
+    def report(self, error: ConfigError) -> None:
+        """Note `error` when collecting, else raise it."""
+        if self.errors is None:
+            raise error
+        self.errors.extend(every_error(error))
 
     def dotted(self, key: str) -> str:
         return f"{self.prefix}.{key}" if self.prefix else key
@@ -130,10 +160,17 @@ class Table:
         return iter(self._data)
 
     def reject_unknown(self, allowed: Iterable[str]) -> None:
+        """Every key that is not in `allowed` is an error (all of them, not just the first)."""
         known = set(allowed)
-        for k in self._data:
-            if k not in known:
-                raise self.error(shown(k), "one of " + ", ".join(sorted(known)), "an unknown key")
+        unknown = [
+            self.error(shown(k), "one of " + ", ".join(sorted(known)), "an unknown key")
+            for k in self._data
+            if k not in known
+        ]
+        if self.errors is None:
+            raise_all(unknown)
+        else:
+            self.errors.extend(unknown)
 
     def _get(self, key: str, types: tuple[type, ...], expected: str, default: Any) -> Any:
         if key not in self._data:
@@ -146,38 +183,67 @@ class Table:
         return v
 
     def table(self, key: str) -> Table:
-        v = self._get(key, (dict,), "a table", {})
-        return Table(v, self.file, self.dotted(key))
+        try:
+            v = self._get(key, (dict,), "a table", {})
+        except ConfigError as exc:
+            self.report(exc)
+            v = {}
+        return Table(v, self.file, self.dotted(key), self.errors)
 
     def array_of_tables(self, key: str) -> list[Table]:
-        v = self._get(key, (list,), "an array of tables ([[...]])", [])
+        try:
+            v = self._get(key, (list,), "an array of tables ([[...]])", [])
+        except ConfigError as exc:
+            self.report(exc)
+            return []
         out = []
         for i, item in enumerate(v):
             if not isinstance(item, dict):
-                raise self.error(f"{key}[{i}]", "a table", describe(item))
-            out.append(Table(item, self.file, f"{self.dotted(key)}[{i}]"))
+                self.report(self.error(f"{key}[{i}]", "a table", describe(item)))
+                continue
+            out.append(Table(item, self.file, f"{self.dotted(key)}[{i}]", self.errors))
         return out
 
     def strings(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
         """A list of non-empty strings."""
-        v = self._get(key, (list,), "a list of strings", list(default))
-        if not all(isinstance(x, str) and x for x in v):
-            raise self.error(key, "a list of non-empty strings", "a list with other items")
+        try:
+            v = self._get(key, (list,), "a list of strings", list(default))
+            if not all(isinstance(x, str) and x for x in v):
+                raise self.error(key, "a list of non-empty strings", "a list with other items")
+        except ConfigError as exc:
+            self.report(exc)
+            return default
         return tuple(v)
 
     def string(self, key: str, default: str | None) -> str:
-        v: str = self._get(key, (str,), "a string", default)
-        if not v:
-            raise self.error(key, "a non-empty string", "an empty string")
+        try:
+            v: str = self._get(key, (str,), "a string", default)
+            if not v:
+                raise self.error(key, "a non-empty string", "an empty string")
+        except ConfigError as exc:
+            if default is None:
+                raise
+            self.report(exc)
+            return default
         return v
 
     def optional_string(self, key: str) -> str | None:
-        return self.string(key, None) if key in self._data else None
+        try:
+            return self.string(key, None) if key in self._data else None
+        except ConfigError as exc:
+            self.report(exc)
+            return None
 
     def pattern(self, key: str, rx: re.Pattern[str], expected: str, default: str | None) -> str:
-        v: str = self._get(key, (str,), f"a string of {expected}", default)
-        if not rx.fullmatch(v):
-            raise self.error(key, expected, describe(v))
+        try:
+            v: str = self._get(key, (str,), f"a string of {expected}", default)
+            if not rx.fullmatch(v):
+                raise self.error(key, expected, describe(v))
+        except ConfigError as exc:
+            if default is None:
+                raise
+            self.report(exc)
+            return default
         return v
 
     def choice(
@@ -195,14 +261,19 @@ class Table:
             if self._data[key] == option:
                 return option
         expected = "one of " + ", ".join(repr(c) for c in options)
-        v: str = self._get(key, (str,), expected, default)
+        try:
+            v: str = self._get(key, (str,), expected, default)
+        except ConfigError as exc:
+            self.report(exc)
+            return default
         canonical = (aliases or {}).get(v.lower())
         if canonical is not None:
             return canonical
         for option in options:
             if v == option:
                 return option
-        raise self.error(key, expected, describe(v) if looks_like_key(v) else repr(v))
+        self.report(self.error(key, expected, describe(v) if looks_like_key(v) else repr(v)))
+        return default
 
     def member(self, key: str, enum_type: type[E], default: E) -> E:
         """A member of a string-valued enum, named by its value."""
@@ -215,9 +286,11 @@ class Table:
             return None
         v = self._data[key]
         if not isinstance(v, str):
-            raise self.error(key, "a string", describe_kind(v))
+            self.report(self.error(key, "a string", describe_kind(v)))
+            return None
         if not v:
-            raise self.error(key, "a non-empty string", "an empty string")
+            self.report(self.error(key, "a non-empty string", "an empty string"))
+            return None
         return v
 
     def scalar(self, key: str) -> str | int | float | bool:
@@ -228,18 +301,30 @@ class Table:
         return cast(str | int | float | bool, v)
 
     def boolean(self, key: str, default: bool) -> bool:
-        return bool(self._get(key, (bool,), "true or false", default))
+        try:
+            return bool(self._get(key, (bool,), "true or false", default))
+        except ConfigError as exc:
+            self.report(exc)
+            return default
 
     def integer(
         self, key: str, default: int, *, minimum: int | None = None, maximum: int | None = None
     ) -> int:
-        v: int = self._get(key, (int,), "an integer", default)
-        self._range(key, v, minimum, maximum)
+        try:
+            v: int = self._get(key, (int,), "an integer", default)
+            self._range(key, v, minimum, maximum)
+        except ConfigError as exc:
+            self.report(exc)
+            return default
         return v
 
     def number(self, key: str, default: float, *, minimum: float | None = None) -> float:
-        v = float(self._get(key, (int, float), "a number", default))
-        self._range(key, v, minimum, None)
+        try:
+            v = float(self._get(key, (int, float), "a number", default))
+            self._range(key, v, minimum, None)
+        except ConfigError as exc:
+            self.report(exc)
+            return default
         return v
 
     def _range(self, key: str, v: float, lo: float | None, hi: float | None) -> None:
@@ -251,10 +336,11 @@ class Table:
     def path(self, key: str, base: Path, default: Path) -> Path:
         if key not in self._data:
             return default
-        return base / Path(self.string(key, None))
+        return base / Path(self.string(key, str(default)))
 
     def optional_path(self, key: str, base: Path) -> Path | None:
-        return base / Path(self.string(key, None)) if key in self._data else None
+        text = self.optional_string(key)
+        return base / Path(text) if text is not None else None
 
     def key(self, key: str) -> Key:
         """A meter key: 32 hex digits (AES-128) or 16 (DES). Errors describe its shape, never

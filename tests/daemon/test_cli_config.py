@@ -12,6 +12,7 @@ import pytest
 from tests.daemon.harness import KEY, METER
 
 GOOD_KEY = KEY.hex().upper()
+HEX_KEY = "32 hex digits (AES-128) or 16 (DES)"  # what a key must be
 
 
 def gatewayd(*args: str) -> subprocess.CompletedProcess[str]:
@@ -128,4 +129,32 @@ def test_errors_in_three_sections_are_all_reported_at_once(tmp_path: Path, comma
     ]
     assert lines[3:] == [f"{cfg}: 3 error(s)"]
     assert GOOD_KEY[:30] not in p.stderr
+    assert not (tmp_path / "state").exists()
+
+
+@pytest.mark.parametrize("command", ["run", "check-config"])
+def test_two_bad_meters_and_a_bad_keys_entry_are_all_reported(tmp_path: Path, command: str) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        'keys_file = "keys.toml"\n'
+        + base(tmp_path)
+        + '[[meters]]\nid = "1234567"\n'
+        + f'[[meters]]\nid = "{METER}"\nkey = "{GOOD_KEY[:30]}"\n'
+        + '[[meters]]\nid = "22223333"\n'  # its keys.toml entry is the wrong one
+    )
+    keys = tmp_path / "keys.toml"
+    bad_entry = GOOD_KEY[:31] + "Z"
+    keys.write_text(f'[keys]\n22223333 = "{bad_entry}"\n')
+    os.chmod(keys, 0o600)
+    p = gatewayd(command, "--config", str(cfg))
+    assert p.returncode == 2, p.stderr
+    assert p.stdout == ""
+    assert p.stderr.splitlines() == [
+        f"gatewayd: {keys}: keys.22223333: expected {HEX_KEY}, found a non-hex character "
+        "at position 32",
+        f"gatewayd: {cfg}: meters[0].id: expected 8 hex digits, found a string '1234567'",
+        f"gatewayd: {cfg}: meters[1].key: expected {HEX_KEY}, found 30 characters",
+        f"{cfg}: 3 error(s)",
+    ]
+    assert GOOD_KEY[:30] not in p.stderr and bad_entry not in p.stderr
     assert not (tmp_path / "state").exists()
