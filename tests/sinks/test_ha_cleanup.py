@@ -205,3 +205,14 @@ def test_stats_carry_the_frame_rate_for_the_gateway_device(tmp_path: Path) -> No
     counts["frames"] = 90  # a counter that went back (never negative)
     assert sink._stats_payload()["frames_per_s"] == 0.0
     assert "frames_per_s" not in MqttSink(s)._stats_payload()  # no daemon counters, no rate
+
+
+async def test_a_removal_while_stopping_is_left_to_the_next_start(tmp_path: Path) -> None:
+    s = MqttSettings(gateway_id="g", state_dir=tmp_path, ha_discovery=True)
+    sink = MqttSink(s, meters=[A])
+    sink.publish(from_dict(numbered(1, A)))
+    await sink.stop(0.1)
+    sink.health_changed([], [A])  # a reload racing the shutdown: nothing to write to
+    assert sink.stats()["errors"] == 0
+    doc = json.loads((tmp_path / ANNOUNCED_FILE).read_text())
+    assert A in doc["configs"]  # still known: the next start (without A) clears it

@@ -114,6 +114,8 @@ class MqttSink:
 
     def forget_meters(self, meter_ids: Collection[str]) -> None:
         """Meters removed from the config: clear their discovery configs and retained topics."""
+        if self._closed:  # stopping: the next start clears them (they are not in its config)
+            return
         clears = [t for mid in meter_ids for t in self._discovery.forget(mid)]
         for mid in meter_ids:
             self._config_keys.pop(mid, None)
