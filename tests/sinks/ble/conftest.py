@@ -12,6 +12,8 @@ import pytest
 from tests.sinks.ble.fake_bluez import FakeBluez
 from tests.sinks.ble.fake_central import FakeCentral
 
+HERE = Path(__file__).parent
+
 BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
@@ -99,3 +101,10 @@ async def bluez(dbus_address: str) -> AsyncIterator[FakeBluez]:
         yield fake
     finally:
         await fake.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each BLE test takes seconds: a hang fails within minutes, not the suite-wide 900 s."""
+    for item in items:
+        if item.path.is_relative_to(HERE) and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(180))

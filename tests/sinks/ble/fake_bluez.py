@@ -36,6 +36,7 @@ CHAR = "org.bluez.GattCharacteristic1"
 ADV = "org.bluez.LEAdvertisement1"
 PHONE = "11:22:33:44:55:66"
 DEVICE = "/org/bluez/hci0/dev_11_22_33_44_55_66"
+BUS_TIMEOUT_S = 10.0  # every wait on the private bus is bounded
 
 
 @dataclass
@@ -89,7 +90,8 @@ class FakeBluez:
 
     async def start(self, with_adapter: bool = True) -> None:
         """bluetoothd starts: connect, export the tree, own org.bluez."""
-        self.bus = bus = await MessageBus(bus_address=self.address).connect()
+        async with asyncio.timeout(BUS_TIMEOUT_S):
+            self.bus = bus = await MessageBus(bus_address=self.address).connect()
         self.apps.clear()
         self.adverts.clear()
         self.agents.clear()
@@ -98,7 +100,8 @@ class FakeBluez:
         self.peers.clear()
         if with_adapter:
             self.add_adapter()
-        await bus.request_name("org.bluez")
+        async with asyncio.timeout(BUS_TIMEOUT_S):
+            await bus.request_name("org.bluez")
 
     async def stop(self) -> None:
         """bluetoothd exits: the connection and its name go away, registrations with it."""
@@ -106,8 +109,12 @@ class FakeBluez:
             listener()
         if self.bus is not None:
             self.bus.disconnect()
+            # Bounded: a disconnect that never completes must fail the test, not hang it.
             with contextlib.suppress(Exception):
-                await self.bus.wait_for_disconnect()  # type: ignore[no-untyped-call]
+                await asyncio.wait_for(
+                    self.bus.wait_for_disconnect(),  # type: ignore[no-untyped-call]
+                    BUS_TIMEOUT_S,
+                )
             self.bus = None
 
     def add_adapter(self) -> None:
@@ -208,16 +215,21 @@ class FakeBluez:
         body: list[Any] | None = None,
     ) -> list[Any]:
         assert self.bus is not None
-        reply = await self.bus.call(
-            Message(
-                destination=dest,
-                path=path,
-                interface=iface,
-                member=member,
-                signature=sig,
-                body=body or [],
-            )
+        message = Message(
+            destination=dest,
+            path=path,
+            interface=iface,
+            member=member,
+            signature=sig,
+            body=body or [],
         )
+        try:
+            async with asyncio.timeout(BUS_TIMEOUT_S):
+                reply = await self.bus.call(message)
+        except TimeoutError:
+            raise AssertionError(
+                f"no reply to {iface}.{member} on {path} within {BUS_TIMEOUT_S} s"
+            ) from None
         if reply.message_type == MessageType.ERROR:
             raise DBusError(reply.error_name or "error", str(reply.body[0] if reply.body else ""))
         return list(reply.body)
