@@ -71,6 +71,14 @@ class _Plan:
 
 # text fields, status tokens and alarms one flag word gives under one plan
 _FlagReading = tuple[tuple[tuple[str, str], ...], tuple[str, ...], tuple[str, ...]]
+# What one record of a telegram layout sets: (record index, the fields it names first, its plan
+# when it carries flags (else None), which of the plan's text fields are not named before it).
+_Step = tuple[
+    int,
+    tuple[tuple[str, float | None, Callable[[Record], object] | None], ...],
+    "_Plan | None",
+    tuple[int, ...],
+]
 
 
 def _unit_factor(spec: FieldSpec, h: RecordHeader) -> float | None:
@@ -102,6 +110,11 @@ class TableDriver:
     _flags: dict[tuple[bytes, int], _FlagReading] = field(
         default_factory=dict, repr=False, compare=False
     )
+    # per sequence of record headers (a meter sends the same few layouts): the steps that set
+    # the same fields in the same order as walking the records one by one would
+    _layouts: dict[tuple[bytes, ...], tuple[_Step, ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     def fields(self, telegram: Telegram) -> dict[str, object]:
         return self.decode(telegram)[0]
@@ -110,31 +123,29 @@ class TableDriver:
         return self.decode(telegram)[1]
 
     def decode(self, telegram: Telegram) -> tuple[dict[str, object], dict[str, bool] | None]:
+        """The first record that matches a field names it (the fields in that order), then the
+        flag words' text fields, status tokens and alarms."""
         out: dict[str, object] = {}
         tokens: list[str] = []
         alarms: dict[str, bool] | None = None
-        plans = self._plans
-        for rec in telegram.records:
-            h = rec.header
-            plan = plans.get(h.difvif)
-            if plan is None:
-                if len(plans) >= MAX_PLANS:
-                    plans.clear()
-                plan = plans[h.difvif] = self._plan(h)
-            for name, unit_factor, render in plan.fields:
-                if name not in out:
-                    out[name] = (
-                        scaled_number(rec.value, unit_factor) if render is None else render(rec)
-                    )
-            if plan.texts or plan.status or plan.alarms:
+        records = telegram.records
+        heads = tuple([rec.header.difvif for rec in records])
+        layout = self._layouts.get(heads)
+        if layout is None:
+            layout = self._layout(records, heads)
+        for index, fields, plan, text_at in layout:
+            rec = records[index]
+            for name, unit_factor, render in fields:
+                out[name] = scaled_number(rec.value, unit_factor) if render is None else render(rec)
+            if plan is not None:
                 flags = flag_value(rec)
-                seen = self._flags.get((h.difvif, flags))
+                seen = self._flags.get((plan.key, flags))
                 if seen is None:
                     seen = self._read_flags(plan, flags)
                 texts, flag_tokens, alarm_names = seen
-                for name, text in texts:
-                    if name not in out:
-                        out[name] = text
+                for at in text_at:
+                    name, text = texts[at]
+                    out[name] = text
                 tokens.extend(flag_tokens)
                 if plan.alarms:
                     if alarms is None:
@@ -146,6 +157,38 @@ class TableDriver:
                 tokens.extend(tpl_status_tokens(telegram.tpl.status, self.tpl_mfct_bits))
             out["status"] = " ".join(sorted(set(tokens))) if tokens else "OK"
         return out, alarms
+
+    def _layout(self, records: tuple[Record, ...], heads: tuple[bytes, ...]) -> tuple[_Step, ...]:
+        """The steps for one sequence of record headers: which record names which field first
+        (a field is named once, by the first record that matches it)."""
+        plans = self._plans
+        named: set[str] = set()
+        steps: list[_Step] = []
+        for index, rec in enumerate(records):
+            h = rec.header
+            plan = plans.get(h.difvif)
+            if plan is None:
+                if len(plans) >= MAX_PLANS:
+                    plans.clear()
+                plan = plans[h.difvif] = self._plan(h)
+            fields = []
+            for spec in plan.fields:
+                if spec[0] not in named:
+                    named.add(spec[0])
+                    fields.append(spec)
+            flagged = bool(plan.texts or plan.status or plan.alarms)
+            text_at = []
+            if flagged:
+                for at, text in enumerate(plan.texts):
+                    if text.name not in named:
+                        named.add(text.name)
+                        text_at.append(at)
+            if fields or flagged:
+                steps.append((index, tuple(fields), plan if flagged else None, tuple(text_at)))
+        if len(self._layouts) >= MAX_PLANS:
+            self._layouts.clear()
+        layout = self._layouts[heads] = tuple(steps)
+        return layout
 
     def _read_flags(self, plan: _Plan, flags: int) -> _FlagReading:
         """What one flag word says under a plan (kept: a meter repeats the same few words)."""

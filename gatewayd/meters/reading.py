@@ -156,6 +156,11 @@ def _unread_reason(telegram: Telegram, driver: str, n: int) -> str:
     return f"driver {driver} read nothing from this {meter} {where} ({n} data bytes)"
 
 
+# Identities are immutable and a meter sends many telegrams: one object per meter and driver.
+_IDENTITIES: dict[tuple[str, str, int, int, str], Identity] = {}
+MAX_IDENTITIES = 65536
+
+
 def build_reading(
     telegram: Telegram,
     *,
@@ -188,14 +193,20 @@ def build_reading(
             raise UnreadDataError(_unread_reason(telegram, drv.name, unread), addr.id)
     if state is not None:
         fields, alarms = state.update(addr.id, drv.name, fields, alarms)
-    identity = Identity(
-        id=addr.id,
-        manufacturer=addr.manufacturer,
-        version=addr.version,
-        device_type=addr.device_type,
-        media=addr.media,
-        meter=drv.name,
-    )
+    who = (addr.id, addr.manufacturer, addr.version, addr.device_type, drv.name)
+    identity = _IDENTITIES.get(who)
+    if identity is None:
+        identity = Identity(
+            id=addr.id,
+            manufacturer=addr.manufacturer,
+            version=addr.version,
+            device_type=addr.device_type,
+            media=addr.media,
+            meter=drv.name,
+        )
+        if len(_IDENTITIES) >= MAX_IDENTITIES:
+            _IDENTITIES.clear()
+        _IDENTITIES[who] = identity
     return Reading(
         identity=identity,
         timestamp=time.time() if received_at is None else received_at,
