@@ -57,12 +57,14 @@ FormatKey = tuple[str, int, int, int]  # manufacturer, version, device type, sig
 
 @dataclass(frozen=True, slots=True)
 class FormatPlan:
-    """A compact format, parsed: its headers, the data size, and per record (header, start,
-    end, value reader) over the compact data."""
+    """A compact format, parsed: its headers, the data size, per record (header, start, end,
+    value reader) over the compact data, and the full APL as a template: every header's bytes
+    (a % doubled) followed by %s for that record's data bytes."""
 
     headers: tuple[RecordHeader, ...]
     need: int
     steps: tuple[tuple[RecordHeader, int, int, Reader], ...]
+    template: bytes
 
 
 def signature(difvif: bytes) -> int:
@@ -137,7 +139,8 @@ class CompactFormats:
             for h in hdrs:
                 steps.append((h, pos, pos + h.size, cache.entry(h.difvif)[2]))
                 pos += h.size
-            plan = self._plans[fmt] = FormatPlan(hdrs, pos, tuple(steps))
+            template = b"".join(h.difvif.replace(b"%", b"%%") + b"%s" for h in hdrs)
+            plan = self._plans[fmt] = FormatPlan(hdrs, pos, tuple(steps), template)
         return plan
 
     # ---- persistence -------------------------------------------------------------------
@@ -191,18 +194,16 @@ def expand_compact(
             f"compact frame format {sig:04X} needs {need} data bytes, frame has {len(data)}",
             meter_id,
         )
-    parts = []
-    records = []
-    for h, start, end, reader in plan.steps:
-        chunk = data[start:end]
-        parts.append(h.difvif)
-        parts.append(chunk)
-        records.append(Record(h, reader(chunk), chunk))
-    apl = b"".join(parts)
+    steps = plan.steps
+    chunks = tuple([data[start:end] for _, start, end, _ in steps])
+    records = tuple(
+        [Record(h, read(c), c) for (h, _, _, read), c in zip(steps, chunks, strict=True)]
+    )
+    apl = plan.template % chunks
     if crc16_en13757(apl) != fcrc:
         raise FrameError(
             f"compact frame full-frame CRC {fcrc:04X} does not match the rebuilt records "
             f"({crc16_en13757(apl):04X}) for format {sig:04X}",
             meter_id,
         )
-    return apl, tuple(records)
+    return apl, records

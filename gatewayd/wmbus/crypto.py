@@ -61,6 +61,7 @@ def aes_cbc_encrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
 
 
 _BLOCK_MASK = (1 << 128) - 1
+_BYTE = tuple(bytes([i]) for i in range(256))
 
 
 class Ciphers:
@@ -88,10 +89,18 @@ class Ciphers:
         n = len(data)
         if n == 0:
             return b""
-        first = int.from_bytes(counter_block, "big")
-        counters = b"".join(
-            ((first + i) & _BLOCK_MASK).to_bytes(16, "big") for i in range((n + 15) // 16)
-        )
+        blocks = (n + 15) // 16
+        last = counter_block[15]
+        if blocks == 1:
+            counters = counter_block
+        elif last + blocks <= 256:  # only the last byte counts up (a telegram is a few blocks)
+            prefix = counter_block[:15]
+            counters = b"".join([prefix + _BYTE[last + i] for i in range(blocks)])
+        else:
+            first = int.from_bytes(counter_block, "big")
+            counters = b"".join(
+                [((first + i) & _BLOCK_MASK).to_bytes(16, "big") for i in range(blocks)]
+            )
         stream = self._context(self._enc, key, True).update(counters)
         return _xor(data, stream[:n])
 
