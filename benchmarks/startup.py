@@ -10,6 +10,11 @@ cpu.cfs_quota_us, whichever the machine has; needs root) to stand in for a Pi Ze
 `--mqtt` adds an [mqtt] section (to a port where no broker listens: the sink starts and
 retries in the background, as on a site whose broker is down). Prints one line per N: the
 median and the worst of the runs.
+
+An installed package has its bytecode (pip writes the .pyc files); a checkout run with
+PYTHONDONTWRITEBYTECODE=1 compiles every module at every start. By default the daemon runs as
+installed: bytecode is cached in a temporary PYTHONPYCACHEPREFIX, warmed by one unmeasured
+run. `--no-bytecode` measures the compile-every-start case instead.
 """
 
 from __future__ import annotations
@@ -78,7 +83,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
 
 
-def one_run(meters: int, group: Path | None, mqtt: bool) -> tuple[float, float]:
+def one_run(
+    meters: int, group: Path | None, mqtt: bool, pycache: str | None
+) -> tuple[float, float]:
     """(seconds exec -> READY=1, the daemon's CPU seconds at READY)."""
     with tempfile.TemporaryDirectory(prefix="gatewayd-startup-") as tmpname:
         tmp = Path(tmpname)
@@ -89,6 +96,11 @@ def one_run(meters: int, group: Path | None, mqtt: bool) -> tuple[float, float]:
         holder = os.open(tmp / "radio.fifo", os.O_RDWR | os.O_NONBLOCK)  # a writer, never closed
         env = {**os.environ, "NOTIFY_SOCKET": str(tmp / "notify")}
         env.pop("CREDENTIALS_DIRECTORY", None)
+        if pycache is not None:
+            env.pop("PYTHONDONTWRITEBYTECODE", None)
+            env["PYTHONPYCACHEPREFIX"] = pycache
+        else:
+            env["PYTHONDONTWRITEBYTECODE"] = "1"
         procs = (group / "cgroup.procs") if group is not None else None
 
         def enter_group() -> None:
@@ -128,13 +140,23 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--cpu-quota", type=float, metavar="PCT", help="limit to PCT of a core")
     parser.add_argument("--mqtt", action="store_true", help="also configure the MQTT sink")
+    parser.add_argument(
+        "--no-bytecode", action="store_true", help="compile every module at every start"
+    )
     args = parser.parse_args()
     limit = f"{args.cpu_quota:g} % of a core" if args.cpu_quota else "no CPU limit"
     sinks = "MQTT (no broker)" if args.mqtt else "no sinks"
-    print(f"gatewayd run: exec -> READY=1, replay radio on a FIFO, {sinks}, {limit}")
-    with cpu_cgroup(args.cpu_quota) as group:
+    code = "compiled at every start" if args.no_bytecode else "bytecode cached, as installed"
+    print(f"gatewayd run: exec -> READY=1, replay radio on a FIFO, {sinks}, {limit}, {code}")
+    with (
+        tempfile.TemporaryDirectory(prefix="gatewayd-pycache-") as pycache_dir,
+        cpu_cgroup(args.cpu_quota) as group,
+    ):
+        pycache = None if args.no_bytecode else pycache_dir
+        if pycache is not None:
+            one_run(3, None, args.mqtt, pycache)  # writes the bytecode
         for meters in args.meters:
-            runs = [one_run(meters, group, args.mqtt) for _ in range(args.repeat)]
+            runs = [one_run(meters, group, args.mqtt, pycache) for _ in range(args.repeat)]
             ready = [r for r, _ in runs]
             cpu = [c for _, c in runs]
             print(

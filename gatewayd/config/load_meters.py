@@ -137,7 +137,7 @@ def _static_fields(t: Table) -> tuple[tuple[str, str | int | float | bool], ...]
 def _driver(mt: Table) -> str:
     if "driver" not in mt:
         return "auto"
-    # The driver registry (every driver module) is imported only when a meter names a driver.
+    # Only when a meter names a driver (the registry is a table; no driver module is loaded).
     from gatewayd.meters.registry import driver_names  # noqa: PLC0415
 
     return mt.choice("driver", driver_names(), "auto")
