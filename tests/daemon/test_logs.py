@@ -98,3 +98,18 @@ def test_every_journal_field_is_documented() -> None:
     own = ("MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "LOGGER", "CODE_FILE", "EXCEPTION_TEXT")
     for name in (*FIELDS, *own):
         assert f"`{name}`" in section, name
+
+
+def test_every_journal_event_is_documented() -> None:
+    """Each GATEWAYD_EVENT gatewayd logs (fields("..."), a telegram error's kind, the radio's
+    states) is listed in docs/deploy.md's journal fields table."""
+    events: set[str] = set()
+    for path in (REPO / "gatewayd").rglob("*.py"):
+        events |= set(re.findall(r'(?<![\w.])fields\(\s*"([a-z_]+)"', path.read_text()))
+    errors = (REPO / "gatewayd" / "wmbus" / "errors.py").read_text()
+    events |= set(re.findall(r'^    kind = "([a-z_]+)"', errors, re.MULTILINE))
+    events |= {"reading", "alarm", "meter_silent", "meter_back", "radio_running"}
+    doc = (REPO / "docs" / "deploy.md").read_text(encoding="utf-8")
+    row = next(line for line in doc.splitlines() if line.startswith("| `GATEWAYD_EVENT` |"))
+    assert {"config_error", "wrong_key", "unread_data"} <= events
+    assert {e for e in events if f"`{e}`" not in row} == set()
