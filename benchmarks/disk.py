@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,35 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from local_broker import start_broker  # noqa: E402
+
 from tests.daemon.harness import KEY, METER  # noqa: E402
 from tests.loopdisk import can_loop_mount, device_of, loop_ext4, sectors_written  # noqa: E402
 from tests.sinks.feeder import FifoFeeder  # noqa: E402
-
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_broker(d: Path) -> tuple[subprocess.Popen[bytes], int]:
-    import socket
-
-    port = free_port()
-    conf = d / "mosquitto.conf"
-    conf.write_text(f"user root\nlistener {port} 127.0.0.1\nallow_anonymous true\n")
-    proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc, port
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError("mosquitto did not start")
 
 
 def syncfs(path: Path) -> None:

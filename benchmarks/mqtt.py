@@ -34,13 +34,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import getpass
 import logging
 import os
-import shutil
-import socket
 import struct
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,6 +45,8 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 from unittest import mock
+
+from local_broker import pct, start_broker
 
 from gatewayd.config.load import load_config
 from gatewayd.daemon.app import Daemon
@@ -85,30 +83,6 @@ def rss_mib() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def pct(xs: Sequence[float], p: float) -> float:
-    return sorted(xs)[min(len(xs) - 1, int(len(xs) * p))] * 1000 if xs else float("nan")
-
-
-def start_broker(d: Path, nodelay: bool = False) -> tuple[subprocess.Popen[bytes], int]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    conf = d / "mosquitto.conf"
-    conf.write_text(
-        f"user {getpass.getuser()}\nlistener {port} 127.0.0.1\nallow_anonymous true\n"
-        "max_queued_messages 1000000\n" + ("set_tcp_nodelay true\n" if nodelay else "")
-    )
-    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    proc = subprocess.Popen([exe, "-c", str(conf)], stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-            return proc, port
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError("mosquitto did not start")
 
 
 # ---------------------------------------------------------------- through the replay radio

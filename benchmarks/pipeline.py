@@ -29,8 +29,6 @@ import argparse
 import contextlib
 import os
 import pstats
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,6 +38,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from local_broker import pct, start_broker  # noqa: E402
 
 from tests.sinks.feeder import FifoFeeder, daemon_config  # noqa: E402
 
@@ -54,25 +54,8 @@ try:
 finally:
     prof.dump_stats(out)
 """
-MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 GW = "pipe"
 TICK = os.sysconf("SC_CLK_TCK")
-
-
-def start_broker(d: Path) -> tuple[subprocess.Popen[bytes], int]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    conf = d / "mosquitto.conf"
-    conf.write_text(f"user root\nlistener {port} 127.0.0.1\nallow_anonymous true\n")
-    proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stderr=subprocess.DEVNULL)
-    for _ in range(250):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc, port
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError("mosquitto did not start")
 
 
 class Arrivals:
@@ -138,11 +121,6 @@ def remove_cgroups() -> None:
         if g.exists():
             with contextlib.suppress(OSError):
                 g.rmdir()
-
-
-def pct(xs: list[float], p: float) -> float:
-    s = sorted(xs)
-    return s[min(len(s) - 1, int(p * len(s)))] * 1000 if s else float("nan")
 
 
 def run(tmp: Path, port: int, rate: float, seconds: float, args: argparse.Namespace) -> None:
