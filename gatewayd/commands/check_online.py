@@ -3,7 +3,8 @@
 Each radio ([radio] or every [[radios]] table) is opened through the radio class the daemon
 uses (serial port, configuration commands, the module's ping and device info), then closed.
 The broker is connected to with the configured host, port, credentials and TLS under a client
-id of its own (so a running service keeps its session), then disconnected cleanly. Each result
+id of its own (so a running service keeps its session) and a clean session (so the check leaves
+no session behind on the broker), then disconnected cleanly. Each result
 is one line; no secret is printed.
 """
 
@@ -60,7 +61,7 @@ async def check_broker(config: Config) -> OnlineResult | None:
     # The will is only published if this check's connection is dropped, on a topic of its own.
     will_topic = f"{settings.prefix}/{settings.gateway_id}/check-config"
     try:
-        conn = Connection(settings, will_topic, lambda _mid, _ok: None)
+        conn = Connection(settings, will_topic, lambda _mid, _ok: None, keep_session=False)
         await conn.open()
         await conn.close(MQTT_CLOSE_S)
     except GatewaydError as exc:

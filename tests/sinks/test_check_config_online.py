@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 from pathlib import Path
+
+import pytest
 
 from gatewayd.demo.sim import ImstSimulator
 from tests.sinks.conftest import BrokerFactory, Pki, free_port
@@ -79,6 +82,41 @@ async def test_answering_module_and_good_credentials_pass(
     assert PASSWORD not in out + err
     # mosquitto saw a client of its own id, not the service's (a running service keeps its session)
     assert "gatewayd-gw1-check" in broker.log.read_text()
+
+
+def session_present(port: int, client_id: str, v5: bool) -> bool:
+    """Connect as client_id asking to resume its session (3.1.1 clean session 0, MQTT 5 clean
+    start 0) and return the CONNACK's session-present flag: whether the broker kept one."""
+
+    def field(b: bytes) -> bytes:
+        return len(b).to_bytes(2, "big") + b
+
+    variable = field(b"MQTT") + bytes([5 if v5 else 4, 0x00]) + (60).to_bytes(2, "big")
+    body = variable + (b"\x00" if v5 else b"") + field(client_id.encode())  # no properties
+    assert len(body) < 128  # one-byte remaining length
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(bytes([0x10, len(body)]) + body)
+        head = s.recv(4)
+        assert head[0] == 0x20 and head[3] == 0, head  # CONNACK, accepted
+        s.sendall(b"\xe0\x00")  # DISCONNECT
+    return bool(head[2] & 0x01)
+
+
+@pytest.mark.parametrize("protocol", ["3.1.1", "5"])
+async def test_the_check_leaves_no_session_on_the_broker(
+    tmp_path: Path, broker_factory: BrokerFactory, protocol: str
+) -> None:
+    broker = broker_factory()
+    v5 = protocol == "5"
+    async with ImstSimulator([], rate=0) as sim:
+        mqtt = mqtt_section(broker.port) + f'protocol = "{protocol}"\n'
+        code, _out, err = await check_online(write_config(tmp_path, sim.device_path, mqtt))
+    assert code == 0, err
+    assert "gatewayd-gw1-check" in broker.log.read_text()  # the check did connect under its id
+    assert not session_present(broker.port, "gatewayd-gw1-check", v5)
+    # the probe itself can see a kept session: its own (3.1.1: clean session 0) is still there
+    assert session_present(broker.port, "probe-keeps-its-session", False) is False
+    assert session_present(broker.port, "probe-keeps-its-session", False) is True
 
 
 async def test_wrong_password_and_broker_down_are_refused_with_a_line(

@@ -7,10 +7,10 @@ import socket
 
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from gatewayd.sinks.mqtt.connection import _Client
+from gatewayd.sinks.mqtt.paho_client import PahoClient
 
 
-class _Counting(_Client):
+class _Counting(PahoClient):
     sends = 0
 
     def _sock_send(self, buf: bytes | bytearray) -> int:

@@ -14,7 +14,7 @@ import logging
 import socket
 import ssl
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
@@ -24,14 +24,13 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from gatewayd.config.sections import MqttSettings
 from gatewayd.errors import SinkError
+from gatewayd.sinks.mqtt.paho_client import PahoClient
 from gatewayd.sinks.mqtt.payload import OFFLINE
 
 log = logging.getLogger(__name__)
 
 SESSION_EXPIRY_S = 7 * 24 * 3600  # MQTT 5: keep the session a week (3.1.1: clean_session=False)
 
-RECV_CHUNK = 65536
-MERGE_MAX = 65536  # bytes of queued packets written by one send()
 AckCallback = Callable[[int, bool], None]  # (mid, accepted by the broker)
 
 
@@ -70,101 +69,19 @@ def tls_context(settings: MqttSettings) -> ssl.SSLContext:
     return ctx
 
 
-_PUBACK_OK = ReasonCode(PacketTypes.PUBACK)
-_NO_PROPERTIES = Properties(PacketTypes.PUBACK)  # type: ignore[no-untyped-call]
-
-
-class _Client(paho.Client):
-    """paho's client, closing the socket when the TLS handshake fails, and reading a plain
-    PUBACK without building objects for it.
-
-    paho (2.2) leaves the half-made TLS socket to the garbage collector when the handshake
-    raises; with a broker that keeps refusing our certificate that is one leaked socket per
-    attempt until the next collection. It also builds a fresh ReasonCode and Properties for
-    every PUBACK (about 40 us each here, in every protocol version): a two-byte PUBACK (3.1.1,
-    or an MQTT 5 success without properties) gets shared, never-modified ones instead. And it
-    reads a packet in two or three recv() calls of a few bytes: here one recv() takes what the
-    socket has, and paho's reads are served from it (`unread` says how much is left). Queued
-    packets that need nothing done once written go out in one send() rather than one each.
-    """
-
-    def _packet_write(self) -> MQTTErrorCode:
-        out = self._out_packet
-        if len(out) > 1 and _plain(out[0]) and _plain(out[1]):
-            first = out.popleft()
-            merged = bytearray(first["packet"])
-            while out and _plain(out[0]) and len(merged) < MERGE_MAX:
-                merged += out.popleft()["packet"]
-            out.appendleft(
-                {
-                    "command": first["command"],
-                    "mid": first["mid"],
-                    "qos": first["qos"],
-                    "pos": 0,
-                    "to_process": len(merged),
-                    "packet": merged,
-                    "info": None,
-                }
-            )
-        return super()._packet_write()
-
-    _rbuf = b""
-    _rpos = 0
-
-    @property
-    def unread(self) -> int:
-        return len(self._rbuf) - self._rpos
-
-    def _sock_recv(self, bufsize: int) -> bytes:
-        pos, buf = self._rpos, self._rbuf
-        if pos >= len(buf):
-            buf = super()._sock_recv(RECV_CHUNK)  # raises as paho expects (BlockingIOError)
-            if len(buf) <= bufsize:
-                return buf  # b"": closed by the broker
-            self._rbuf, pos = buf, 0
-        self._rpos = end = min(pos + bufsize, len(buf))
-        return buf[pos:end]
-
-    def _handle_pubackcomp(self, cmd: Literal["PUBACK", "PUBCOMP"]) -> MQTTErrorCode:
-        packet = self._in_packet["packet"]
-        if cmd != "PUBACK" or len(packet) != 2:
-            return super()._handle_pubackcomp(cmd)
-        mid = (packet[0] << 8) | packet[1]
-        with self._out_message_mutex:
-            if mid in self._out_messages:
-                return self._do_on_publish(mid, _PUBACK_OK, _NO_PROPERTIES)
-        return MQTTErrorCode.MQTT_ERR_SUCCESS
-
-    def _ssl_wrap_socket(self, tcp_sock: socket.socket) -> ssl.SSLSocket:
-        ctx = self._ssl_context
-        if ctx is None:  # paho only calls this with TLS configured
-            raise ValueError("TLS requested without an SSL context")
-        sock = ctx.wrap_socket(tcp_sock, server_hostname=self._host, do_handshake_on_connect=False)
-        try:
-            sock.settimeout(self._connect_timeout)
-            sock.do_handshake()  # the context checks the host name (check_hostname=True)
-        except BaseException:
-            sock.close()
-            raise
-        return sock
-
-
-def _plain(packet: Any) -> bool:
-    """A packet not begun whose writing paho follows with nothing (a QoS 0 PUBLISH is reported
-    written; a DISCONNECT closes the socket)."""
-    kind = packet["command"] & 0xF0
-    return bool(
-        packet["pos"] == 0
-        and kind != paho.DISCONNECT
-        and not (kind == paho.PUBLISH and packet["qos"] == 0)
-    )
-
-
 class Connection:
     """Connect with `open()`; then publish(), watch `lost`, and `close()` or `abort()`."""
 
-    def __init__(self, settings: MqttSettings, status_topic: str, on_ack: AckCallback) -> None:
+    def __init__(
+        self,
+        settings: MqttSettings,
+        status_topic: str,
+        on_ack: AckCallback,
+        *,
+        keep_session: bool = True,
+    ) -> None:
         self._settings = settings
+        self._keep_session = keep_session  # False: a one-off connection that leaves no session
         self._on_ack = on_ack
         self._loop = asyncio.get_running_loop()
         self._connack: asyncio.Future[None] = self._loop.create_future()
@@ -176,11 +93,11 @@ class Connection:
         self._misc_task: asyncio.Task[None] | None = None
         v5 = settings.protocol == "5"
         self._v5 = v5
-        client = _Client(
+        client = PahoClient(
             CallbackAPIVersion.VERSION2,
             client_id=settings.effective_client_id,
             protocol=MQTTProtocolVersion.MQTTv5 if v5 else MQTTProtocolVersion.MQTTv311,
-            clean_session=None if v5 else False,
+            clean_session=None if v5 else not keep_session,
         )
         client.max_inflight_messages_set(settings.max_inflight)
         client.connect_timeout = settings.connect_timeout_s
@@ -202,11 +119,12 @@ class Connection:
                 self._client.tls_set_context(tls_context(s))
         except (OSError, ssl.SSLError, ValueError) as e:
             raise ConnectError(f"cannot load TLS files: {e}") from e
-        props = None
+        kwargs: dict[str, Any] = {}
         if self._v5:
             props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
-            props.SessionExpiryInterval = SESSION_EXPIRY_S
-        kwargs: dict[str, Any] = {"clean_start": False, "properties": props} if self._v5 else {}
+            if self._keep_session:
+                props.SessionExpiryInterval = SESSION_EXPIRY_S
+            kwargs = {"clean_start": not self._keep_session, "properties": props}
         job = self._loop.run_in_executor(
             None, lambda: self._client.connect(s.host, s.port, s.keepalive, **kwargs)
         )
