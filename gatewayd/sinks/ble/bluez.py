@@ -72,7 +72,10 @@ async def call(
         signature=signature,
         body=body or [],
     )
-    reply = await asyncio.wait_for(bus.call(msg), CALL_TIMEOUT_S)
+    # asyncio.timeout, not wait_for: Python 3.11's wait_for returns the reply when a cancel
+    # arrives with it, swallowing the cancel, and stop() then waited for the task forever.
+    async with asyncio.timeout(CALL_TIMEOUT_S):
+        reply = await bus.call(msg)
     if reply.message_type == MessageType.ERROR:
         text = reply.body[0] if reply.body and isinstance(reply.body[0], str) else ""
         raise DBusError(reply.error_name or "org.freedesktop.DBus.Error.Failed", text)
@@ -308,6 +311,9 @@ class Registrar:
         """Cancel the supervisor, unregister cleanly within `timeout`, close the connection."""
         bus = self._bus
         task.cancel()
+        while not task.done():  # a cancel lost in a library's wait_for is repeated
+            await asyncio.wait({task}, timeout=0.5)
+            task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
         if bus is not None and bus.connected:
