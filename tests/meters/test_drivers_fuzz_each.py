@@ -5,8 +5,6 @@ a driver added later is exercised however many others there are."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,9 +14,9 @@ from gatewayd.meters.registry import ENTRY_BY_NAME, all_drivers, load
 from gatewayd.wmbus.decode import Decoder
 from gatewayd.wmbus.errors import TelegramError
 from gatewayd.wmbus.link import FrameFormat
-from gatewayd.wmbus.records import parse_records
 from gatewayd.wmbus.telegram import Telegram
-from tests.conftest import OWN_VECTORS, load_vectors
+from tests.conftest import load_vectors
+from tests.meters.mutations import PUBLISHED, Mutation, mutated, mutation
 
 EXAMPLES_PER_DRIVER = 25
 _DRIVERS = all_drivers()
@@ -28,7 +26,7 @@ BY_NAME = {name: load(e) for name, e in ENTRY_BY_NAME.items()}
 def _family_bases() -> dict[str, list[Telegram]]:
     """Driver name -> the decoded published telegrams of its family."""
     out: dict[str, list[Telegram]] = {}
-    for v in load_vectors([OWN_VECTORS / "published" / "wmbusmeters.jsonl"]):
+    for v in load_vectors([PUBLISHED]):
         d = BY_NAME.get(v["driver"])
         if d is None:
             continue
@@ -46,21 +44,6 @@ BASES = _family_bases()
 ANY_BASE = [tg for tgs in BASES.values() for tg in tgs]
 
 
-def _mutate(data: bytes, flips: list[tuple[int, int]], cut: int, tail: bytes) -> bytes:
-    b = bytearray(data)
-    for pos, val in flips:
-        if b:
-            b[pos % len(b)] = val
-    return bytes(b[: max(0, len(b) - cut)]) + tail
-
-
-mutation = st.tuples(
-    st.lists(st.tuples(st.integers(0, 255), st.integers(0, 255)), max_size=6),
-    st.integers(0, 40),
-    st.binary(max_size=24),
-)
-
-
 @pytest.mark.parametrize("name", sorted({d.name for d in _DRIVERS}))
 def test_each_driver_never_raises_outside_the_error_tree(name: str) -> None:
     own = BASES.get(name, [])
@@ -71,16 +54,10 @@ def test_each_driver_never_raises_outside_the_error_tree(name: str) -> None:
         mine: Telegram,
         other: Telegram,
         use_other: bool,
-        m: tuple[list[tuple[int, int]], int, bytes],
+        m: Mutation,
     ) -> None:
         base = other if use_other else mine
-        apl = _mutate(base.apl, *m)
-        tg = dataclasses.replace(
-            base,
-            manufacturer_data=_mutate(base.manufacturer_data or base.apl, *m),
-            apl=apl,
-            records=parse_records(apl, strict=False).records,
-        )
+        tg = mutated(base, m)
         try:
             reading = build_reading(tg, driver=name)
         except TelegramError:

@@ -6,7 +6,6 @@ fuzz test samples ~90 drivers; this one makes sure every new family gets its sha
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,9 +14,9 @@ from gatewayd.meters import build_reading
 from gatewayd.wmbus.decode import Decoder
 from gatewayd.wmbus.errors import TelegramError
 from gatewayd.wmbus.link import FrameFormat
-from gatewayd.wmbus.records import parse_records
 from gatewayd.wmbus.telegram import Telegram
-from tests.conftest import OWN_VECTORS, load_vectors
+from tests.conftest import load_vectors
+from tests.meters.mutations import PUBLISHED, Mutation, mutate, mutated, mutation
 
 FAMILIES = (
     "maddalena", "microclima", "minomess", "mkradio4a", "munia", "op041a", "pollucomf",
@@ -28,7 +27,7 @@ FAMILIES = (
 
 def _bases() -> list[tuple[str, Telegram]]:
     out = []
-    for v in load_vectors([OWN_VECTORS / "published" / "wmbusmeters.jsonl"]):
+    for v in load_vectors([PUBLISHED]):
         if v["driver"] in FAMILIES:
             key = bytes.fromhex(v["key"]) if v["key"] else None
             tg = Decoder().decode(bytes.fromhex(v["telegrams"][-1]), FrameFormat.CLEAN, key)
@@ -43,32 +42,13 @@ def test_every_family_has_a_base() -> None:
     assert {name for name, _ in BASES} == set(FAMILIES)
 
 
-def _mutate(data: bytes, flips: list[tuple[int, int]], cut: int, tail: bytes) -> bytes:
-    b = bytearray(data)
-    for pos, val in flips:
-        if b:
-            b[pos % len(b)] = val
-    return bytes(b[: max(0, len(b) - cut)]) + tail
-
-
-mutation = st.tuples(
-    st.lists(st.tuples(st.integers(0, 255), st.integers(0, 255)), max_size=6),
-    st.integers(0, 40),
-    st.binary(max_size=24),
-)
-
-
 @settings(max_examples=250, deadline=None)
 @given(st.sampled_from(BASES), mutation)
 def test_mutated_layouts_and_records_never_escape_the_error_tree(
-    base: tuple[str, Telegram], m: tuple[list[tuple[int, int]], int, bytes]
+    base: tuple[str, Telegram], m: Mutation
 ) -> None:
     name, tg = base
-    apl = _mutate(tg.apl, *m)
-    mfct = _mutate(tg.manufacturer_data or tg.apl, *m)
-    changed = dataclasses.replace(
-        tg, apl=apl, manufacturer_data=mfct, records=parse_records(apl, strict=False).records
-    )
+    changed = mutated(tg, m)
     with contextlib.suppress(TelegramError):
         build_reading(changed, driver=name)
 
@@ -76,8 +56,8 @@ def test_mutated_layouts_and_records_never_escape_the_error_tree(
 @settings(max_examples=250, deadline=None)
 @given(st.sampled_from(BASES), mutation)
 def test_mutated_frames_never_escape_the_error_tree(
-    base: tuple[str, Telegram], m: tuple[list[tuple[int, int]], int, bytes]
+    base: tuple[str, Telegram], m: Mutation
 ) -> None:
     name, tg = base
     with contextlib.suppress(TelegramError):
-        build_reading(Decoder().decode(_mutate(tg.frame, *m), FrameFormat.CLEAN), driver=name)
+        build_reading(Decoder().decode(mutate(tg.frame, *m), FrameFormat.CLEAN), driver=name)
