@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 
 from gatewayd.daemon.logs import fields, meter_label
-from gatewayd.meters.roles import Medium, Role, meaning
+from gatewayd.meters.roles import Medium, Role
 from gatewayd.sinks.base import Reading
 
 LOGGER = "gatewayd.readings"
@@ -56,19 +56,21 @@ UNIT_SYMBOLS = {
 
 def _best(reading: Reading) -> dict[Role, tuple[str, object, str]]:
     """Per wanted role, the best field: (name, value, unit). Ranked before unranked, then
-    the driver's order; numbers only, except for a status text other than "" and "OK"."""
+    the driver's order; numbers only (a meter's "no value" code is none), except for a status
+    text other than "" and "OK"."""
     best: dict[Role, tuple[int, str, object, str]] = {}
-    medium = reading.medium
-    for name, value in reading.values.items():
-        m = meaning(name, medium)
-        if m.role not in _WANTED or value is None or isinstance(value, bool):
+    for f in reading.fields:
+        if f.role not in _WANTED:
             continue
-        if (m.role is Role.STATUS) != isinstance(value, str) or value in ("", "OK"):
-            continue  # a status text only when it says something
-        order = m.rank if m.rank is not None else 1 << 16
-        seen = best.get(m.role)
+        if f.role is Role.STATUS:
+            if not isinstance(f.value, str) or f.value in ("", "OK"):
+                continue  # a status text only when it says something
+        elif f.number is None:
+            continue
+        order = f.rank if f.rank is not None else 1 << 16
+        seen = best.get(f.role)
         if seen is None or order < seen[0]:
-            best[m.role] = (order, name, value, m.unit)
+            best[f.role] = (order, f.name, f.value, f.unit)
     return {role: (n, v, u) for role, (_o, n, v, u) in best.items()}
 
 
