@@ -311,9 +311,6 @@ class Registrar:
         """Cancel the supervisor, unregister cleanly within `timeout`, close the connection."""
         bus = self._bus
         task.cancel()
-        while not task.done():  # a cancel lost in a library's wait_for is repeated
-            await asyncio.wait({task}, timeout=0.5)
-            task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
         if bus is not None and bus.connected:
