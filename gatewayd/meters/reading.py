@@ -22,6 +22,7 @@ from gatewayd.meters.model import Identity, Reading, Value
 from gatewayd.meters.registry import GENERIC_NAME, driver_for
 from gatewayd.wmbus.ci import CI_TABLE
 from gatewayd.wmbus.errors import UnreadDataError
+from gatewayd.wmbus.frozen import slot_setters
 from gatewayd.wmbus.telegram import Telegram
 
 STATE_VERSION = 1
@@ -207,16 +208,26 @@ def build_reading(
         if len(_IDENTITIES) >= MAX_IDENTITIES:
             _IDENTITIES.clear()
         _IDENTITIES[who] = identity
-    return Reading(
-        identity=identity,
-        timestamp=time.time() if received_at is None else received_at,
-        rssi_dbm=rssi_dbm,
-        values=MappingProxyType(cast(dict[str, Value], fields)),
-        alarms=MappingProxyType(alarms) if alarms is not None else None,
-        records=telegram.records,
-        warnings=tuple(telegram.warnings),
-        name=name,
-        dedup_key=telegram_key(telegram) if dedup_key is None else dedup_key,
-        static=static,
-        receivers=receivers,
-    )
+    # Reading(...) field by field, as its __init__ would set them (see wmbus/frozen.py)
+    r = _new(Reading)
+    _r_identity(r, identity)
+    _r_timestamp(r, time.time() if received_at is None else received_at)
+    _r_rssi_dbm(r, rssi_dbm)
+    _r_values(r, MappingProxyType(cast(dict[str, Value], fields)))
+    _r_alarms(r, MappingProxyType(alarms) if alarms is not None else None)
+    _r_records(r, telegram.records)
+    _r_warnings(r, tuple(telegram.warnings))
+    _r_name(r, name)
+    _r_dedup_key(r, telegram_key(telegram) if dedup_key is None else dedup_key)
+    _r_static(r, static)
+    _r_receivers(r, receivers)
+    _r_json(r, [])  # the memoised JSON, made on demand
+    return r
+
+
+_new = object.__new__
+(_r_identity, _r_timestamp, _r_rssi_dbm, _r_values, _r_alarms, _r_records, _r_warnings, _r_name,
+ _r_dedup_key, _r_static, _r_receivers, _r_json) = slot_setters(
+    Reading, "identity", "timestamp", "rssi_dbm", "values", "alarms", "records", "warnings", "name",
+    "dedup_key", "static", "receivers", "_json",
+)  # fmt: skip

@@ -59,12 +59,20 @@ FormatKey = tuple[str, int, int, int]  # manufacturer, version, device type, sig
 class FormatPlan:
     """A compact format, parsed: its headers, the data size, per record (header, start, end,
     value reader) over the compact data, and the full APL as a template: every header's bytes
-    (a % doubled) followed by %s for that record's data bytes."""
+    (a % doubled) followed by %s for that record's data bytes.
+
+    known: per record, the Records already made from given data bytes (a Record is immutable
+    and a function of its header and bytes alone; a meter repeats most of its values, e.g.
+    info codes, targets, temperatures), at most MAX_KNOWN_VALUES each (emptied when full)."""
 
     headers: tuple[RecordHeader, ...]
     need: int
     steps: tuple[tuple[RecordHeader, int, int, Reader], ...]
     template: bytes
+    known: tuple[dict[bytes, Record], ...] = ()
+
+
+MAX_KNOWN_VALUES = 256
 
 
 def signature(difvif: bytes) -> int:
@@ -140,7 +148,8 @@ class CompactFormats:
                 steps.append((h, pos, pos + h.size, cache.entry(h.difvif)[2]))
                 pos += h.size
             template = b"".join(h.difvif.replace(b"%", b"%%") + b"%s" for h in hdrs)
-            plan = self._plans[fmt] = FormatPlan(hdrs, pos, tuple(steps), template)
+            known: tuple[dict[bytes, Record], ...] = tuple({} for _ in hdrs)
+            plan = self._plans[fmt] = FormatPlan(hdrs, pos, tuple(steps), template, known)
         return plan
 
     # ---- persistence -------------------------------------------------------------------
@@ -194,16 +203,23 @@ def expand_compact(
             f"compact frame format {sig:04X} needs {need} data bytes, frame has {len(data)}",
             meter_id,
         )
-    steps = plan.steps
-    chunks = tuple([data[start:end] for _, start, end, _ in steps])
-    records = tuple(
-        [Record(h, read(c), c) for (h, _, _, read), c in zip(steps, chunks, strict=True)]
-    )
-    apl = plan.template % chunks
+    chunks = []
+    records = []
+    for (h, start, end, read), known in zip(plan.steps, plan.known, strict=True):
+        chunk = data[start:end]
+        rec = known.get(chunk)
+        if rec is None:
+            rec = Record(h, read(chunk), chunk)
+            if len(known) >= MAX_KNOWN_VALUES:
+                known.clear()
+            known[chunk] = rec
+        chunks.append(chunk)
+        records.append(rec)
+    apl = plan.template % tuple(chunks)
     if crc16_en13757(apl) != fcrc:
         raise FrameError(
             f"compact frame full-frame CRC {fcrc:04X} does not match the rebuilt records "
             f"({crc16_en13757(apl):04X}) for format {sig:04X}",
             meter_id,
         )
-    return apl, records
+    return apl, tuple(records)

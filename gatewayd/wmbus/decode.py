@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from gatewayd.wmbus.compact import CompactFormats, expand_compact
 from gatewayd.wmbus.crypto import Ciphers
 from gatewayd.wmbus.errors import FrameError, UnsupportedError
+from gatewayd.wmbus.frozen import slot_setters
 from gatewayd.wmbus.headers import Headers, LinkCache, walk_headers
 from gatewayd.wmbus.link import Address, FrameFormat, strip_crcs
 from gatewayd.wmbus.records import HeaderCache, Record, parse_headers, parse_records
@@ -139,23 +140,32 @@ def _telegram(
     warnings: tuple[str, ...] = (),
     mfct_key: bytes | None = None,
 ) -> Telegram:
-    return Telegram(
-        frame=h.frame,
-        link=h.link,
-        address=address,
-        ell=h.ell,
-        tpl=tpl,
-        ci=ci,
-        encrypted=encrypted,
-        apl=apl,
-        records=records,
-        manufacturer_data=mfct,
-        compact=compact,
-        format_signature=sig,
-        warnings=warnings,
-        headers=h,
-        mfct_key=mfct_key,
-    )
+    # Telegram(...) field by field, as its __init__ would set them (see frozen.py)
+    t = _new(Telegram)
+    _t_frame(t, h.frame)
+    _t_link(t, h.link)
+    _t_address(t, address)
+    _t_ell(t, h.ell)
+    _t_tpl(t, tpl)
+    _t_ci(t, ci)
+    _t_encrypted(t, encrypted)
+    _t_apl(t, apl)
+    _t_records(t, records)
+    _t_mfct(t, mfct)
+    _t_compact(t, compact)
+    _t_sig(t, sig)
+    _t_warnings(t, warnings)
+    _t_headers(t, h)
+    _t_mfct_key(t, mfct_key)
+    return t
+
+
+_new = object.__new__
+(_t_frame, _t_link, _t_address, _t_ell, _t_tpl, _t_ci, _t_encrypted, _t_apl, _t_records, _t_mfct,
+ _t_compact, _t_sig, _t_warnings, _t_headers, _t_mfct_key) = slot_setters(
+    Telegram, "frame", "link", "address", "ell", "tpl", "ci", "encrypted", "apl", "records",
+    "manufacturer_data", "compact", "format_signature", "warnings", "headers", "mfct_key",
+)  # fmt: skip
 
 
 def describe(frame: bytes, fmt: FrameFormat = FrameFormat.CLEAN) -> FrameSummary:

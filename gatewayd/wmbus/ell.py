@@ -58,35 +58,38 @@ def read_ell(frame: bytes, pos: int, meter_id: str) -> tuple[EllHeader, int]:
     return EllHeader(ci, frame[pos + 1], frame[pos + 2], sn, crc), end + 2
 
 
-def open_ell(
-    frame: bytes,
-    pos: int,
-    ell: EllHeader,
-    key: bytes | None,
-    meter_id: str,
-    ciphers: Ciphers | None = None,
-) -> tuple[bytes, EllHeader]:
-    """Verify (and with ENC = 1 decrypt) the ELL payload after the header at frame[pos].
+def read_open_ell(
+    frame: bytes, pos: int, key: bytes | None, meter_id: str, ciphers: Ciphers | None = None
+) -> tuple[bytes, EllHeader, int]:
+    """Parse the ELL header whose CI is frame[pos], then verify (and with ENC = 1 decrypt) the
+    payload after it; the same checks in the same order as read_ell, then opening.
 
-    Returns the frame with the payload in clear and the header with its PayloadCRC in clear.
-    With ENC = 1 the PayloadCRC is the key check:
+    Returns the frame with the payload in clear, the header with its PayloadCRC in clear and
+    the position just past the header. With ENC = 1 the PayloadCRC is the key check:
     a payload that verifies as it stands is taken as already decrypted only after decryption
     with the given key has failed (or with no key).
     """
-    if ell.session is None:
-        return frame, ell
-    enc = session_encryption(ell.session)
-    crc_at = pos + 1 + LAYOUTS[ell.ci].header_len
+    ci = frame[pos]
+    layout = LAYOUTS[ci]
+    if not layout.has_session:
+        ell, end = read_ell(frame, pos, meter_id)
+        return frame, ell, end
+    crc_at = pos + 1 + layout.header_len
+    if len(frame) < crc_at + 2:
+        raise FrameError(f"ELL 0x{ci:02X} header truncated", meter_id)
+    sn_bytes = frame[crc_at - 4 : crc_at]
+    sn = int.from_bytes(sn_bytes, "little")
+    enc = session_encryption(sn)
     if enc == 0:
         if not _crc_holds(frame, crc_at):
             raise FrameError("ELL payload CRC mismatch", meter_id)
-        return frame, ell
-    if enc != 1:
+    elif enc != 1:
         raise UnsupportedError(f"ELL encryption {enc} (only AES-128-CTR = 1 is defined)", meter_id)
-    iv = ctr_counter_block(frame[2:10], ell.cc, frame[crc_at - 4 : crc_at])
-    plain = _decrypt(frame, crc_at, key, meter_id, iv, ciphers or Ciphers())
-    crc = plain[crc_at] | (plain[crc_at + 1] << 8)
-    return plain, EllHeader(ell.ci, ell.cc, ell.acc, ell.session, crc)
+    else:
+        iv = ctr_counter_block(frame[2:10], frame[pos + 1], sn_bytes)
+        frame = _decrypt(frame, crc_at, key, meter_id, iv, ciphers or Ciphers())
+    crc = frame[crc_at] | (frame[crc_at + 1] << 8)
+    return frame, EllHeader(ci, frame[pos + 1], frame[pos + 2], sn, crc), crc_at + 2
 
 
 def ell_encrypted(ell: EllHeader) -> bool:

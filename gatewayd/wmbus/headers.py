@@ -13,8 +13,9 @@ from gatewayd.wmbus.afl import AflHeader, parse_afl
 from gatewayd.wmbus.ci import CI_AFL, CI_TABLE, ELL_CIS, CiInfo
 from gatewayd.wmbus.crypto import Ciphers
 from gatewayd.wmbus.diehl import rewritten_a_field
-from gatewayd.wmbus.ell import ell_encrypted, open_ell, read_ell
+from gatewayd.wmbus.ell import ell_encrypted, read_ell, read_open_ell
 from gatewayd.wmbus.errors import FrameError, TelegramError, UnsupportedError
+from gatewayd.wmbus.frozen import slot_setters
 from gatewayd.wmbus.link import Address, LinkHeader, bcd_id, parse_link_header
 from gatewayd.wmbus.telegram import EllHeader, TplHeader
 from gatewayd.wmbus.tpl import parse_tpl_header
@@ -117,13 +118,14 @@ def walk_headers(
     try:
         c = frame[pos]
         if c in ELL_CIS:
-            ell, end = read_ell(frame, pos, meter_id)
-            if not open_ell_payload and ell_encrypted(ell):
-                return Headers(frame, link, ell, (pos, end), None, None, None, None, None, None,
-                               end, sealed=True)  # fmt: skip
             if open_ell_payload:
                 key = ell_key(meter_id) if callable(ell_key) else ell_key
-                frame, ell = open_ell(frame, pos, ell, key, meter_id, ciphers)
+                frame, ell, end = read_open_ell(frame, pos, key, meter_id, ciphers)
+            else:
+                ell, end = read_ell(frame, pos, meter_id)
+                if ell_encrypted(ell):
+                    return Headers(frame, link, ell, (pos, end), None, None, None, None, None,
+                                   None, end, sealed=True)  # fmt: skip
             ell_span = (pos, end)
             pos = end
             if pos >= len(frame):
@@ -145,4 +147,27 @@ def walk_headers(
             raise
         return Headers(frame, link, ell, ell_span, afl, afl_span, tpl, tpl_span, ci, info, pos,
                        complete=False)  # fmt: skip
-    return Headers(frame, link, ell, ell_span, afl, afl_span, tpl, tpl_span, ci, info, pos)
+    # Headers(...) of a complete walk, field by field (see frozen.py)
+    out = _new(Headers)
+    _h_frame(out, frame)
+    _h_link(out, link)
+    _h_ell(out, ell)
+    _h_ell_span(out, ell_span)
+    _h_afl(out, afl)
+    _h_afl_span(out, afl_span)
+    _h_tpl(out, tpl)
+    _h_tpl_span(out, tpl_span)
+    _h_ci(out, ci)
+    _h_info(out, info)
+    _h_body_at(out, pos)
+    _h_sealed(out, False)
+    _h_complete(out, True)
+    return out
+
+
+_new = object.__new__
+(_h_frame, _h_link, _h_ell, _h_ell_span, _h_afl, _h_afl_span, _h_tpl, _h_tpl_span, _h_ci, _h_info,
+ _h_body_at, _h_sealed, _h_complete) = slot_setters(
+    Headers, "frame", "link", "ell", "ell_span", "afl", "afl_span", "tpl", "tpl_span", "ci", "info",
+    "body_at", "sealed", "complete",
+)  # fmt: skip

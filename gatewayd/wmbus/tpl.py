@@ -54,7 +54,7 @@ def parse_tpl_header(frame: bytes, pos: int, meter_id: str) -> tuple[TplHeader, 
     p = pos + 1
     long_addr = None
     if info.header == "none":
-        return TplHeader(ci, None, None, None, 0, None), p
+        return _NO_HEADER[ci], p
     if info.header == "long":
         if len(frame) < p + 8:
             raise FrameError("long TPL header truncated", meter_id)
@@ -76,6 +76,14 @@ def parse_tpl_header(frame: bytes, pos: int, meter_id: str) -> tuple[TplHeader, 
         cfg_ext = frame[p]
         p += 1
     return TplHeader(ci, acc, sts, cfg, mode, long_addr, cfg_ext), p
+
+
+# A CI without a TPL header has one (immutable) header object per CI.
+_NO_HEADER = {
+    ci: TplHeader(ci, None, None, None, 0, None)
+    for ci, info in CI_TABLE.items()
+    if info.layer == "tpl" and info.header == "none"
+}
 
 
 def _diehl_real_data(frame: bytes, hdr: TplHeader, address: Address, body_at: int) -> bool:
