@@ -1,9 +1,15 @@
 """Apator AT-WMBUS-16-2 water meters (wmbusmeters "apator162").
 
-The payload is manufacturer data (after DIF 0x0F): 7 bytes of date and fault flags, then
-registers, each one id byte followed by a fixed number of bytes; 0xFF ends the list. Register
-0x10 holds the total volume in litres (4 bytes, little-endian). Register sizes as wmbusmeters
-documents them; a register of unknown size ends the walk.
+The whole payload after the decryption check (2F 2F) is the meter's own layout, not data
+records: one lead byte (0x0F, "manufacturer data", on most meters; 0x80 on older ones), 7 bytes
+of date and fault flags, then registers, each one id byte followed by a fixed number of bytes,
+then optional 0xFF padding and a 2- or 4-byte checksum. Register 0x10 holds the total volume in
+litres (4 bytes, little-endian). Register sizes as wmbusmeters documents them.
+
+The payload is read only when it parses to its end that way: a register of unknown size, or a
+tail that is not padding and a checksum, means the walk lost its place, and a "total" found on
+the way could be any four bytes; then the driver gives no fields (the telegram is reported as
+one no driver reads) rather than a wrong volume.
 """
 
 from __future__ import annotations
@@ -12,24 +18,24 @@ from gatewayd.meters.driver import Detect
 from gatewayd.wmbus.telegram import Telegram
 
 TOTAL_REGISTER = 0x10
-HEADER_BYTES = 7  # date (4) and faults (3) after the 0x0F
+DECRYPT_CHECK = b"\x2f\x2f"
+LEAD_BYTES = 1  # 0x0F (or 0x80 on older meters)
+HEADER_BYTES = 7  # date (4) and faults (3) after the lead byte
+PAD = 0xFF
+CHECKSUM_SIZES = (2, 4)
 
 REGISTER_SIZES: dict[int, int] = {
     0x00: 4,  # date
     0x01: 3,  # faults
     0x10: 4,  # total volume, litres
-    0xA1: 4,
     0x11: 2,  # flow
     0x40: 6,  # detectors
     0x41: 2,  # voltage
     0x42: 4,  # energy
     0x43: 2,  # days since first use
     0x44: 3,
-    0x71: 1 + 2 * 4,  # historical data
-    0x72: 1 + 3 * 4,
-    0x73: 1 + 4 * 4,
-    0x75: 1 + 6 * 4,
-    0x7B: 1 + 12 * 4,
+    # historical data: a byte, then 2..13 four-byte values (0x71..0x7C)
+    **{0x71 + n: 1 + (n + 2) * 4 for n in range(12)},
     **dict.fromkeys((0x80, 0x81, 0x82, 0x83, 0x84, 0x86, 0x87), 10),  # events
     **dict.fromkeys((0x85, 0x88, 0x8F), 11),
     0x8A: 9,
@@ -37,6 +43,7 @@ REGISTER_SIZES: dict[int, int] = {
     0x8C: 6,
     0x8E: 7,
     0xA0: 4,
+    0xA1: 4,
     0xA2: 1,
     0xA3: 7,
     0xA4: 4,
@@ -57,18 +64,50 @@ REGISTER_SIZES: dict[int, int] = {
 }
 
 
-def registers(mfct: bytes) -> dict[int, bytes]:
-    """Register id -> its bytes, walking the manufacturer data (first occurrence wins)."""
+def _is_tail(rest: bytes) -> bool:
+    """rest is padding (0xFF, any number) and then a 2- or 4-byte checksum."""
+    return any(
+        len(rest) >= size and rest[: len(rest) - size].count(PAD) == len(rest) - size
+        for size in CHECKSUM_SIZES
+    )
+
+
+def registers(payload: bytes) -> dict[int, bytes] | None:
+    """Register id -> its bytes (first occurrence wins) from the payload after the
+    decryption check; None when the payload does not parse to its end.
+
+    A register walk and the tail can both fit the same bytes (a short register followed by a
+    2-byte checksum is also a 4-byte checksum); the walk takes a register whenever the rest
+    still parses, so each position is tried as a register first, then as the tail.
+    """
+    start = LEAD_BYTES + HEADER_BYTES
+    if len(payload) < start:
+        return None
+    # ends[i]: the payload from position i on parses (registers, then the tail)
+    n = len(payload)
+    ends = [False] * (n + 1)
+    take = [False] * (n + 1)  # position i is read as a register
+    for i in range(n, start - 1, -1):
+        size = REGISTER_SIZES.get(payload[i]) if i < n else None
+        if size is not None and i + 1 + size <= n and ends[i + 1 + size]:
+            ends[i] = take[i] = True
+        else:
+            ends[i] = _is_tail(payload[i:])
+    if not ends[start]:
+        return None
     out: dict[int, bytes] = {}
-    i = HEADER_BYTES
-    while i < len(mfct):
-        reg = mfct[i]
-        size = REGISTER_SIZES.get(reg)
-        if reg == 0xFF or size is None or i + 1 + size > len(mfct):
-            break
-        out.setdefault(reg, mfct[i + 1 : i + 1 + size])
+    i = start
+    while take[i]:
+        size = REGISTER_SIZES[payload[i]]
+        out.setdefault(payload[i], payload[i + 1 : i + 1 + size])
         i += 1 + size
     return out
+
+
+def payload_of(telegram: Telegram) -> bytes:
+    """The bytes after the decryption check (the whole APL when it carries none)."""
+    apl = telegram.apl
+    return apl[len(DECRYPT_CHECK) :] if apl.startswith(DECRYPT_CHECK) else apl
 
 
 class Apator162:
@@ -86,10 +125,8 @@ class Apator162:
         return None
 
     def decode(self, telegram: Telegram) -> tuple[dict[str, object], dict[str, bool] | None]:
-        mfct = telegram.manufacturer_data
-        if not mfct:
-            return {}, None
-        total = registers(mfct).get(TOTAL_REGISTER)
+        regs = registers(payload_of(telegram))
+        total = None if regs is None else regs.get(TOTAL_REGISTER)
         if total is None:
             return {}, None
         return {"total_m3": int.from_bytes(total, "little") / 1000}, None

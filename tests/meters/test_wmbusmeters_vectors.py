@@ -26,7 +26,8 @@ BY_NAME = {name: load(e) for name, e in ENTRY_BY_NAME.items()}
 
 # the families whose drivers these vectors check (our driver names; a vector may name an alias)
 FAMILIES = {
-    "apator08", "apator172", "apatoreitn", "apatorna1", "compact5", "fhkvdataiii", "vario451",
+    "apator08", "apator162", "apator172", "apatoreitn", "apatorna1", "compact5", "fhkvdataiii",
+    "vario451",
     "engelmann_faw", "em24", "qheatv2", "qheat", "qcaloric", "hydroclimav2", "hydroclima",
     "aquastream", "topaseskr", "hydrus", "gwfwater", "kaden", "ei6500", "qsmoke", "lansensm",
     "tsd2", "zenner0b", "mkradio4", "ebzwmbe", "hydrocalm4", "amiplus", "sharky774",
