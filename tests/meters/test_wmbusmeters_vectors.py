@@ -170,3 +170,26 @@ def test_docs_list_every_field_the_driver_produced(vector: dict[str, Any]) -> No
     got = _reading(vector, vector["driver"])
     documented = set(driver_fields(BY_NAME[vector["driver"]]))
     assert set(got) - READING_KEYS - documented == set()
+
+
+# qheat5us field -> the qheatv2 field with the same value (docs/meters.md, "Two drivers for one
+# identity")
+QHEAT5US_AS_QHEATV2 = {
+    "total_kwh": "total_kwh",
+    "target_kwh": "target_year_kwh",
+    "target_date": "target_year_date",
+    "meter_datetime": "meter_datetime",
+    "status": "status",
+}
+
+
+@pytest.mark.parametrize("vector", [v for v in VECTORS if v["driver"] == "qheat5us"])
+def test_auto_reads_a_qheat5us_telegram_with_qheatv2_and_loses_no_value(
+    vector: dict[str, Any],
+) -> None:
+    got = _reading(vector, "auto")
+    assert got["meter"] == "qheatv2"
+    want = vector["expected"]
+    assert {v2: got.get(v2) for v2 in QHEAT5US_AS_QHEATV2.values()} == {
+        v2: want[v5] for v5, v2 in QHEAT5US_AS_QHEATV2.items()
+    }
