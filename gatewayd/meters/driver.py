@@ -87,6 +87,17 @@ def _unit_factor(spec: FieldSpec, h: RecordHeader) -> float | None:
     return None if f is None else f * spec.scale
 
 
+def _field(
+    s: FieldSpec, h: RecordHeader
+) -> tuple[str, float | None, Callable[[Record], object] | None]:
+    """How a record with header h feeds the field of spec s: (name, unit factor, renderer)."""
+    return (
+        s.name.format(subunit=h.subunit) if "{" in s.name else s.name,
+        _unit_factor(s, h) if s.kind == "number" else None,
+        None if s.kind == "number" else RENDER[s.kind],
+    )
+
+
 @dataclass(slots=True)
 class TableDriver:
     """A driver declared as tables.
@@ -164,6 +175,8 @@ class TableDriver:
         plans = self._plans
         named: set[str] = set()
         steps: list[_Step] = []
+        later = [s for s in self.field_specs if s.match.index > 1]  # the Nth matching record
+        seen = [0] * len(later)
         for index, rec in enumerate(records):
             h = rec.header
             plan = plans.get(h.difvif)
@@ -176,6 +189,13 @@ class TableDriver:
                 if spec[0] not in named:
                     named.add(spec[0])
                     fields.append(spec)
+            for at, s in enumerate(later):
+                if s.match.matches(h):
+                    seen[at] += 1
+                    spec = _field(s, h)
+                    if seen[at] == s.match.index and spec[0] not in named:
+                        named.add(spec[0])
+                        fields.append(spec)
             flagged = bool(plan.texts or plan.status or plan.alarms)
             text_at = []
             if flagged:
@@ -204,13 +224,7 @@ class TableDriver:
 
     def _plan(self, h: RecordHeader) -> _Plan:
         fields = tuple(
-            (
-                s.name.format(subunit=h.subunit) if "{" in s.name else s.name,
-                _unit_factor(s, h) if s.kind == "number" else None,
-                None if s.kind == "number" else RENDER[s.kind],
-            )
-            for s in self.field_specs
-            if s.match.matches(h)
+            _field(s, h) for s in self.field_specs if s.match.index == 1 and s.match.matches(h)
         )
         return _Plan(
             key=h.difvif,

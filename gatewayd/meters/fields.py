@@ -22,7 +22,9 @@ class Match:
 
     storage/tariff/subunit are inclusive ranges. combinables=() means "no combinable VIFE"
     (as in wmbusmeters, a record with e.g. a backward-flow VIFE does not match a plain field);
-    None accepts any combinables.
+    None accepts any combinables. index: which of the records that match, in telegram order,
+    feeds the field (wmbusmeters' index_nr; 1, the first, unless a meter repeats a record, e.g.
+    a second date-time or a second volume).
     """
 
     vif: str | None = None  # a VIF range name (RecordHeader.vif_range); None: any
@@ -32,6 +34,7 @@ class Match:
     subunit: tuple[int, int] = (0, 0)
     combinables: tuple[int, ...] | None = ()
     difvif: bytes | None = None
+    index: int = 1
 
     def matches(self, h: RecordHeader) -> bool:
         if self.difvif is not None:

@@ -13,7 +13,7 @@ Hydrocalm 3 sends several records with the same header and tells them apart by t
 from __future__ import annotations
 
 from gatewayd.meters.driver import Detect, TableDriver
-from gatewayd.meters.fields import BitLookup, FieldSpec, Match, StatusSpec, key, number, storage
+from gatewayd.meters.fields import BitLookup, FieldSpec, Match, StatusSpec, key, storage
 from gatewayd.meters.synth import SynthDriver
 from gatewayd.meters.tplstatus import tpl_status_tokens
 from gatewayd.wmbus.records import Record
@@ -178,50 +178,33 @@ def elf2() -> TableDriver:
 
 # ---- BMeters Hydrocalm 3 ----
 
+
 # (field, match, unit, which occurrence of a matching record: 1 = the first)
-HYDROCALM3_BY_ORDER = (
-    ("total_heating_kwh", _m("energy"), "kwh", 1),
-    ("total_cooling_kwh", _m("energy"), "kwh", 2),
-    ("total_heating_m3", _m("volume"), "m3", 1),
-    ("total_cooling_m3", _m("volume"), "m3", 2),
-    ("c1_volume_m3", _m("volume"), "m3", 3),
-    ("c2_volume_m3", _m("volume"), "m3", 4),
-    ("supply_temperature_c", _m("flow temperature"), "c", 1),
-)
-
-
-def _by_order(
-    telegram: Telegram, records: dict[bytes, Record], fields: dict[str, object]
-) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for name, match, unit, nth in HYDROCALM3_BY_ORDER:
-        seen = 0
-        for r in telegram.records:
-            if match.matches(r.header):
-                seen += 1
-                if seen == nth:
-                    out[name] = number(r, unit)
-                    break
-    return out
-
-
-def hydrocalm3() -> SynthDriver:
-    base = TableDriver(
+def hydrocalm3() -> TableDriver:
+    # the meter sends heating before cooling, each as energy and volume, then the volumes of
+    # its two pulse inputs; only their order tells them apart
+    return TableDriver(
         name="hydrocalm3",
+        detect=(Detect("BMT", 0x0B, 0x0D),),
         field_specs=(
             FieldSpec("device_datetime", storage(0, "datetime"), kind="datetime"),
             FieldSpec("return_temperature_c", _m("return temperature"), unit="c"),
+            FieldSpec("total_heating_kwh", _m("energy"), unit="kwh"),
+            FieldSpec("total_cooling_kwh", _nth("energy", 2), unit="kwh"),
+            FieldSpec("total_heating_m3", _m("volume"), unit="m3"),
+            FieldSpec("total_cooling_m3", _nth("volume", 2), unit="m3"),
+            FieldSpec("c1_volume_m3", _nth("volume", 3), unit="m3"),
+            FieldSpec("c2_volume_m3", _nth("volume", 4), unit="m3"),
+            FieldSpec("supply_temperature_c", _m("flow temperature"), unit="c"),
         ),
         tpl_status=True,
         tpl_mfct_bits=((0x80, "SABOTAGE_ENCLOSURE"),),
     )
-    return SynthDriver(
-        name="hydrocalm3",
-        base=base,
-        calc=_by_order,
-        detect=(Detect("BMT", 0x0B, 0x0D),),
-        outputs=tuple(name for name, _, _, _ in HYDROCALM3_BY_ORDER),
-    )
+
+
+def _nth(vif: str, index: int) -> Match:
+    """The index-th instantaneous storage-0 record of this VIF range, in telegram order."""
+    return Match(vif=vif, index=index)
 
 
 # ---- ista sensonic 3, Itron heat ----

@@ -102,8 +102,8 @@ def unismart() -> TableDriver:
             FieldSpec("model_version", Match(vif="model version"), kind="text"),
             FieldSpec("supplier_info", key("01FD67"), kind="hex"),
             FieldSpec("parameter_set", Match(vif="parameter set id"), kind="text"),
-            # the second date-time record (type I, with seconds) is the meter's clock
-            FieldSpec("meter_datetime", key("066D"), kind="minutes"),
+            # the second date-time record is the meter's clock (the first is the total's)
+            FieldSpec("meter_datetime", Match(vif="datetime", index=2), kind="minutes"),
         ),
         text_specs=(
             TextSpec("other", key("017F"), BitLookup((), mask=0xFF, unknown="OTHER_FLAGS")),

@@ -18,7 +18,6 @@ from gatewayd.meters.fields import (
     StatusSpec,
     TextSpec,
     key,
-    number,
     storage,
 )
 from gatewayd.meters.synth import SynthDriver
@@ -177,9 +176,12 @@ def itron() -> TableDriver:
     )  # fmt: skip
 
 
-def kadenwater() -> SynthDriver:
-    base = TableDriver(
+def kadenwater() -> TableDriver:
+    # the Kaden meter sends the volume and the actuality duration twice; the second ones are
+    # volume_b and duration_b
+    return TableDriver(
         name="kadenwater",
+        detect=(Detect("KDN", 0x01, 0x07), Detect("VIP", 0x01, 0x07)),
         field_specs=(
             FieldSpec("total_m3", _m("volume"), unit="m3"),
             FieldSpec("volume_flow_m3h", _m("volume flow"), unit="m3h"),
@@ -187,34 +189,13 @@ def kadenwater() -> SynthDriver:
             FieldSpec("meter_datetime", storage(0, "datetime"), kind="datetime"),
             FieldSpec("fabrication_no", Match(vif="fabrication no"), kind="text"),
             FieldSpec("max_flow_m3h", storage(0, "volume flow", "maximum"), unit="m3h"),
+            FieldSpec("volume_b_m3", Match(vif="volume", index=2), unit="m3"),
+            FieldSpec("duration_b_s", Match(vif="actuality duration", index=2), unit="s"),
         ),
         status_specs=(StatusSpec(_ERRORS, _NO_NAMES),),
         tpl_status=True,
         tpl_mfct_bits=((0x20, "LEAK_FLOW_LOW"), (0x40, "LEAK_FLOW_HIGH")),
     )
-    return SynthDriver(
-        name="kadenwater",
-        base=base,
-        calc=_second_records,
-        detect=(Detect("KDN", 0x01, 0x07), Detect("VIP", 0x01, 0x07)),
-        outputs=("volume_b_m3", "duration_b_s"),
-    )
-
-
-def _second(telegram: Telegram, match: Match, unit: str) -> object:
-    found = [r for r in telegram.records if match.matches(r.header)]
-    return number(found[1], unit) if len(found) > 1 else None
-
-
-def _second_records(
-    telegram: Telegram, records: dict[bytes, Record], fields: dict[str, object]
-) -> dict[str, object]:
-    """The Kaden meter sends the volume and the actuality duration twice; the second ones are
-    volume_b and duration_b."""
-    return {
-        "volume_b_m3": _second(telegram, _m("volume"), "m3"),
-        "duration_b_s": _second(telegram, _m("actuality duration"), "s"),
-    }
 
 
 def iwmtx5() -> TableDriver:
