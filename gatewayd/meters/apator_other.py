@@ -12,7 +12,8 @@ bits 0-4, month 5-8, year - 2000 bits 9-13), previous and current average room t
 (8.8 fixed point, °C).
 
 apatorna1: byte 0 is the access number, byte 1 frame status flags; bytes 2-17 are AES-128-CBC
-encrypted with the meter's key and the OMS mode-5 IV (link-layer M and A fields, then the
+encrypted with the meter's key (an AES-128 key: without one, or with one of another kind,
+nothing of the frame is read) and the OMS mode-5 IV (link-layer M and A fields, then the
 access number 8 times). Clear: 1 unused, packed total (4), meter time (4, seconds since
 2000-01-01), history age low byte, age/delta byte, history delta (3), current and historic
 status flags. The packed total: digits = (raw >> 8) * 16 + (raw & 15), times
@@ -27,7 +28,8 @@ from datetime import datetime, timedelta
 from gatewayd.meters.driver import Detect
 from gatewayd.meters.mfct import MfctDriver, scaled
 from gatewayd.meters.synth import iso_date
-from gatewayd.wmbus.crypto import aes_cbc_decrypt
+from gatewayd.wmbus.crypto import DES_KEY_BYTES, aes_cbc_decrypt
+from gatewayd.wmbus.errors import KeyKindError, NoKeyError
 from gatewayd.wmbus.telegram import Telegram
 
 MFCT_CIS = range(0xA0, 0xB8)
@@ -158,9 +160,18 @@ def apatorna1_fields(telegram: Telegram) -> dict[str, object]:
     key = telegram.mfct_key
     if telegram.ci not in MFCT_CIS or d is None or len(d) < NA1_CIPHER.stop:
         return {}
+    if key is None:
+        raise NoKeyError(
+            "Apator NA-1: its values are AES-128 encrypted and no key is configured", telegram.id
+        )
+    if len(key) != KEY_BYTES:
+        kind = "a DES key (8 bytes)" if len(key) == DES_KEY_BYTES else f"{len(key)} bytes"
+        raise KeyKindError(
+            f"the configured key is {kind}; an Apator NA-1 encrypts its values with AES-128 "
+            "and needs an AES-128 key (32 hex digits)",
+            telegram.id,
+        )
     out: dict[str, object] = {"frame_status": _flags(d[1], FRAME_STATUS)}
-    if key is None or len(key) != KEY_BYTES:
-        return out
     iv = telegram.address.raw[:8] + bytes([d[0]]) * 8
     c = aes_cbc_decrypt(key, iv, d[NA1_CIPHER])
     packed = int.from_bytes(c[1:5], "little")

@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.ciphers.algorithms import AES128
 from cryptography.hazmat.primitives.ciphers.modes import CBC, CTR, ECB
 from cryptography.hazmat.primitives.cmac import CMAC
 
-from gatewayd.wmbus.errors import WrongKeyError
+from gatewayd.wmbus.errors import KeyKindError
 
 ZERO_IV = bytes(16)
 DES_KEY_BYTES = 8
@@ -17,11 +17,11 @@ DES_BLOCK = 8
 
 
 def aes128_key(key: bytes, meter_id: str | None) -> bytes:
-    """The key itself when it is 16 bytes; else a WrongKeyError naming the meter (a key of the
+    """The key itself when it is 16 bytes; else a KeyKindError naming the meter (a key of the
     wrong length must not surface as the AES library's ValueError)."""
     if len(key) != 16:
         kind = "a DES key (8 bytes)" if len(key) == DES_KEY_BYTES else f"{len(key)} bytes"
-        raise WrongKeyError(
+        raise KeyKindError(
             f"the configured key is {kind}; this telegram is AES-128 encrypted and needs "
             "an AES-128 key (32 hex digits)",
             meter_id,
@@ -43,10 +43,10 @@ def aes_cbc_decrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
 
 def des_cbc_decrypt(key: bytes, iv: bytes, data: bytes, meter_id: str | None) -> bytes:
     """Single DES in CBC mode (a DES key three times over is single DES); data is whole
-    8-byte blocks. A key of another length is a WrongKeyError naming the meter."""
+    8-byte blocks. A key of another length is a KeyKindError naming the meter."""
     if len(key) != DES_KEY_BYTES:
         kind = "an AES-128 key (16 bytes)" if len(key) == 16 else f"{len(key)} bytes"
-        raise WrongKeyError(
+        raise KeyKindError(
             f"the configured key is {kind}; this telegram is DES encrypted (TPL mode 2) and "
             "needs a DES key (16 hex digits)",
             meter_id,

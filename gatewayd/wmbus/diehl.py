@@ -8,19 +8,21 @@ Diehl meters (manufacturer codes DME, EWT, HYD, SAP, SPL) sending SND_NR / SND_I
   and wmbusmeters show it. SAP's PRIOS frames keep their id; their version byte is part of a
   5-byte serial, so the version reads as 0 and the device type as water.
 - In "real data" frames the bytes after the TPL header are obfuscated with a 32-bit LFSR seeded
-  from the key (an 8-byte key or the first 8 bytes of the configured one, folded to 32 bits) and
-  the header; the check is that the clear bytes sum (masked 0xEF) to CFG's high byte (masked
-  0xEF). Without a configured key the two published default keys are tried.
+  from the key (an 8-byte key, or the first 8 bytes of an AES-128 one as wmbusmeters takes
+  them, folded to 32 bits; a key of another length is refused) and the header; the check is
+  that the clear bytes sum (masked 0xEF) to CFG's high byte (masked 0xEF). Without a
+  configured key the two published default keys are tried.
 """
 
 from __future__ import annotations
 
-from gatewayd.wmbus.errors import NoKeyError, WrongKeyError
+from gatewayd.wmbus.errors import KeyKindError, NoKeyError, WrongKeyError
 
 DIEHL = frozenset(("DME", "EWT", "HYD", "SAP", "SPL"))
 SND_NR, SND_IR = 0x44, 0x46
 REAL_DATA_MODE_BIT = 0x10
 DEFAULT_KEYS = (bytes.fromhex("39BC8A10E66D83F8"), bytes.fromhex("51728910E66D83F8"))
+KEY_SIZES = (8, 16)  # the LFSR key itself, or an AES-128 key whose first 8 bytes are used
 _SWAPPED_CIS = frozenset((0x71, *range(0xA0, 0xA8), 0xB1, 0xB2, 0xB3))
 REAL_DATA_AT = 15  # L C M(2) A(6) CI ACC STS CFG(2)
 
@@ -74,6 +76,12 @@ def _checks(clear: bytes, cfg_high: int) -> bool:
 def real_data(frame: bytes, key: bytes | None, meter_id: str) -> tuple[bytes, bool]:
     """The clear bytes after the TPL header of a "real data" frame, and whether they were
     obfuscated on air (a frame stored already in clear passes the same check as it stands)."""
+    if key is not None and len(key) not in KEY_SIZES:
+        raise KeyKindError(
+            f"the configured key is {len(key)} bytes; a Diehl real-data frame needs its 8-byte "
+            "key (16 hex digits) or an AES-128 key (32 hex digits)",
+            meter_id,
+        )
     cfg_high = frame[14]
     for k in (key,) if key is not None else DEFAULT_KEYS:
         clear = lfsr(frame, fold_key(k))

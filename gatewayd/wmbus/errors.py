@@ -8,6 +8,7 @@ TelegramError               a telegram could not be decoded; .meter_id names the
 │   └── UnreadDataError     its data is in a layout no driver reads: no record, no value
 ├── NoKeyError              encrypted, and no key is configured for this meter
 ├── WrongKeyError           encrypted, and the configured key does not verify (CRC/2F2F/MAC)
+│   └── KeyKindError        the configured key is of a kind the meter's encryption cannot use
 └── FormatUnknownError      compact frame whose format signature is not known yet
 """
 
@@ -18,6 +19,7 @@ from gatewayd.errors import TelegramError
 __all__ = [
     "FormatUnknownError",
     "FrameError",
+    "KeyKindError",
     "NoKeyError",
     "TelegramError",
     "UnreadDataError",
@@ -48,6 +50,13 @@ class NoKeyError(TelegramError):
 
 class WrongKeyError(TelegramError):
     kind = "wrong_key"
+
+
+class KeyKindError(WrongKeyError):
+    """The configured key cannot be the meter's: a DES key (8 bytes) for an AES-128 meter, an
+    AES key for a DES one, or a length no cipher of the meter uses. Nothing is decoded with it
+    (no partial reading); counted and logged as a wrong key, the message says which kind the
+    meter needs."""
 
 
 class FormatUnknownError(TelegramError):
