@@ -131,6 +131,8 @@ class Pipeline:
         summary = summarize(heads)
         meter_id = summary.address.id
         meter = self.config.meter(meter_id)
+        if meter is None and (radio_id := _radio_id(heads)) is not None:
+            meter = self.config.meter(radio_id)  # configured by its radio module's address
         if meter is None:
             self.stats.incr("unconfigured")
             self._unconfigured(summary, rf)
@@ -291,6 +293,17 @@ class Pipeline:
         if len(self._warned) < MAX_REMEMBERED:
             self._warned.add((kind, meter_id))
         log.log(level, msg, *args, extra=extra or fields(kind, meter_id))
+
+
+def _radio_id(h: Headers) -> str | None:
+    """The link-layer id of a meter that sends through a radio module (a converter, a repeater
+    with an address of its own): a long transport header names the meter itself. A meter's
+    configuration is found by the meter's id first, then by this one, as wmbusmeters matches
+    either address (its key too: the decoder falls back to this id's key)."""
+    tpl = h.tpl
+    if tpl is None or tpl.long_address is None or h.link.address.id == tpl.long_address.id:
+        return None
+    return h.link.address.id
 
 
 def _decoded(level: int, what: str, arg: object, reading: Reading, meter: MeterSettings) -> None:
