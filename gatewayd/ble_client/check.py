@@ -120,7 +120,8 @@ async def run_check(
             f"waiting up to {restart_s:g} s"
         )
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(lost.wait(), restart_s)
+            async with asyncio.timeout(restart_s):
+                await lost.wait()
     if not lost.is_set():
         c.step("FAIL", "bond survives a bluetoothd restart", "the link never dropped")
         return c.summary()

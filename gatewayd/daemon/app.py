@@ -220,7 +220,8 @@ class Daemon:
     async def _drain(self, sinks: Sequence[Sink]) -> None:
         async def one(sink: Sink) -> None:
             try:
-                await asyncio.wait_for(sink.stop(DRAIN_S), DRAIN_S + 1.0)
+                async with asyncio.timeout(DRAIN_S + 1.0):
+                    await sink.stop(DRAIN_S)
             except Exception as exc:
                 log.warning("sink %s did not stop cleanly: %r", sink.name, exc)
 

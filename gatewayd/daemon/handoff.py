@@ -90,7 +90,8 @@ class Handoff:
         task = self._task
         if task is not None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(task), timeout)
+                async with asyncio.timeout(timeout):
+                    await asyncio.shield(task)
 
     async def _commit_loop(self) -> None:
         store = self.durable

@@ -55,7 +55,8 @@ class StdoutSink:
         if task is None:
             return
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._drain(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._drain()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

@@ -215,7 +215,8 @@ async def _wait(seconds: float) -> None:
         loop.add_signal_handler(signal.SIGTERM, done.set)
     try:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(done.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await done.wait()
     finally:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.remove_signal_handler(signal.SIGTERM)
@@ -236,7 +237,8 @@ async def _close(
             )
 
     try:
-        await asyncio.wait_for(steps(), CLOSE_TIMEOUT_S)
+        async with asyncio.timeout(CLOSE_TIMEOUT_S):
+            await steps()
     except Exception as exc:
         err(f"gatewayd ble pair: could not close the window cleanly: {exc}")
         return

@@ -316,7 +316,8 @@ class Registrar:
         if bus is not None and bus.connected:
             if self.state is not BleState.NO_BLUEZ:
                 try:
-                    await asyncio.wait_for(self._unregister(bus), timeout)
+                    async with asyncio.timeout(timeout):
+                        await self._unregister(bus)
                 except Exception as exc:
                     log.warning("BLE: could not unregister: %r", exc)
             bus.disconnect()  # also while BlueZ is away: the connection is ours to close
