@@ -15,6 +15,7 @@ from gatewayd.sinks.mqtt.discovery import discovery_configs
 from gatewayd.sinks.mqtt.ha_gateway import gateway_configs
 from gatewayd.sinks.mqtt.ha_state import ANNOUNCED_FILE, Discovery
 from gatewayd.sinks.mqtt.payload import Topics
+from gatewayd.sinks.outbox import Outbox
 from tests.sinks.conftest import Broker, Msg, Subscriber
 from tests.sinks.mqtt_readings import numbered
 
@@ -173,6 +174,77 @@ async def test_a_renamed_gateway_keeps_the_meter_entities_and_clears_its_old_top
     }  # the same config topics (and unique ids) ...
     total = json.loads(got[f"{HA}/sensor/metersync_{A}/total_m3/config"])
     assert total["state_topic"] == "metersync/pi-new/meters/11111111"  # ... fed by the new id
+
+
+# What a release that keyed the meter's device on the gateway id retained for meter A (node
+# `<prefix>_<gateway>_<id>`): a sensor per value and status field, the signal strength, a
+# binary sensor per alarm, each naming that old device.
+OLD_NODE = f"metersync_site-17_{A}"
+OLD_SENSORS = (
+    "total_m3",
+    "target_m3",
+    "flow_temperature_c",
+    "min_external_temperature_last_month_c",
+    "current_status",
+    "status",
+    "rssi_dbm",
+)
+OLD_ALARMS = ("dry", "reverse", "leak", "burst", "tamper")
+OLD_CONFIGS = {f"{HA}/sensor/{OLD_NODE}/{o}/config" for o in OLD_SENSORS} | {
+    f"{HA}/binary_sensor/{OLD_NODE}/alarm_{f}/config" for f in OLD_ALARMS
+}
+
+
+def _old_config(topic: str) -> str:
+    obj = topic.split("/")[3]
+    return json.dumps(
+        {
+            "name": obj,
+            "unique_id": f"{OLD_NODE}_{obj}",
+            "state_topic": f"metersync/site-17/meters/{A}",
+            "device": {"identifiers": [OLD_NODE], "name": f"multical21 {A}"},
+        }
+    )
+
+
+def _retain_old_configs(port: int) -> None:
+    from paho.mqtt import publish
+
+    msgs: list[Any] = [
+        {"topic": t, "payload": _old_config(t), "qos": 1, "retain": True}
+        for t in sorted(OLD_CONFIGS)
+    ]
+    publish.multiple(msgs, hostname="127.0.0.1", port=port)
+
+
+async def test_an_upgrade_clears_the_configs_keyed_on_the_gateway_id(
+    broker: Broker, subscribe: Any, tmp_path: Path
+) -> None:
+    await asyncio.to_thread(_retain_old_configs, broker.port)
+    await retained(subscribe, broker.port, OLD_CONFIGS)  # the broker holds the old device
+
+    old = settings(broker, tmp_path)
+    old.state_dir.mkdir(parents=True)
+    Outbox(old.outbox_path, 10).close()  # the old release's outbox, and no ha-announced.json
+    watch: Subscriber = subscribe(broker.port, "#")
+    sink = MqttSink(old, meters=[A])  # the upgraded daemon's first start
+    await run_sink(sink, A)
+    await watch.wait_for(cleared(OLD_CONFIGS))
+    got = await retained(subscribe, broker.port, meter_topics(A) | gateway_topics())
+    await sink.stop(1.0)
+    assert not OLD_CONFIGS & set(got)
+    devices = {
+        json.loads(payload)["device"]["identifiers"][0]
+        for topic, payload in got.items()
+        if topic.startswith(f"{HA}/") and topic not in gateway_topics()
+    }
+    assert devices == {f"metersync_{A}"}  # one device for the meter in Home Assistant
+    doc = json.loads((tmp_path / "state" / ANNOUNCED_FILE).read_text())
+    assert doc["clearing"] == []  # every clear acknowledged: not sent again at the next start
+
+    again = Discovery(tmp_path / "state" / ANNOUNCED_FILE)  # a restart: A is on record now
+    again.update(A, (("ha/sensor/n/a/config", b"{}"),), sorted(OLD_CONFIGS))
+    assert not set(again.clears_since(0)) & OLD_CONFIGS
 
 
 # ------------------------------------------------------------------ the registry on its own

@@ -118,6 +118,22 @@ def gateway_node(topics: Topics) -> str:
     return safe(f"{topics.prefix}_gateway_{topics.gateway}")
 
 
+def legacy_config_topics(reading: Reading, topics: Topics, ha_prefix: str) -> list[str]:
+    """Where releases that keyed a meter's device on the gateway id (node
+    `<prefix>_<gateway>_<id>`) put this meter's configs: a sensor per field and the signal
+    strength, a binary sensor per alarm. Left retained, they keep that old device in Home
+    Assistant next to the new one; the sink clears them when it first announces the meter."""
+    node = safe(f"{topics.prefix}_{topics.gateway}_{reading.id}")
+    sensors = [safe(f.name) for f in reading.fields]
+    if reading.rssi_dbm is not None:
+        sensors.append("rssi_dbm")
+    alarms = [safe(f"alarm_{flag}") for flag in reading.alarms or {}]
+    return sorted(
+        [f"{ha_prefix}/sensor/{node}/{obj}/config" for obj in sensors]
+        + [f"{ha_prefix}/binary_sensor/{node}/{obj}/config" for obj in alarms]
+    )
+
+
 def meter_topic_prefixes(topics: Topics, ha_prefix: str, meter_id: str) -> tuple[str, ...]:
     """Where a meter's configs live: `<ha_prefix>/<component>/<node>/`."""
     node = meter_node(topics, meter_id)

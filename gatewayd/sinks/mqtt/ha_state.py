@@ -37,7 +37,10 @@ def _persistent(owner: str) -> bool:
 
 
 class Discovery:
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, *, sweep_legacy: bool = False) -> None:
+        # An upgrade from a release that keyed meter devices on the gateway id: each meter's
+        # configs under that identity are cleared when it is first announced (kept in the file)
+        self.sweep_legacy = sweep_legacy
         self.version = 0  # bumped on every change
         self._by_meter: dict[str, tuple[int, Configs]] = {}
         self._clearing: dict[str, int] = {}  # topic -> version at which it was to be cleared
@@ -50,9 +53,10 @@ class Discovery:
 
     # ---- announcing
 
-    def update(self, meter: str, configs: Configs) -> bool:
+    def update(self, meter: str, configs: Configs, legacy: Iterable[str] = ()) -> bool:
         """Remember an owner's configs; True when they changed. Topics it announced before
-        and not now are cleared."""
+        and not now are cleared; so are `legacy` topics (where an older release may have put
+        them) when upgrading and the owner has no configs on record (its first announcement)."""
         known = self._by_meter.get(meter)
         if known is not None and known[1] == configs:
             return False
@@ -61,6 +65,8 @@ class Discovery:
         before = self._announced.get(meter, set())
         if known is not None:
             before = before | {t for t, _ in known[1]}
+        elif not before and self.sweep_legacy:
+            before = set(legacy)
         for t in before - topics:
             self._clearing[t] = self.version
         for t in topics:
@@ -159,6 +165,7 @@ class Discovery:
             self._retained = {str(o): set(map(str, ts)) for o, ts in doc["state"].items()}
             self.version += 1
             self._clearing = dict.fromkeys(map(str, doc["clearing"]), self.version)
+            self.sweep_legacy = self.sweep_legacy or doc.get("sweep_legacy") is True
         except FileNotFoundError:
             return
         except Exception as exc:  # damaged: start afresh, say so once
@@ -179,6 +186,8 @@ class Discovery:
             "state": {o: sorted(ts) for o, ts in sorted(self._retained.items())},
             "clearing": sorted(self._clearing),
         }
+        if self.sweep_legacy:
+            doc["sweep_legacy"] = True
         try:
             fd, tmp = tempfile.mkstemp(prefix=f".{self._path.name}.", dir=self._path.parent)
             try:

@@ -12,7 +12,12 @@ from typing import Any
 
 from gatewayd.config.sections import MqttSettings
 from gatewayd.sinks.base import HealthReport, HealthSource, Reading
-from gatewayd.sinks.mqtt.discovery import config_key, discovery_configs, meter_topic_prefixes
+from gatewayd.sinks.mqtt.discovery import (
+    config_key,
+    discovery_configs,
+    legacy_config_topics,
+    meter_topic_prefixes,
+)
 from gatewayd.sinks.mqtt.ha_gateway import gateway_configs
 from gatewayd.sinks.mqtt.ha_state import ANNOUNCED_FILE, GATEWAY, Discovery
 from gatewayd.sinks.mqtt.payload import Topics, alarm_payload, health_payload
@@ -74,9 +79,13 @@ class MqttSink:
         self.topics = Topics(settings.prefix, settings.gateway_id)
         self._stats_provider = stats_provider
         self._on_delivered = on_delivered
+        announced = settings.state_dir / ANNOUNCED_FILE
+        # An outbox but no record of what was announced: a release from before that record,
+        # which keyed meter devices on the gateway id (their configs are cleared once).
+        upgrading = settings.outbox_path.exists() and not announced.exists()
         self._outbox = Outbox(settings.outbox_path, settings.outbox_max)
         self._counters = Counters()
-        self._discovery = Discovery(settings.state_dir / ANNOUNCED_FILE)  # and health messages
+        self._discovery = Discovery(announced, sweep_legacy=upgrading)  # and health messages
         self._health_source: HealthSource | None = None
         self._config_keys: dict[str, Hashable] = {}  # meter -> config_key of its configs
         self._frames_at: tuple[float, int] | None = None  # (time, frames) of the last stats
@@ -173,7 +182,8 @@ class MqttSink:
                 (c.topic, c.payload())
                 for c in discovery_configs(reading, self.topics, self.settings.ha_prefix)
             )
-            if self._discovery.update(mid, configs) and self._supervisor is not None:
+            legacy = legacy_config_topics(reading, self.topics, self.settings.ha_prefix)
+            if self._discovery.update(mid, configs, legacy) and self._supervisor is not None:
                 self._supervisor.wake()
         if not self._discovery.has_state(mid):  # remembered once, to be cleared on removal
             self._clear_state(self._discovery.note_state(mid, self._state_topics(mid)))
