@@ -12,7 +12,8 @@ arrives: a forgotten row is never handed out again, and its DELETE rides along w
 commit (or runs on its own within a second).
 A failed DELETE (disk full) is retried later; it never costs a delivery.
 
-Disk use is bounded: at most `max_rows` rows (past that the oldest are dropped and counted),
+Disk use is bounded: at most `max_rows` rows (past that the oldest are dropped and counted;
+clears, i.e. empty retained messages, are never dropped and come on top of the bound),
 a WAL checkpointed when it passes `wal_max_bytes` and every `checkpoint_every_s`, and kept at
 that size rather than truncated (rewriting allocated blocks needs no new space and no
 file-system metadata writes). The free space of the state dir is checked every few seconds:
@@ -57,7 +58,13 @@ CREATE TABLE IF NOT EXISTS outbox (
 )
 """
 _INSERT = "INSERT INTO outbox (seq, topic, payload, retain, created) VALUES (?, ?, ?, ?, ?)"
-_DROP_OLDEST = "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT ?)"
+# A clear (an empty retained message: a removed meter's reading, a renamed gateway's topics) is
+# never dropped: losing it would leave that retained message on the broker for good, while a
+# dropped reading is only superseded by a later one.
+_DROP_OLDEST = (
+    "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox "
+    "WHERE NOT (retain AND length(payload) = 0) ORDER BY seq LIMIT ?)"
+)
 
 Message = tuple[str, bytes, bool]  # topic, payload, retain
 

@@ -134,6 +134,31 @@ async def test_a_meter_removed_by_a_reload_is_cleared_and_not_announced_again(
     assert not meter_topics(B) & set(got)
 
 
+async def test_a_removed_meters_clear_survives_an_outbox_overflow(
+    broker: Broker, subscribe: Any, tmp_path: Path
+) -> None:
+    first = MqttSink(settings(broker, tmp_path), meters=[A, B])
+    await run_sink(first, A, B)
+    await retained(subscribe, broker.port, meter_topics(B))
+    await first.stop(1.0)
+    broker.stop()  # the broker is away while B leaves the config and A's readings pile up
+
+    second = MqttSink(settings(broker, tmp_path, outbox_max=5), meters=[A])  # clears B at start
+    await second.start()
+    for n in range(20):  # four times what the outbox holds: the oldest rows are dropped
+        second.publish(from_dict(numbered(n, A)))
+    assert second.stats()["dropped"] > 0
+    broker.start()
+    last = f"metersync/site-17/meters/{A}"
+    watch: Subscriber = subscribe(broker.port, last, persistent=False)
+    await watch.wait_for(lambda ms: any(json.loads(m.payload)["total_m3"] == 0.019 for m in ms))
+    # B's clears were queued before A's readings and are delivered in order: done by now
+    got = await retained(subscribe, broker.port, meter_topics(A))
+    await second.stop(1.0)
+    assert not meter_topics(B) & set(got)  # no stale reading of B left on the broker
+    assert meter_topics(A) <= set(got)
+
+
 async def test_discovery_turned_off_clears_the_configs_and_keeps_the_readings(
     broker: Broker, subscribe: Any, tmp_path: Path
 ) -> None:

@@ -64,6 +64,21 @@ def test_full_outbox_drops_oldest_and_counts(tmp_path: Path) -> None:
     assert [r.payload for r in box.after(0, 100)][-3:] == [b"m24", b"x", b"y"]
 
 
+def test_an_overflow_never_drops_a_clear(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "o.sqlite3", 4)
+    box.put("meters/A", b"", retain=True)  # a removed meter's retained reading: the clear
+    box.put("alarms/A", b"", retain=False)  # empty but not retained: no clear, droppable
+    _fill(box, 10)
+    assert box.dropped == 8  # 12 rows for 4: the oldest eight that are not clears
+    rows = [(r.topic, r.payload, r.retain) for r in box.after(0, 100)]
+    assert rows == [("meters/A", b"", True), ("t/1", b"m7", False), ("t/2", b"m8", True),
+                    ("t/0", b"m9", False)]  # fmt: skip
+    box.close()
+    small = Outbox(tmp_path / "o.sqlite3", 2)  # reopened with a smaller bound
+    small.put("t/x", b"y", retain=True)
+    assert [r.payload for r in small.after(0, 100)] == [b"", b"y"]
+
+
 def test_rows_survive_reopen(tmp_path: Path) -> None:
     path = tmp_path / "state" / "o.sqlite3"  # the state dir is created if missing
     box = Outbox(path, 100)
