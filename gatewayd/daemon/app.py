@@ -344,10 +344,10 @@ class Daemon:
         p = self.pipeline
         if p is None:
             return
-        dirty = p.dirty or p.formats.changed
+        dirty = p.dirty or p.formats.changed or self.health.intervals_changed
         intervals = self.health.intervals()
         if dirty and self.store.save(p.formats, p.meter_state, p.policy.snapshot(), intervals):
-            p.dirty = False
+            p.dirty = self.health.intervals_changed = False
 
     # -- signals
 

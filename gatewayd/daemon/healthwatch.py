@@ -47,6 +47,9 @@ class HealthWatch:
         self._clock = clock
         self.board = HealthBoard(watched(config), clock(), config.health.silent_after_s)
         self._sinks: list[HealthSink] = []
+        # A learnt interval moved since the last save: worth saving even when no reading
+        # changed (a meter heard but never decrypted has intervals and no readings).
+        self.intervals_changed = False
 
     def attach(
         self,
@@ -83,7 +86,11 @@ class HealthWatch:
 
     def heard(self, meter_id: str, rf: RadioFrame) -> None:
         """The pipeline heard a telegram from a configured meter (after the dedup)."""
+        m = self.board.get(meter_id)
+        before = None if m is None else m.interval_s
         t = self.board.heard(meter_id, self._clock(), rf.rssi_dbm, rf.received_at)
+        if m is not None and m.interval_s != before:
+            self.intervals_changed = True
         if t is not None:
             self._transitions([t])
 

@@ -187,3 +187,23 @@ async def test_watchdog_pings_stop_while_the_event_loop_is_blocked(
     assert max(gaps) >= 2.0, gaps
     assert max(gaps[: before - 1]) < 1.0, gaps
     assert any(t > t_block + 2.5 for t in pings), "pings did not resume"
+
+
+async def test_a_meter_heard_but_never_decrypted_keeps_its_learnt_interval(
+    tmp_path: Path, sim: ImstSimulator, notify: NotifySocket
+) -> None:
+    cfg = write_config(tmp_path, key=OTHER_KEY)  # the meter encrypts with KEY: no reading ever
+    d = await DaemonProcess.start(cfg, env={"NOTIFY_SOCKET": str(notify.path)})
+    try:
+        await notify.wait_for("STATUS=radio up")
+        for acc in range(1, 4):  # three telegrams 1.5 s apart: two gaps of ~1.5 s
+            if acc > 1:
+                await asyncio.sleep(1.5)
+            await sent(sim, mc21(acc, 100_000 + acc))
+        rc = await d.stop()
+    finally:
+        await d.kill()
+    assert rc == 0
+    assert d.readings == []  # heard, never decrypted
+    saved = json.loads((tmp_path / "state" / "meters.json").read_text())
+    assert saved["intervals"][METER] >= 1.0  # learnt (shorter gaps do not count): kept
