@@ -275,7 +275,7 @@ class Commissioner:
             key = "no key needed" if t.key == "none" else key_words(t.key, t.key_of)
             parts = [
                 f"{t.id} {t.manufacturer} {t.media}" + (f" '{t.name}'" if t.name else ""),
-                f"{t.frames} frames{copies}",
+                f"{t.frames} frame{'' if t.frames == 1 else 's'}{copies}",
                 rssi,
                 every,
                 key,

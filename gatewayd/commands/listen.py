@@ -184,7 +184,9 @@ async def socket_frames(path: Path, notice: TextIO) -> AsyncIterator[RadioFrame]
         while line := await reader.readline():
             obj = json.loads(line)
             if "skipped" in obj:
-                notice.write(f"({obj['skipped']} frames skipped: this listener read too slowly)\n")
+                n = obj["skipped"]
+                words = "frame skipped" if n == 1 else "frames skipped"
+                notice.write(f"({n} {words}: this listener read too slowly)\n")
                 continue
             if "error" in obj:
                 raise NoService(f"{path}: {obj['error']}")

@@ -111,3 +111,12 @@ def test_summary_counts_frames_rssi_interval_and_copies() -> None:
     (line,) = check.summary_lines()
     for part in ("76348799", "4 frames (1 via a repeater)", "-90/-76.5/-70", "every 16 s"):
         assert part in line, (part, line)
+
+
+@needs_vectors
+def test_one_frame_is_one_frame_in_the_summary() -> None:
+    v = VECTORS["real/multical21/76348799"]
+    check = Commissioner({v["id"]: bytes.fromhex(v["key"])})
+    check.check(_frame(v["telegrams"][0], 100.0, -70.0))
+    (line,) = check.summary_lines()
+    assert "76348799 KAM" in line and ", 1 frame, " in line, line
