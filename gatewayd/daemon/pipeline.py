@@ -201,7 +201,9 @@ class Pipeline:
         extra = fields(
             exc.kind, meter_id, summary.address.manufacturer, rf.rssi_dbm, name=meter.name
         )
-        log.debug("meter %s: telegram not decoded (%s): %s", label, exc.kind, exc, extra=extra)
+        log.debug(
+            "meter %s: telegram not decoded (%s): %s", label, exc.kind, exc.reason, extra=extra
+        )
         if isinstance(exc, WrongKeyError):
             self._once(
                 "wrong_key",
@@ -256,7 +258,8 @@ class Pipeline:
             else ""
         )
         of = f" from meter {meter_label(meter_id, name)}" if meter_id is not None else ""
-        log.warning("undecodable telegram%s: %s%s", of, exc, more, extra=extra)
+        why = exc if meter_id is None else exc.reason  # the exception's text names the meter
+        log.warning("undecodable telegram%s: %s%s", of, why, more, extra=extra)
         self._last_bad_log = now
         self._bad_suppressed = 0
 
