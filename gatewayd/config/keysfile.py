@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any, Final
 from gatewayd.config.reader import ConfigError, Table, load_toml, raise_all
 from gatewayd.config.secrets import Key
 from gatewayd.errors import ConfigurationError
+from gatewayd.fsutil import write_atomically
 
 __all__ = [
     "KeysFileError",
@@ -182,25 +182,7 @@ def write_keys_file(path: Path, text: str) -> None:
         if not stat.S_ISREG(st.st_mode):
             raise KeysFileError(f"{path}: not a regular file")
         owner = (st.st_uid, st.st_gid)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # created 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            os.fchmod(fh.fileno(), 0o600)
-            if owner is not None and os.geteuid() == 0:
-                os.fchown(fh.fileno(), *owner)
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    write_atomically(path, text, owner=owner)
 
 
 def _one_line(text: str) -> str:

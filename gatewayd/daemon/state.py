@@ -26,6 +26,7 @@ from typing import Any
 
 from gatewayd.daemon.logs import fields
 from gatewayd.errors import ConfigurationError
+from gatewayd.fsutil import write_atomically
 from gatewayd.meters.reading import MeterState
 from gatewayd.wmbus.compact import CompactFormats
 
@@ -167,16 +168,7 @@ class StateStore:
     def _write(self, name: str, text: str) -> bool:
         target = self.dir / name
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=self.dir)
-            try:
-                with os.fdopen(fd, "w") as fh:
-                    fh.write(text)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_atomically(target, text)
         except OSError as exc:
             log.error("could not save %s: %s", target, exc, extra=fields("state_save_failed"))
             return False

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from gatewayd.fsutil import write_atomically
 
 log = logging.getLogger("gatewayd.sinks.mqtt")
 
@@ -189,16 +189,7 @@ class Discovery:
         if self.sweep_legacy:
             doc["sweep_legacy"] = True
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{self._path.name}.", dir=self._path.parent)
-            try:
-                with os.fdopen(fd, "w") as fh:
-                    json.dump(doc, fh, separators=(",", ":"))
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, self._path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_atomically(self._path, json.dumps(doc, separators=(",", ":")))
             self._save_failed = False
         except OSError as exc:
             if not self._save_failed:
