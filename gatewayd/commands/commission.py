@@ -15,14 +15,13 @@ the driver, printed by `summary_lines()` when listen ends.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from gatewayd.config.schema import MeterSettings
-from gatewayd.meters.model import Reading
+from gatewayd.meters.model import Field, Reading
 from gatewayd.meters.reading import MeterState, build_reading
 from gatewayd.meters.roles import Role
 from gatewayd.radios.base import RadioFrame
@@ -69,19 +68,9 @@ def is_repeated(frame: bytes) -> bool:
     return cfg is not None and bool(cfg & (CFG_HOP | CFG_REPEATED))
 
 
-def headline(reading: Reading) -> tuple[str, float, str] | None:
-    """(field name, value, unit) of the reading's most telling number."""
-    for role in HEADLINE_ROLES:
-        best = None
-        for f in reading.fields:
-            n = f.number
-            if f.role is not role or f.rank is None or n is None or not math.isfinite(n):
-                continue
-            if best is None or f.rank < best[0]:
-                best = (f.rank, f.name, n, f.unit)
-        if best is not None:
-            return best[1], best[2], best[3]
-    return None
+def headline(reading: Reading) -> Field | None:
+    """The reading's most telling number: the headline of the first role that has one."""
+    return next(filter(None, map(reading.headline_field, HEADLINE_ROLES)), None)
 
 
 @dataclass
@@ -186,7 +175,7 @@ class Commissioner:
             out["driver"] = reading.meter
             best = headline(reading)
             if best is not None:
-                out["value"] = {"field": best[0], "value": best[1], "unit": best[2]}
+                out["value"] = {"field": best.name, "value": best.number, "unit": best.unit}
         if error is not None:
             out["error"] = error
         self._tally(out, a.id.lower(), rf)

@@ -181,15 +181,22 @@ class Reading:
     def by_role(self, role: Role) -> Iterator[Field]:
         return (f for f in self.fields if f.role is role)
 
-    def headline(self, role: Role) -> float | None:
-        """The best-ranked numeric field of `role` (e.g. the meter's total volume), or None."""
-        best: tuple[int, float] | None = None
+    def headline_field(self, role: Role) -> Field | None:
+        """The best-ranked field of `role` that has a number (e.g. the meter's total volume),
+        or None."""
+        best: tuple[int, Field] | None = None
         for f in self.fields:
-            if f.role is role and f.rank is not None:
-                n = f.number
-                if n is not None and (best is None or f.rank < best[0]):
-                    best = (f.rank, n)
+            if f.role is not role or f.rank is None:
+                continue
+            n = f.number
+            if n is not None and (best is None or f.rank < best[0]):
+                best = (f.rank, f)
         return None if best is None else best[1]
+
+    def headline(self, role: Role) -> float | None:
+        """The number of `headline_field(role)`, or None."""
+        f = self.headline_field(role)
+        return None if f is None else f.number
 
     @property
     def active_alarms(self) -> tuple[str, ...]:

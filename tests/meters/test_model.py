@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 
@@ -13,6 +14,7 @@ from gatewayd.meters.roles import Medium, Role, medium_of
 from gatewayd.wmbus.decode import Decoder
 from tests.meters.builders import address, telegram
 from tests.meters.test_reading import k1_records
+from tests.sinks.mqtt_readings import KAMSTRUP
 
 # MULTICAL 21 K1, the unencrypted example telegram of the vectors (see benchmarks/meters.py).
 K1 = "2A442D2C998734761B168D2091D37CAC21576C7802FF207100041308190000441308190000615B7F616713"
@@ -127,3 +129,19 @@ def test_dedup_key_same_for_a_copy_new_for_the_next_telegram() -> None:
     assert k1 != k3
     assert k1.startswith("76348799-21-") and k3.startswith("76348799-22-")
     assert build_reading(d.decode(first)).to_dict()["dedup_key"] == k1
+
+
+def test_one_headline_for_every_consumer() -> None:
+    """The reading's headline field (BLE, the demo table, `gatewayd listen` all take theirs
+    from it): the best-ranked field of the role with a number; an unranked one never."""
+    from gatewayd.commands.commission import headline
+
+    doc = copy.deepcopy(KAMSTRUP)
+    doc["total_forward_m3"] = 5.0  # a total volume counter, but not the meter's total
+    reading = from_dict(doc)
+    best = reading.headline_field(Role.TOTAL_VOLUME)
+    assert best is not None and (best.name, best.number, best.unit) == ("total_m3", 6.408, "m3")
+    assert reading.headline(Role.TOTAL_VOLUME) == 6.408
+    assert headline(reading) == best  # listen's value is the same field
+    del doc["total_m3"]
+    assert from_dict(doc).headline_field(Role.TOTAL_VOLUME) is None
