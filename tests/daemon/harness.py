@@ -23,11 +23,11 @@ KEY = bytes.fromhex("5A1C0DE5F00DBA11CAFEBABE00112233")
 OTHER_KEY = bytes.fromhex("0F0E0D0C0B0A09080706050403020100")
 METER = "11223344"
 
-# A MULTICAL 21 record layout that is NOT in the Kamstrup seed table (PROTOCOL.md §5.3), so a
+# A MULTICAL 21 record layout that is NOT in the Kamstrup seed table of compact formats, so a
 # compact frame of it decodes only once the format was learnt from a full frame.
 UNSEEDED = ("02FF20", "0413", "4413", "615B")
 STANDARD = ("02FF20", "0413", "4413", "615B", "6167")
-LEAK = 0x0004  # info code bit 2: leak now (PROTOCOL.md §5.5)
+LEAK = 0x0004  # Kamstrup info code bit 2: leak now
 
 
 def mc21(

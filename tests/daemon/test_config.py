@@ -10,7 +10,7 @@ import pytest
 from gatewayd.config.load import ConfigError, load_config
 from gatewayd.config.schema import ListenMode
 
-KEY = "28F64A24988064A079AA2C807D6102AE"  # PROTOCOL.md §9's documented public test key
+KEY = "28F64A24988064A079AA2C807D6102AE"  # K1's key: a published test key, no real meter's
 
 FULL = f"""
 keys_file = "keys.toml"

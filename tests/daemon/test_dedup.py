@@ -1,4 +1,5 @@
-"""Dedup (PROTOCOL.md §7): same telegram within the window is a duplicate; repeater bits masked."""
+"""Dedup (key: id, access number, CRC-32 of the frame): the same telegram within the window is
+a duplicate; repeater bits masked."""
 
 from __future__ import annotations
 

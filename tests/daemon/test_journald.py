@@ -282,7 +282,7 @@ async def test_gatewayd_run_under_systemd_logs_to_journald(
         d = DaemonProcess(proc)
         try:
             await journal.wait_for(lambda: bool(journal.find(GATEWAYD_EVENT="ready")), "ready")
-            # iM871A RSSI: 0.5 * raw - 122.5 dBm (PROTOCOL.md): 0x70 -> -66.5, 0x66 -> -71.5
+            # iM871A RSSI: 0.5 * raw - 122.5 dBm: 0x70 -> -66.5, 0x66 -> -71.5
             sim.send(mc21(1, 100_123), rssi_raw=0x70)
             sim.send(mc21(1, 5, meter="99999999", key=OTHER_KEY), rssi_raw=0x66)
             await d.wait_readings(1)

@@ -14,7 +14,7 @@ SCRIPTS = ["deploy/install.sh", "deploy/uninstall.sh", "deploy/gatewayd-credenti
 RULES = REPO / "deploy" / "99-gatewayd-wmbus.rules"
 # One udev key: NAME or NAME{attr}, an operator, a double-quoted value.
 _PAIR = re.compile(r'([A-Z_]+(?:\{[A-Za-z0-9_.-]+\})?)(==|!=|\+=|-=|:=|=)"([^"]*)"')
-# USB IDs of the radios' bridge chips (PROTOCOL.md §6; see the comments in the rules file).
+# USB IDs of the radios' bridge chips (the comments in the rules file name each chip).
 RADIO_USB_IDS = {
     ("10c4", "ea60"),  # iM871A-USB, CP210x
     ("10c4", "87ed"),  # IMST USB-Stick for Smart Meter (rebranded iM871A)

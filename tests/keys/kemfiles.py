@@ -1,4 +1,4 @@
-"""Builds KEM files the way PROTOCOL.md §5.6 describes them, independently of gatewayd.keys.
+"""Builds KEM files (Kamstrup's key export) independently of gatewayd.keys.
 
 The plaintext XML, padding, AES-128-CBC (key = IV = password zero-padded to 16 bytes), base64
 and the XML-Encryption wrapper are all written here from the spec, so the tests check the

@@ -1,4 +1,4 @@
-"""KEM import (PROTOCOL.md §5.6) against KEM files built by tests/keys/kemfiles.py."""
+"""KEM import (Kamstrup's encrypted key files) against KEM files built by tests/keys/kemfiles.py."""
 
 from __future__ import annotations
 

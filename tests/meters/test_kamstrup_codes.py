@@ -1,4 +1,4 @@
-"""Kamstrup info codes (PROTOCOL.md §5.5): every bit and every duration value.
+"""Kamstrup info codes (the 02FF20 record): every bit and every duration value.
 
 Expected texts are written out here from the protocol notes, not taken from the driver tables.
 """

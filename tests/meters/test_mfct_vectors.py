@@ -1,4 +1,4 @@
-"""The manufacturer-specific drivers against the shared corpus (../shared/vectors), named
+"""The manufacturer-specific drivers against the shared conformance corpus, named
 explicitly as the vectors name them: every expected field must match, except those the link
 layer decides (id, media: Diehl PRIOS rewrites its A field, Techem has its own device types)
 and those listed in NOT_PRODUCED. Without the shared corpus this parametrises over nothing.

@@ -1,4 +1,4 @@
-"""Readings (DESIGN.md §4.2) and per-meter state."""
+"""Readings (the documented reading shape, docs/mqtt.md) and per-meter state."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from tests.meters.builders import address, record, telegram
 
 
 def k1_records() -> list[Record]:
-    """MULTICAL 21 K1 (PROTOCOL.md §9): 02FF20 7100, 0413 6408 l, 4413 6408 l, 615B 7F, 6167 13."""
+    """MULTICAL 21 K1: 02FF20 7100, 0413 6408 l, 4413 6408 l, 615B 7F, 6167 13."""
     return [
         record("02FF20", "7100", kind="bits", quantity="manufacturer specific"),
         record("0413", "08190000", 6.408, quantity="volume", unit="m3"),

@@ -7,7 +7,8 @@ import pytest
 from gatewayd.meters import UnknownDriverError, driver_for, driver_names
 from tests.meters.builders import address
 
-# (manufacturer, version, device type) -> driver, from PROTOCOL.md §5.1 and the shared vectors
+# (manufacturer, version, device type) -> driver: Kamstrup's versions and device types, the
+# vectors
 DETECTED = [
     ("KAM", 0x1B, 0x16, "kamwater"),  # MULTICAL 21, cold
     ("KAM", 0x1B, 0x06, "kamwater"),  # MULTICAL 21, warm

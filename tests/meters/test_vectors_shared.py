@@ -1,9 +1,10 @@
-"""The shared conformance corpus (../shared/vectors) through Decoder + build_reading.
+"""The shared conformance corpus (real telegrams, wmbusmeters' expected values) through
+Decoder + build_reading.
 
 Every Kamstrup vector must match wmbusmeters' output exactly (every expected field, numbers to
 1e-6 relative), and over all wireless vectors at least 90 % of the expected non-zero numbers must
-appear somewhere in our readings (named field or record, after unit conversion), as
-shared/tools/check_vectors.py scores it. Each vector's telegrams go in order to one MeterState
+appear somewhere in our readings (named field or record, after unit conversion), as the
+corpus's own scorer counts them. Each vector's telegrams go in order to one MeterState
 of its own; only the last telegram is checked. As in the official scorer (and in a long-running
 gateway), one Decoder serves the whole corpus in file order, so compact-frame formats learnt
 from an earlier full frame stay known (a few drivers.jsonl compact frames come alone). Without
@@ -36,7 +37,7 @@ NOT_COMPARED = {"meter", "name", "_", "timestamp", "device", "rssi_dbm"}
 XFAIL_EXACT: dict[str, str] = {
     "flowiq2200/Votten#2": (
         "decoder rejects the compact frame: its full-frame CRC (8054) does not match the "
-        "rebuilt records (335D); the pair looks hand-edited (PROTOCOL.md §5.3, §10.2)"
+        "rebuilt records (335D); the pair looks hand-edited"
     ),
     "flowiq2200/Votten#2~aes-ctr": "same compact frame as flowiq2200/Votten#2, re-encrypted",
 }

@@ -1,4 +1,5 @@
-"""Shared test data for the radio tests: K1 (PROTOCOL.md §9) and the recorded byte streams."""
+"""Shared test data for the radio tests: K1 (the Kamstrup MULTICAL 21 example telegram) and
+the recorded byte streams."""
 
 from __future__ import annotations
 
@@ -9,17 +10,18 @@ from typing import Any
 
 DATA = Path(__file__).parent / "data"
 
-# PROTOCOL.md §9, K1: Kamstrup MC21, clean frame (43 bytes, L = 0x2A).
+# K1: Kamstrup MC21, clean frame (43 bytes, L = 0x2A).
 K1 = bytes.fromhex(
     "2A442D2C998734761B168D2091D37CAC21E1D68CDAFFCD3DC452BD802913FF7B1706CA9E355D6C2701CC24"
 )
-# PROTOCOL.md §9, K2 on air (clean, 36 bytes) and O1 (OMS Annex N.2.1, clean, 47 bytes).
+# K2 on air: a MULTICAL 21 compact frame (clean, 36 bytes), and O1 (OMS Annex N.2.1, clean,
+# 47 bytes).
 K2 = bytes.fromhex("23442D2C998734761B168D2087D19EAD21C325443F938ED9AA782A78CF326A2A42C3141A")
 O1 = bytes.fromhex(
     "2E4493157856341233037A2A0020255923C95AAA26D1B2E7493B013EC4A6F6D3529B520EDFF0EA6DEFC99D6D69EBF3"
 )
 
-# PROTOCOL.md §9, K2b: a real encrypted compact frame (clean, 36 bytes).
+# K2b: a real encrypted compact frame (clean, 36 bytes).
 K2B = bytes.fromhex("23442D2C998734761B168D20983081B2227A6FA1F10E1B79B5EB4B17E81F930E937EE06C")
 
 

@@ -1,4 +1,4 @@
-"""AMB8465 command mode: framer, command bytes and telegram conversion (PROTOCOL.md §6.2)."""
+"""AMB8465 command mode (Amber's command frames): framer, command bytes, telegram conversion."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def _telegrams(msgs: list[AmberMessage]) -> list[tuple[bytes, float | None] | No
 def test_recorded_stream_in_every_chunking() -> None:
     for chunks in chunkings(RECORDED):
         msgs, framer = feed_all(AmberFramer, chunks)
-        # PROTOCOL.md §6.2: RSSI 0xB4 -> (int8)-76 / 2 - 74 = -112 dBm
+        # AMB8465 RSSI: 0xB4 -> (int8)-76 / 2 - 74 = -112 dBm
         assert _telegrams(msgs) == [(K1, -112.0)]
         assert framer.counters["checksum_errors"] == 0
 

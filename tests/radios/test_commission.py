@@ -1,4 +1,4 @@
-"""`gatewayd listen`'s key results, driver and value on real vector telegrams (../shared/vectors).
+"""`gatewayd listen`'s key results, driver and value on real vector telegrams (the shared corpus).
 
 Each telegram is tried with its vector's key, with another vector's key and with an all-zero
 key; what must come out (the driver, the total) is the vector's expected wmbusmeters output.

@@ -1,4 +1,4 @@
-"""CUL / culfw lines: frame A and B with CRCs, LQI/RSSI, text replies (PROTOCOL.md §6.3)."""
+"""CUL / culfw lines: frame A and B with CRCs, LQI/RSSI, text replies (culfw's output)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from gatewayd.wmbus.link import FrameFormat
 from tests.radios.streams import K1, chunkings, feed_all, read_raw
 
 RECORDED = read_raw("cul_k1.txt")
-# PROTOCOL.md §6.3: LQI 0x2A, RSSI 0xC4 -> (int8)-60 / 2 - 74 = -104 dBm
+# culfw: LQI 0x2A, RSSI 0xC4 -> (int8)-60 / 2 - 74 = -104 dBm
 EXPECTED = [
     CulTelegram(K1, FrameFormat.B, 0x2A, 0xC4),
     CulTelegram(K1, FrameFormat.A, 0x2A, 0xC4),

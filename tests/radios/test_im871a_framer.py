@@ -1,4 +1,4 @@
-"""iM871A HCI: framer, command bytes and telegram conversion against PROTOCOL.md §6.1."""
+"""iM871A HCI: framer, command bytes and telegram conversion against IMST's HCI frame layout."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ RECORDED = read_hex("im871a_k1.hex")
 def test_recorded_stream_yields_k1_twice_with_rssi() -> None:
     msgs, framer = feed_all(ImstFramer, [RECORDED])
     got = [im871a.telegram(m) for m in msgs]
-    # PROTOCOL.md §6.1: raw 0xB4 = 180 -> 0.5*180 - 122.5 = -32.5 dBm
+    # iM871A RSSI: raw 0xB4 = 180 -> 0.5*180 - 122.5 = -32.5 dBm
     assert got == [(K1, -32.5), (K1, -32.5)]
     assert [m.crc for m in msgs] == [True, False]
     assert framer.counters["crc_errors"] == 0
@@ -65,7 +65,7 @@ def test_command_bytes_match_the_protocol_notes() -> None:
     assert im871a.set_config_request(ListenMode.C1) == bytes.fromhex("A50103060002073001 00")
     assert im871a.set_config_request(ListenMode.T1)[6] == 3
     assert im871a.set_config_request(ListenMode.C1_T1)[6] == 10
-    # GetDeviceInfo with CRC: A5 81 0F 00 34 13 (PROTOCOL.md §6.1)
+    # GetDeviceInfo with CRC: A5 81 0F 00 34 13
     assert HciMessage(1, 0x0F, crc=True).to_bytes() == bytes.fromhex("A5810F003413")
 
 

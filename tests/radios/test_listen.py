@@ -18,7 +18,7 @@ from gatewayd.wmbus.link import FrameFormat
 from tests.conftest import REPO
 from tests.radios.streams import K1, O1
 
-KEY_K1 = "28F64A24988064A079AA2C807D6102AE"  # PROTOCOL.md §9 (K1's key)
+KEY_K1 = "28F64A24988064A079AA2C807D6102AE"  # K1's key (a published test key)
 
 
 def _gatewayd() -> list[str]:

@@ -11,7 +11,7 @@ from gatewayd.wmbus.errors import FrameError
 from gatewayd.wmbus.link import FrameFormat
 from tests.radios.streams import K1, O1
 
-# PROTOCOL.md §9 O1 with its frame-A DLL CRCs
+# O1 (OMS Vol.2 Annex N.2.1) with its frame-A DLL CRCs
 O1_FRAME_A = (
     "2E44931578563412330333637A2A0020255923C95AAA26D1B2E7493BC2AD013EC4A6F6D3529B520EDFF0EA"
     "6DEFC955B29D6D69EBF3EC8A"

@@ -1,4 +1,4 @@
-"""rtl_wmbus lines (PROTOCOL.md §6.4): accepted modes, CRC flags, L re-normalisation."""
+"""rtl_wmbus lines: accepted modes, CRC flags, L re-normalisation."""
 
 from __future__ import annotations
 

@@ -162,7 +162,7 @@ async def test_amber_with_rssi_off_is_switched_on_and_reset() -> None:
             (f,) = await consumer.take(1)
         finally:
             await consumer.close()
-    assert bytes.fromhex("FF09034501 01B0") in sim.commands  # PROTOCOL.md §6.2
+    assert bytes.fromhex("FF09034501 01B0") in sim.commands  # CMD_SET_REQ: RSSI_Enable (0x45) = 1
     assert bytes.fromhex("FF040109F3") in sim.commands
     assert (f.frame, f.rssi_dbm, sim.memory[0x45]) == (K1, -112.0, 1)
 
@@ -222,5 +222,5 @@ async def test_per_frame_rssi() -> None:
             got = await consumer.take(2)
         finally:
             await consumer.close()
-    # PROTOCOL.md §6.1: 0.5·100 − 122.5 = −72.5 dBm; raw ≥ 230 is reported as 0 dBm
+    # iM871A RSSI: 0.5·100 − 122.5 = −72.5 dBm; raw ≥ 230 is reported as 0 dBm
     assert [(f.frame, f.rssi_dbm) for f in got] == [(K1, -72.5), (K2, 0.0)]

@@ -1,11 +1,11 @@
-"""Readings for the MQTT tests, in the DESIGN.md §4.2 shape."""
+"""Readings for the MQTT tests, in the documented reading shape (docs/mqtt.md)."""
 
 from __future__ import annotations
 
 import copy
 from typing import Any
 
-# DESIGN.md §4.2, verbatim: the Kamstrup Multical 21 example reading.
+# The Kamstrup Multical 21 example reading, as the reading format documents it.
 KAMSTRUP: dict[str, Any] = {
     "id": "76348799",
     "manufacturer": "KAM",

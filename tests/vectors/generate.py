@@ -3,9 +3,9 @@
 Run: python tests/vectors/generate.py > tests/vectors/own.jsonl
 
 Each vector's `expected` is written from the numbers put INTO the telegram (litres -> m3 by
-hand, info-code bits by the table in PROTOCOL.md §5.5), never from the decoder's output, so the
-vectors test the decoder against the specification. The vector format is the shared corpus's
-(see ../shared/vectors/README.md), plus an optional `records` list of partial record objects that
+hand, info-code bits by Kamstrup's info-code table), never from the decoder's output, so the
+vectors test the decoder against the specification. The vector format is the conformance
+corpus's (name, driver, id, key, telegrams, expected fields), plus an optional `records` list of partial record objects that
 must each match one decoded record.
 """
 
@@ -145,14 +145,14 @@ def vectors() -> list[dict[str, object]]:
                     {"quantity": "volume", "value": 1348.63, "unit": "m3"},
                     {"quantity": "flow temperature", "value": 65.12, "unit": "c"},
                 ]})  # fmt: skip
-    # 6. OMS Vol.2 Annex N.2.1 (PROTOCOL.md O1): ELS gas meter, mode 5.
+    # 6. OMS Vol.2 Annex N.2.1 (example O1): ELS gas meter, mode 5.
     out.append({"name": "oms-spec/annex-n-2-1-gas", "driver": "auto", "id": "12345678",
                 "key": "0102030405060708090A0B0C0D0E0F11",
                 "telegrams": ["2E4493157856341233037A2A0020255923C95AAA26D1B2E7493B013EC4A6F6D3529B520EDFF0EA6DEFC99D6D69EBF3"],
                 "expected": {"media": "gas", "id": "12345678", "total_m3": 28504.27},
                 "records": [{"quantity": "volume", "value": 28504.27, "unit": "m3"},
                             {"value": "2008-05-31 23:50"}]})  # fmt: skip
-    # 7. OMS Vol.2 Annex N.5.3 (PROTOCOL.md O2): ELL I + long TPL, partial encryption; the
+    # 7. OMS Vol.2 Annex N.5.3 (example O2): ELL I + long TPL, partial encryption; the
     #    identity comes from the long TPL header.
     out.append({"name": "oms-spec/annex-n-5-3-hca", "driver": "auto", "id": "55667788",
                 "key": "000102030405060708090A0B0C0D0E0F",

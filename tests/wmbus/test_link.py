@@ -1,4 +1,5 @@
-"""CRCs and the data link layer, against PROTOCOL.md §1.2-§1.5 worked examples."""
+"""CRCs and the data link layer (frame formats A and B, C, M and A fields), against EN 13757-4
+worked examples."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from gatewayd.wmbus.link import (
     strip_crcs,
 )
 
-# O1 (OMS Vol.2 Annex N.2.1), clean and with frame-A CRCs, as printed in PROTOCOL.md §9.
+# O1 (OMS Vol.2 Annex N.2.1), clean and with frame-A CRCs, as the annex prints it.
 O1 = (
     "2E4493157856341233037A2A0020255923C95AAA26D1B2E7493B013EC4A6F6D3529B520EDFF0EA6DEFC99D6D69EBF3"
 )
@@ -53,7 +54,7 @@ def test_crc_against_a_bitwise_reference() -> None:
 
 
 def test_imst_getdeviceinfo_crc() -> None:
-    # PROTOCOL.md §6.1: A5 81 0F 00 34 13 = GetDeviceInfo with its CRC (LE) over bytes after A5
+    # iM871A HCI: A5 81 0F 00 34 13 = GetDeviceInfo with its CRC (LE) over bytes after A5
     assert crc16_x25(bytes.fromhex("810F00")).to_bytes(2, "little") == bytes.fromhex("3413")
 
 
@@ -120,7 +121,7 @@ def test_crc_round_trip(body: bytes, fmt: FrameFormat) -> None:
 
 
 def test_manufacturer_codes() -> None:
-    # PROTOCOL.md §1.4
+    # the FLAG manufacturer code: three letters, 5 bits each, 'A' = 1
     assert manufacturer_code(0x2C2D) == "KAM"
     assert manufacturer_code(0x2C37) == "KAW"
     assert manufacturer_code(0x1593) == "ELS"

@@ -1,7 +1,7 @@
-"""Record layer against the worked examples of PROTOCOL.md §4 and §9 (APLs given in plaintext).
+"""Record layer against worked examples of EN 13757-3 records (APLs given in plaintext).
 
-Expected values come from PROTOCOL.md's text; where a value is worked out here, the arithmetic
-is in the comment next to it.
+Expected values come from the examples' published values; where a value is worked out here,
+the arithmetic is in the comment next to it.
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ def test_dife_arithmetic(
     assert (hd.storage, hd.tariff, hd.subunit, hd.function) == (storage, tariff, subunit, function)
 
 
-# PROTOCOL.md §5.3 seed table: format string -> signature
+# Kamstrup's compact-frame seed table: format string -> signature
 SEED_FORMATS = {
     "02FF20 0413 4413 615B 6167": 0xA8ED,
     "02FF20 0413 92013B A1015B 8101E7FF0F": 0xC412,
@@ -250,7 +250,7 @@ def test_ten_extensions_are_allowed() -> None:
 
 
 def test_lenient_mode_keeps_records_before_a_broken_tail() -> None:
-    # O7's records (PROTOCOL.md §9) followed by fillers and a record whose data is cut off
+    # O7's records followed by fillers and a record whose data is cut off
     apl = h("0DFD0C 06 554747342020 066D 1E120DAF296D 2F2F2F 5208")
     with pytest.raises(FrameError):
         parse_records(apl)

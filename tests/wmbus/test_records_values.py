@@ -1,4 +1,4 @@
-"""Every data code, scaling, corrections, dates and identification numbers (PROTOCOL.md §4).
+"""Every data code, scaling, corrections, dates and identification numbers (EN 13757-3).
 
 Expected numbers are computed independently here (struct.pack, int arithmetic), not taken
 from the parser's output.

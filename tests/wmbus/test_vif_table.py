@@ -1,6 +1,7 @@
-"""The VIF tables against PROTOCOL.md §4.3/§4.4: each range's quantity, unit and scale.
+"""The VIF tables against EN 13757-3's primary VIF and combinable VIFE tables: each range's
+quantity, unit and scale.
 
-The rows below restate PROTOCOL.md's table in its own units (Wh, J, W, m³/min ...) and the
+The rows below restate the standard's table in its own units (Wh, J, W, m³/min ...) and the
 expected normalised scale is converted here (Wh -> kWh is 10^-3, m³/min -> m³/h is x60, ...).
 """
 

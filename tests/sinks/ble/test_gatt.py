@@ -1,4 +1,4 @@
-"""The pure GATT contract: UUIDs, flags, and every value layout (PROTOCOL.md §8, docs/ble.md)."""
+"""The pure GATT contract: UUIDs, flags, and every value layout (docs/ble.md)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from gatewayd.config.sections import BleSecurity
 from gatewayd.meters.model import from_dict
 from gatewayd.sinks.ble import gatt
 
-# PROTOCOL.md §9 K1 and the DESIGN.md §4.2 reading decoded from it.
+# K1 (the Kamstrup MULTICAL 21 example telegram) and the documented reading decoded from it.
 K1_FRAME = bytes.fromhex(
     "2A442D2C998734761B168D2091D37CAC21E1D68CDAFFCD3DC452BD802913FF7B1706CA9E355D6C2701CC24"
 )

@@ -17,7 +17,7 @@ from tests.sinks.ble.conftest import start_dbus_daemon, stop_dbus_daemon
 from tests.sinks.ble.fake_bluez import BLUEZ_FLAGS, CHAR, SERVICE, FakeBluez, legacy_adv_size
 from tests.sinks.ble.test_gatt import K1_FRAME, K1_READING
 
-# K1's record worked out by hand from PROTOCOL.md §8 (the same example is in docs/ble.md).
+# K1's record worked out by hand from the record layout in docs/ble.md (its example).
 K1_RECORD = bytes.fromhex("01 99873476 08190000 7ef0076b 0100 ffff 7f 13 b9")
 PLAIN_FLAGS = {"read", "write", "notify", "write-without-response", "indicate"}
 
