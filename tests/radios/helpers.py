@@ -35,6 +35,16 @@ class Consumer:
                 out.append(item)
         return out
 
+    def discard_waiting(self) -> int:
+        """Drop the frames delivered but not taken yet (e.g. heard before an unplug)."""
+        n = 0
+        while not self.queue.empty():
+            item = self.queue.get_nowait()
+            if isinstance(item, BaseException):
+                raise item
+            n += 1
+        return n
+
     async def close(self) -> None:
         self.task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -107,8 +107,16 @@ async def test_silence_reset_reopens_and_reconfigures() -> None:
         try:
             await consumer.take(1)
             sim.pause()  # the module goes quiet but still answers
-            await wait_until(lambda: sup.counters["silence_resets"] >= 1 and sim.config_count >= 2)
-            assert "silence" in sup.reason or sup.state is RadioState.RUNNING
+            # The module counts its configuration when it answers SET_CONFIG; the supervisor is
+            # RUNNING only once it has read that answer (until then its reason is "opening").
+            await wait_until(
+                lambda: (
+                    sup.counters["silence_resets"] >= 1
+                    and sim.config_count >= 2
+                    and sup.state is RadioState.RUNNING
+                )
+            )
+            sup.silence_reset_s = 60.0  # K2 below is to reach the reopened radio, not a third one
             sim.send(K2)
             sim.resume()
             assert [f.frame for f in await consumer.take(1)] == [K2]
