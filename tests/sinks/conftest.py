@@ -9,9 +9,11 @@ that records every message with its QoS and retain flag, across broker restarts.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import getpass
 import ipaddress
+import os
 import shutil
 import signal
 import socket
@@ -155,13 +157,30 @@ class Broker:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"mosquitto exited: {self.diagnostics()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.02)
+                why = self.diagnostics()
+                if "Address already in use" in why:
+                    raise PortTaken(f"port {self.port} was taken by another process")
+                raise RuntimeError(f"mosquitto exited: {why}")
+            if self._listening():
+                return
+            time.sleep(0.02)
+        if self.proc.poll() is None and _listener_inode(self.port) is not None:
+            raise PortTaken(f"port {self.port} is another process's listener")
         raise RuntimeError(f"mosquitto not listening on {self.port}: {self.diagnostics()}")
+
+    def _listening(self) -> bool:
+        """Our mosquitto holds the listening socket. A connect alone would also succeed on
+        another test run's broker that took the port between free_port() and our bind."""
+        assert self.proc is not None
+        inode = _listener_inode(self.port)
+        if inode is None:
+            return False
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            for fd in os.listdir(f"/proc/{self.proc.pid}/fd"):
+                with contextlib.suppress(OSError):
+                    if os.readlink(f"/proc/{self.proc.pid}/fd/{fd}") == f"socket:[{inode}]":
+                        return True
+        return False
 
     def stop(self) -> None:
         """SIGTERM: mosquitto saves its persistence (sessions, retained, queued) and exits."""
@@ -180,8 +199,24 @@ class Broker:
             self.proc.wait(timeout=10)
 
     def diagnostics(self) -> str:
-        parts = [p.read_text(errors="replace")[-2000:] for p in (self.dir / "stderr.log", self.log)]
+        logs = (self.dir / "stderr.log", self.log)
+        parts = [p.read_text(errors="replace")[-2000:] for p in logs if p.exists()]
         return "\n".join(p for p in parts if p)
+
+
+class PortTaken(RuntimeError):
+    """Another process listens on the port free_port() gave us (other test runs share the
+    machine): the factory tries another port."""
+
+
+def _listener_inode(port: int) -> str | None:
+    """The inode of the socket listening on 127.0.0.1:`port`, from /proc/net/tcp."""
+    local = f"0100007F:{port:04X}"
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == local and fields[3] == "0A":  # 0A: LISTEN
+            return fields[9]
+    return None
 
 
 BrokerFactory = Callable[..., Broker]
@@ -194,7 +229,16 @@ def broker_factory(tmp_path: Path, pki: Pki) -> Iterator[BrokerFactory]:
     def make(
         *, auth: tuple[str, str] | None = None, tls: str | None = None, start: bool = True
     ) -> Broker:
+        for _attempt in range(5):
+            try:
+                return _make(auth=auth, tls=tls, start=start)
+            except PortTaken:
+                brokers.pop().kill()
+        raise RuntimeError("no free port for mosquitto after 5 tries")
+
+    def _make(*, auth: tuple[str, str] | None, tls: str | None, start: bool) -> Broker:
         d = tmp_path / f"broker{len(brokers)}"
+        shutil.rmtree(d, ignore_errors=True)  # a try whose port was taken
         (d / "data").mkdir(parents=True)
         port = free_port()
         lines = [

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from gatewayd.demo.sim import ImstSimulator
-from tests.sinks.conftest import BrokerFactory, Pki, free_port
+from tests.sinks.conftest import BrokerFactory, Pki
 
 PASSWORD = "s3cret-horse-battery"
 
@@ -135,9 +135,13 @@ async def test_wrong_password_and_broker_down_are_refused_with_a_line(
         assert "1 online check(s) failed" in err
         assert PASSWORD not in out + err
 
-        down = free_port()  # nothing listens there
-        cfg = write_config(tmp_path, sim.device_path, mqtt_section(down))
-        code, out, err = await check_online(cfg)
+        # A port of our own, bound but not listening: a connection to it is refused, and no
+        # other test run on this machine can start a broker there meanwhile.
+        with socket.socket() as held:
+            held.bind(("127.0.0.1", 0))
+            down = held.getsockname()[1]
+            cfg = write_config(tmp_path, sim.device_path, mqtt_section(down))
+            code, out, err = await check_online(cfg)
     assert code == 1
     assert f"MQTT broker 127.0.0.1:{down} (without a user name, no TLS): connection refused" in err
     assert "Traceback" not in err
