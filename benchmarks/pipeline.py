@@ -126,8 +126,9 @@ def remove_cgroups() -> None:
 def run(tmp: Path, port: int, rate: float, seconds: float, args: argparse.Namespace) -> None:
     d = Path(tempfile.mkdtemp(dir=args.state_dir or tmp))
     feeder = FifoFeeder(d / "radio.fifo", rate=rate)
+    window = "" if args.commit_window_ms is None else f"commit_window_ms = {args.commit_window_ms}"
     cfg = daemon_config(
-        d / "config.toml", gateway=GW, state=d / "state", fifo=feeder.fifo, port=port
+        d / "config.toml", gateway=GW, state=d / "state", fifo=feeder.fifo, port=port, mqtt=window
     )
     arrivals = Arrivals(port)
     cmd = [sys.executable]
@@ -180,6 +181,12 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true", help="cProfile the daemon")
     ap.add_argument("--top", type=int, default=15, help="functions shown by --profile")
     ap.add_argument("--state-dir", type=Path, default=None, help="where state dirs are made")
+    ap.add_argument(
+        "--commit-window-ms",
+        type=int,
+        default=None,
+        help="[mqtt] commit_window_ms (default: its default)",
+    )
     args = ap.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs", flush=True)
     with tempfile.TemporaryDirectory() as t:

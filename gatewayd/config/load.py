@@ -32,6 +32,7 @@ from gatewayd.config.reader import (
 from gatewayd.config.schema import RADIO_COMMON_KEYS, RADIO_KIND_KEYS, Config, RadioSettings
 from gatewayd.config.secrets import Key, Secret
 from gatewayd.config.sections import (
+    COMMIT_WINDOW_MAX_MS,
     BleSecurity,
     BleSettings,
     DebugSettings,
@@ -326,6 +327,9 @@ def _mqtt(
         keepalive=t.integer("keepalive", d.keepalive, minimum=5, maximum=65535),
         protocol=t.choice("protocol", MQTT_PROTOCOLS, d.protocol),
         outbox_max=t.integer("outbox_max", d.outbox_max, minimum=1),
+        commit_window_ms=t.integer(
+            "commit_window_ms", d.commit_window_ms, minimum=0, maximum=COMMIT_WINDOW_MAX_MS
+        ),
         stats_interval_s=t.number("stats_interval_s", d.stats_interval_s, minimum=1),
     )
 

@@ -20,6 +20,8 @@ from typing import Any, Final, Literal
 from gatewayd.config.secrets import Key, Secret
 
 __all__ = [
+    "COMMIT_WINDOW_MAX_MS",
+    "COMMIT_WINDOW_MS",
     "BleSecurity",
     "BleSettings",
     "DebugSettings",
@@ -45,6 +47,10 @@ MqttProtocol = Literal["3.1.1", "5"]
 BleSecurity = Literal["authenticated", "encrypted"]
 
 _INTERNAL: Final = {"internal": True}
+# [mqtt] commit_window_ms: readings that arrive within it of the oldest one not yet on disk
+# share one outbox commit (one fsync).
+COMMIT_WINDOW_MS: Final = 20
+COMMIT_WINDOW_MAX_MS: Final = 1000
 _TOPIC_FORBIDDEN: Final = "+#\0"
 
 
@@ -120,6 +126,7 @@ class MqttSettings:
     keepalive: int = 60
     protocol: MqttProtocol = "3.1.1"
     outbox_max: int = 100_000
+    commit_window_ms: int = COMMIT_WINDOW_MS
     stats_interval_s: float = 60.0
     reconnect_min_s: float = internal(1.0)
     reconnect_max_s: float = internal(60.0)
@@ -133,6 +140,8 @@ class MqttSettings:
             raise ValueError(f"mqtt protocol must be '3.1.1' or '5', not {self.protocol!r}")
         if self.outbox_max < 1:
             raise ValueError("mqtt outbox_max must be at least 1")
+        if not 0 <= self.commit_window_ms <= COMMIT_WINDOW_MAX_MS:
+            raise ValueError(f"mqtt commit_window_ms must be 0-{COMMIT_WINDOW_MAX_MS}")
         if not 0 < self.reconnect_min_s <= self.reconnect_max_s:
             raise ValueError("mqtt reconnect delays must satisfy 0 < min <= max")
         if self.key_file is not None and self.cert_file is None:

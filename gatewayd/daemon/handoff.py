@@ -1,10 +1,16 @@
 """Durable before anyone sees it: readings reach the sinks only once they are on disk.
 
 With a durable sink configured (the MQTT outbox), `publish()` stages a reading and queues it;
-one task commits whatever is queued in one fsynced transaction (group commit: readings that
-arrive within `window_s` of the first, or while a commit is in flight, share one), and only
-then hands the batch, in order, to every other sink (stdout, journal, BLE). So anything a
-sink has shown is on disk and will reach the broker after a crash or a power cut.
+one task commits whatever is queued in one fsynced transaction, and only then hands the batch,
+in order, to every other sink (stdout, journal, BLE). So anything a sink has shown is on disk
+and will reach the broker after a crash or a power cut.
+
+Group commit: a commit starts once the oldest reading waiting has waited `window_s` ([mqtt]
+commit_window_ms), so readings that arrive within it share one transaction and one fsync
+(frames come one by one from the radio: at 100 readings/s a 20 ms window commits ~2 at a
+time instead of one). The window bounds what each reading waits for the disk beyond the commit
+itself; a power cut loses at most the readings of a window not yet committed (accepted means
+committed: no sink has seen them, and a meter repeats its reading within seconds).
 
 When the commit fails (disk full, I/O error), the batch stays queued in memory, in order, and
 is retried every `retry_s` until it fits; readings past `max_waiting` are dropped oldest first
@@ -20,16 +26,17 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from gatewayd.config.sections import COMMIT_WINDOW_MS
 from gatewayd.errors import SinkError
 from gatewayd.sinks.base import DurableSink, Reading, Sink
 
 log = logging.getLogger("gatewayd.daemon.handoff")
 
-COMMIT_WINDOW_S = 0.005  # after a quiet spell, wait this long for more before committing
+COMMIT_WINDOW_S = COMMIT_WINDOW_MS / 1000  # the oldest waiting reading waits this long
 RETRY_S = 1.0
 MAX_WAITING = 10_000
 
-_Item = tuple[Reading, bool, Any]  # reading, alarm_changed, staged
+_Item = tuple[Reading, bool, Any, float]  # reading, alarm_changed, staged, loop time accepted
 
 
 class Handoff:
@@ -48,7 +55,7 @@ class Handoff:
         self.others = [s for s in sinks if s is not self.durable]
         self._count = count
         self._retry_s = retry_s
-        self._window_s = window_s
+        self.window_s = window_s
         self._max_waiting = max_waiting
         self._waiting: deque[_Item] = deque()
         self._task: asyncio.Task[None] | None = None
@@ -77,13 +84,14 @@ class Handoff:
                 log.warning("%s refused a reading (%r); further ones only counted", store.name, exc)
             self._hand_out(reading, alarm_changed)
             return
-        self._waiting.append((reading, alarm_changed, staged))
+        loop = asyncio.get_running_loop()
+        self._waiting.append((reading, alarm_changed, staged, loop.time()))
         if len(self._waiting) > self._max_waiting:  # the oldest not being committed right now
             del self._waiting[min(self._inflight, len(self._waiting) - 1)]
             self.unstored += 1
             self._count("unstored")
         if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._commit_loop())
+            self._task = loop.create_task(self._commit_loop())
 
     async def drain(self, timeout: float) -> None:
         """Wait (bounded) until everything accepted is stored and handed out."""
@@ -96,15 +104,18 @@ class Handoff:
     async def _commit_loop(self) -> None:
         store = self.durable
         assert store is not None
+        loop = asyncio.get_running_loop()
         try:
-            # Readings that arrive within the window share one commit (and one fsync); later
-            # ones gather while a commit runs and go in the next.
-            await asyncio.sleep(self._window_s)
             while self._waiting:
+                # Everything accepted until the oldest has waited the window goes in one commit
+                # (one fsync); what arrives during the commit waits for the next one.
+                delay = self._waiting[0][3] + self.window_s - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
                 batch = list(self._waiting)
                 self._inflight = len(batch)
                 try:
-                    await store.store([staged for _r, _a, staged in batch])
+                    await store.store([staged for _r, _a, staged, _t in batch])
                 except SinkError as exc:
                     self._failed(exc)
                     self._inflight = 0
@@ -122,7 +133,7 @@ class Handoff:
                     self._waiting.popleft()
                 self._inflight = 0
                 self.stored += len(batch)
-                for reading, alarm_changed, _staged in batch:
+                for reading, alarm_changed, _staged, _t in batch:
                     self._hand_out(reading, alarm_changed)
         finally:
             self._task = None

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from gatewayd.config.schema import Config, MeterSettings
+from gatewayd.config.sections import COMMIT_WINDOW_MS
 from gatewayd.daemon.handoff import Handoff
 from gatewayd.daemon.logs import fields, meter_label
 from gatewayd.daemon.policy import Decision, PublishPolicy
@@ -72,7 +73,10 @@ class Pipeline:
         self.config = config
         self.stats = stats
         self.sinks = list(sinks)
-        self.handoff = Handoff(self.sinks, count=stats.incr)  # durable before any sink sees it
+        window_ms = config.mqtt.commit_window_ms if config.mqtt is not None else COMMIT_WINDOW_MS
+        self.handoff = Handoff(  # durable before any sink sees it
+            self.sinks, count=stats.incr, window_s=window_ms / 1000
+        )
         self.meter_state = meter_state if meter_state is not None else MeterState()
         self.policy = policy or PublishPolicy(config.publish.heartbeat_s)
         self.dedup = Dedup(config.dedup.window_s, max_entries=config.dedup.max_entries, clock=clock)

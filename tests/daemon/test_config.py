@@ -129,6 +129,10 @@ def test_defaults_and_absent_sinks(tmp_path: Path) -> None:
         900.0,
     )
     assert c.mqtt is None and c.ble is None and c.meters == ()
+    c = load_config(write(tmp_path, "[mqtt]\n"), credentials_dir=None)
+    assert c.mqtt is not None and c.mqtt.commit_window_ms == 20
+    c = load_config(write(tmp_path, "[mqtt]\ncommit_window_ms = 0\n"), credentials_dir=None)
+    assert c.mqtt is not None and c.mqtt.commit_window_ms == 0
     c = load_config(write(tmp_path, "[ble]\nenabled = false\n"), credentials_dir=None)
     assert c.ble is None
 
@@ -286,6 +290,18 @@ def test_bad_toml(tmp_path: Path) -> None:
             "meters[0].id: expected a string of 8 hex digits, found nothing (the key is missing)",
         ),
         ("[mqtt]\nport = 70000\n", "mqtt.port: expected a value <= 65535, found 70000"),
+        (
+            "[mqtt]\ncommit_window_ms = 5000\n",
+            "mqtt.commit_window_ms: expected a value <= 1000, found 5000",
+        ),
+        (
+            "[mqtt]\ncommit_window_ms = -1\n",
+            "mqtt.commit_window_ms: expected a value >= 0, found -1",
+        ),
+        (
+            "[mqtt]\ncommit_window_ms = 2.5\n",
+            "mqtt.commit_window_ms: expected an integer, found a number 2.5",
+        ),
         (
             '[ble]\nsecurity = "none"\n',
             "ble.security: expected one of 'authenticated', 'encrypted', found 'none'",

@@ -123,9 +123,17 @@ class GatewaydRun:
 
 
 def daemon_config(
-    path: Path, *, gateway: str, state: Path, fifo: Path, port: int, extra: str = ""
+    path: Path,
+    *,
+    gateway: str,
+    state: Path,
+    fifo: Path,
+    port: int,
+    extra: str = "",
+    mqtt: str = "",
 ) -> Path:
-    """A daemon config: the FIFO radio, the feeder's meter and key, MQTT on `port`."""
+    """A daemon config: the FIFO radio, the feeder's meter and key, MQTT on `port` (`mqtt`:
+    more lines of the [mqtt] table)."""
     from tests.daemon.harness import KEY
 
     path.write_text(
@@ -145,7 +153,7 @@ key = "{KEY.hex().upper()}"
 [mqtt]
 host = "127.0.0.1"
 port = {port}
-
+{mqtt}
 [log]
 level = "warning"
 journal = "no"

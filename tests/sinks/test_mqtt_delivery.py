@@ -11,6 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from gatewayd.daemon.handoff import Handoff
 from gatewayd.meters.model import from_dict
 from gatewayd.sinks.mqtt import MqttSettings, MqttSink
 from gatewayd.sinks.mqtt.discovery import discovery_configs
@@ -174,3 +175,24 @@ async def test_home_assistant_discovery_before_the_reading_and_on_reconnect(
 
     await sub.wait_for(resent, timeout=15)
     await sink.stop(2.0)
+
+
+async def test_readings_within_the_commit_window_reach_the_broker_from_one_commit(
+    broker: Broker, subscribe: Any, tmp_path: Path
+) -> None:
+    """The daemon's hand-off with a window: telegrams heard one by one go to disk in one
+    commit, and only then to the broker, in order."""
+    sub: Subscriber = subscribe(broker.port, f"{BASE}/meters/#")
+    sink = MqttSink(settings(broker, tmp_path))
+    await sink.start()
+    handoff = Handoff([sink], window_s=0.5)
+    before = sink._outbox.commits
+    for i in range(10):  # 10 ms apart, like a radio at 100 telegrams/s
+        handoff.publish(from_dict(numbered(i)), False)
+        await asyncio.sleep(0.01)
+    assert sub.snapshot() == []  # still in the window: not stored, so not sent
+    msgs = await sub.wait_for(lambda ms: len(ms) == 10)
+    assert [seq_of(m.payload) for m in msgs] == list(range(10))
+    assert sink._outbox.commits - before == 1
+    await sink.stop(2.0)
+    assert sink.stats()["delivered"] == 10 and sink.stats()["queued"] == 0
