@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from gatewayd.radios.base import LinkMode, RadioLost
 from gatewayd.radios.registry import open_radio
 from gatewayd.radios.supervisor import RadioState
+from gatewayd.radios.textsource import CHUNK, TextSource
 from tests.radios.helpers import Consumer, wait_until
 from tests.radios.streams import DATA, K1, O1
 
@@ -124,3 +126,37 @@ async def test_default_pipeline_without_rtl_wmbus_says_so(
     sup = open_radio("rtlwmbus", "", "c1", fail_fast=True)
     with pytest.raises(RadioLost, match=r"cannot run rtl_wmbus: .*is rtl-wmbus installed"):
         await anext(sup.frames())
+
+
+@pytest.mark.parametrize("kind", ["fifo", "command"])
+async def test_a_pipe_is_read_in_chunks_not_in_256_kib_allocations(
+    tmp_path: Path, kind: str
+) -> None:
+    """asyncio's pipe transport would allocate 256 KiB for every read of a ~150-byte line."""
+    fifo = tmp_path / "rtl.fifo"
+    os.mkfifo(fifo)
+    src = TextSource(str(fifo) if kind == "fifo" else f"| cat '{fifo}'")
+    line = f"T1;1;1;2020-01-23 10:25:13.000;97;148;76348799;0x{K1.hex()}\n".encode()
+
+    def write() -> None:  # bounded: never blocks on a FIFO nobody reads
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:  # ENXIO: no reader yet
+                time.sleep(0.01)
+                continue
+            os.write(fd, line)
+            os.close(fd)
+            return
+
+    async with src:
+        reader = src._reader
+        assert reader is not None
+        transport = src._transport if kind == "fifo" else reader._transport  # type: ignore[attr-defined]
+        assert transport.max_size == CHUNK  # type: ignore[union-attr]
+        await asyncio.to_thread(write)
+        got = b""
+        while not got.endswith(b"\n"):  # and the line still arrives whole
+            got += await asyncio.wait_for(src.read(), 10)
+    assert got == line
