@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gatewayd.config.schema import MeterSettings
+from gatewayd.daemon.pipeline import radio_id
 from gatewayd.meters.model import Field, Reading
 from gatewayd.meters.reading import MeterState, build_reading
 from gatewayd.meters.roles import Role
@@ -131,6 +132,7 @@ class Commissioner:
         self.state = MeterState()
         self.tallies: dict[str, MeterTally] = {}
         self._key_of: dict[str, str] = {}  # meter id -> the other meter whose key opened it
+        self._heard_as: dict[str, str] = {}  # a radio module's configured id -> the meter's id
 
     def check(self, rf: RadioFrame) -> dict[str, Any]:
         """The --json object for one frame (the human line is made from it)."""
@@ -145,7 +147,8 @@ class Commissioner:
             out["error"] = str(exc)
             return out
         a = summary.address
-        meter = self.meters.get(a.id.lower())
+        config_id = self._config_id(frame, a.id.lower())
+        meter = self.meters.get(config_id)
         out |= {
             "id": a.id,
             "manufacturer": a.manufacturer,
@@ -158,7 +161,7 @@ class Commissioner:
         out["ci"] = f"{summary.ci:02X}"
         out["encrypted"] = summary.encrypted
         out["repeated"] = is_repeated(frame)
-        key_result, key_of, telegram, error = self._open(a.id.lower(), frame, summary.encrypted)
+        key_result, key_of, telegram, error = self._open(config_id, frame, summary.encrypted)
         out["key"] = key_result
         if key_of is not None:
             out["key_of"] = key_of
@@ -180,6 +183,20 @@ class Commissioner:
             out["error"] = error
         self._tally(out, a.id.lower(), rf)
         return out
+
+    def _config_id(self, frame: bytes, meter_id: str) -> str:
+        """The id the meter is configured (or keyed) by: its own, else its radio module's when
+        only that one is (as the daemon finds a meter's entry)."""
+        if meter_id in self.meters or meter_id in self.keys:
+            return meter_id
+        try:
+            radio = radio_id(walk_headers(frame, open_ell_payload=False, lenient=True))
+        except TelegramError:
+            return meter_id
+        if radio is not None and (radio in self.meters or radio in self.keys):
+            self._heard_as[radio] = meter_id
+            return radio
+        return meter_id
 
     def _open(
         self, meter_id: str, frame: bytes, encrypted: bool
@@ -244,7 +261,7 @@ class Commissioner:
         """The summary as JSON objects: meters heard, then configured ones never heard."""
         out = [t.to_dict() for t in sorted(self.tallies.values(), key=lambda t: t.id)]
         for meter_id, m in sorted(self.meters.items()):
-            if meter_id not in self.tallies:
+            if meter_id not in self.tallies and meter_id not in self._heard_as:
                 out.append({"id": meter_id, "name": m.name, "frames": 0, "never_heard": True})
         return out
 
@@ -274,7 +291,7 @@ class Commissioner:
                 parts.append(t.value)
             lines.append(", ".join(parts))
         for meter_id, m in sorted(self.meters.items()):
-            if meter_id not in self.tallies:
+            if meter_id not in self.tallies and meter_id not in self._heard_as:
                 lines.append(f"{meter_id} '{m.name}': configured, never heard")
         return lines
 

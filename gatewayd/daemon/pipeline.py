@@ -135,8 +135,8 @@ class Pipeline:
         summary = summarize(heads)
         meter_id = summary.address.id
         meter = self.config.meter(meter_id)
-        if meter is None and (radio_id := _radio_id(heads)) is not None:
-            meter = self.config.meter(radio_id)  # configured by its radio module's address
+        if meter is None and (radio := radio_id(heads)) is not None:
+            meter = self.config.meter(radio)  # configured by its radio module's address
         if meter is None:
             self.stats.incr("unconfigured")
             self._unconfigured(summary, rf)
@@ -302,7 +302,7 @@ class Pipeline:
         log.log(level, msg, *args, extra=extra or fields(kind, meter_id))
 
 
-def _radio_id(h: Headers) -> str | None:
+def radio_id(h: Headers) -> str | None:
     """The link-layer id of a meter that sends through a radio module (a converter, a repeater
     with an address of its own): a long transport header names the meter itself. A meter's
     configuration is found by the meter's id first, then by this one, as wmbusmeters matches

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from gatewayd.commands.commission import Commissioner
 from gatewayd.config.schema import Config
 from gatewayd.config.secrets import Key
 from gatewayd.config.sections import MeterSettings
@@ -78,3 +79,13 @@ def test_a_meter_known_by_neither_address_is_unconfigured() -> None:
     reading, stats = run((MeterSettings(id="12345678", name="other", encrypted=False),), QHEAT)
     assert reading is None
     assert stats.snapshot()["unconfigured"] == 1
+
+
+def test_listen_knows_the_meter_by_its_radio_entry_and_opens_it_with_that_key() -> None:
+    entry = MeterSettings(id="22502855", name="kitchen", key=Key(bytes.fromhex(FAW["key"])))
+    listen = Commissioner({"22502855": bytes.fromhex(FAW["key"])}, {"22502855": entry})
+    frame = bytes.fromhex(FAW["telegrams"][-1])
+    out = listen.check(RadioFrame(frame, -70.0, LinkMode.C1, FrameFormat.CLEAN, 0.0))
+    assert (out["id"], out["name"], out["key"]) == (FAW["id"], "kitchen", "ok")
+    assert "key_of" not in out
+    assert [s["id"] for s in listen.summaries()] == [FAW["id"]]  # not "never heard" as well
