@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gatewayd.commands.commission import Commissioner
 from gatewayd.config.schema import Config
 from gatewayd.config.secrets import Key
@@ -18,6 +20,8 @@ from gatewayd.daemon.pipeline import Pipeline
 from gatewayd.daemon.stats import Stats
 from gatewayd.meters.model import Reading
 from gatewayd.radios.base import LinkMode, RadioFrame
+from gatewayd.wmbus.decode import Decoder
+from gatewayd.wmbus.errors import WrongKeyError
 from gatewayd.wmbus.link import FrameFormat
 from tests.conftest import OWN_VECTORS, load_vectors
 
@@ -89,3 +93,12 @@ def test_listen_knows_the_meter_by_its_radio_entry_and_opens_it_with_that_key() 
     assert (out["id"], out["name"], out["key"]) == (FAW["id"], "kitchen", "ok")
     assert "key_of" not in out
     assert [s["id"] for s in listen.summaries()] == [FAW["id"]]  # not "never heard" as well
+
+
+def test_the_key_of_the_meter_address_comes_first() -> None:
+    frame = bytes.fromhex(FAW["telegrams"][-1])
+    right, wrong = bytes.fromhex(FAW["key"]), bytes(range(16))
+    assert Decoder(keys={"22502855": wrong, FAW["id"]: right}).decode(frame).id == FAW["id"]
+    assert Decoder(keys={"22502855": right}).decode(frame).id == FAW["id"]
+    with pytest.raises(WrongKeyError):  # the meter's own key is the one; no second guess
+        Decoder(keys={"22502855": right, FAW["id"]: wrong}).decode(frame)
