@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 
@@ -14,6 +13,8 @@ def write_atomically(path: Path, text: str, *, owner: tuple[int, int] | None = N
     `owner` = (uid, gid) when given and we are root), fsynced, renamed over `path`, then the
     directory fsynced so the rename itself is on disk. On any error the temp file is removed,
     `path` is left as it was, and the error (OSError) is raised."""
+    import tempfile  # noqa: PLC0415 (not cheap to import; the daemon writes only after READY=1)
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

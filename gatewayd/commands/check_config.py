@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sqlite3
 import stat
 import sys
 from pathlib import Path
@@ -111,6 +110,8 @@ def outbox_problem(path: Path) -> str | None:
     """Why an existing outbox file cannot be used, or None (absent is fine: it is created)."""
     if not path.exists():
         return None
+    import sqlite3  # noqa: PLC0415 (`gatewayd run` without MQTT never needs it)
+
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:

@@ -49,8 +49,8 @@ from gatewayd.config.sections import (
     StdoutSettings,
     toml_keys,
 )
-from gatewayd.radios import registry as radio_registry
-from gatewayd.radios.base import ListenMode
+from gatewayd.radios import modes as radio_kinds
+from gatewayd.radios.modes import ListenMode
 
 __all__ = [
     "CREDENTIAL_NAME",
@@ -250,7 +250,7 @@ def _radios(root: Table, data: Mapping[str, Any]) -> tuple[RadioSettings, ...]:
 
 def _radio(t: Table) -> RadioSettings:
     d = RadioSettings()
-    kind = t.choice("kind", tuple(radio_registry.KINDS), d.kind, radio_registry.ALIASES)
+    kind = t.choice("kind", tuple(radio_kinds.KINDS), d.kind, radio_kinds.ALIASES)
     t.reject_unknown(RADIO_COMMON_KEYS + RADIO_KIND_KEYS.get(kind, ()))
     return RadioSettings(
         kind=kind,

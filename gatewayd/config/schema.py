@@ -26,7 +26,7 @@ from gatewayd.config.sections import (
     PublishSettings,
     StdoutSettings,
 )
-from gatewayd.radios.base import ListenMode
+from gatewayd.radios.modes import ListenMode
 
 __all__ = [
     "DEFAULT_PATH",

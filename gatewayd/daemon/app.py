@@ -1,8 +1,10 @@
 """The daemon's composition root (`gatewayd run`). Only this module knows every part.
 
 radio supervisor ─frames─▶ Pipeline (dedup, decode, driver, policy) ─readings─▶ sinks
-systemd: READY=1 once the sinks run (a missing radio is retried while MQTT, BLE and the journal
-work), STATUS= the radio's state in words and counters, WATCHDOG=1 from the loop
+systemd: READY=1 once the config is valid, the state dir writable, the sinks started (the
+outbox open) and the listen socket bound; then the state is restored, the decode side built and
+the radio opened (a missing radio is retried while MQTT, BLE and the journal work). STATUS= the
+radio's state in words and counters, WATCHDOG=1 from the loop
 SIGHUP (= systemctl reload): reload meters, keys, [publish], [dedup], [log] (radio and outbox
 stay open)
 SIGTERM/SIGINT: stop cleanly
@@ -21,19 +23,18 @@ from typing import TYPE_CHECKING, Any
 from gatewayd.config.load import ConfigError, load_config
 from gatewayd.config.schema import Config
 from gatewayd.daemon.healthwatch import HealthWatch
-from gatewayd.daemon.listensock import start_listen_socket
+from gatewayd.daemon.listensock import FrameTap, start_listen_socket
 from gatewayd.daemon.logs import fields, set_level, setup_logging
 from gatewayd.daemon.notify import Notifier
-from gatewayd.daemon.pipeline import Listener, Pipeline
-from gatewayd.daemon.policy import PublishPolicy
 from gatewayd.daemon.radiostatus import radio_hint
 from gatewayd.daemon.reload import needs_restart, reloaded
 from gatewayd.daemon.state import StateDirError, StateStore, is_corrupt_db, move_aside
 from gatewayd.daemon.stats import Stats
+from gatewayd.errors import SinkError
 from gatewayd.sinks.base import Sink
-from gatewayd.sinks.outbox import OutboxError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the decode side and the radios are imported after READY=1
+    from gatewayd.daemon.pipeline import Listener, Pipeline
     from gatewayd.radios.group import RadioGroup
 
 log = logging.getLogger("gatewayd.daemon.app")
@@ -109,6 +110,7 @@ class Daemon:
         self._stop = asyncio.Event()
         self._exit_code = 0
         self._supervisor: RadioGroup | None = None
+        self._frame_tap: FrameTap | None = None
 
     # -- lifecycle
 
@@ -120,26 +122,13 @@ class Daemon:
         except StateDirError as exc:
             log.error("%s", exc, extra=fields("config_error"))
             return 2
-        restored = self.store.load()
-        policy = PublishPolicy(self.config.publish.heartbeat_s)
-        policy.restore(restored.policy)
         try:
             sinks = self._build_sinks(self._journal_sink)
-        except (ImportError, ValueError, TypeError, OutboxError) as exc:
+        except (ImportError, ValueError, TypeError, SinkError) as exc:
             log.error("cannot set up the sinks: %s", exc, extra=fields("sink_setup_failed"))
             return 2
-        self.pipeline = Pipeline(
-            self.config,
-            stats=self.stats,
-            sinks=sinks,
-            formats=restored.formats,
-            meter_state=restored.meter_state,
-            policy=policy,
-        )
-        self.pipeline.listeners.extend(self._listeners)
-        listen = await start_listen_socket(self.config, self.pipeline)  # `gatewayd listen`
+        listen = await start_listen_socket(self.config, self._attach_tap)  # `gatewayd listen`
         self.stats.attach_sinks(sinks)
-        self.health.attach(sinks, self.pipeline, restored.intervals)
         started: list[Sink] = []
         for sink in sinks:
             try:
@@ -162,12 +151,12 @@ class Daemon:
             asyncio.create_task(self.notifier.run_watchdog(), name="watchdog"),
             asyncio.create_task(self._every(STATUS_EVERY_S, self._status), name="status"),
             asyncio.create_task(self._every(SAVE_EVERY_S, self._save), name="save"),
-            asyncio.create_task(self.health.run(), name="health"),
         ]
-        radio = asyncio.create_task(self._radio_loop(), name="radio")
+        # Up means the daemon is up: the radio may be unplugged, or plugged in later. The radio
+        # task restores the state and builds the decode side first, before it opens the radio
+        # (nothing is decoded without them); it runs once READY=1 is sent.
+        radio = asyncio.create_task(self._radio_loop(sinks, background), name="radio")
         stop = asyncio.create_task(self._stop.wait(), name="stop-wait")
-        # Up means the daemon is up: the radio may be unplugged, or plugged in later.
-        await asyncio.sleep(0)  # let the radio task report "opening" first
         self.ready.set()
         self.notifier.ready(self._status_text())
         await asyncio.wait({radio, stop}, return_when=asyncio.FIRST_COMPLETED)
@@ -201,7 +190,7 @@ class Daemon:
         """The sinks; a damaged outbox file is moved aside (one warning) and a new one made."""
         try:
             sinks = build_sinks(self.config, journal=journal, stats=self.stats_snapshot)
-        except OutboxError as exc:
+        except SinkError as exc:  # the outbox's OutboxError (sinks.outbox loads with MQTT only)
             mqtt = self.config.mqtt
             if mqtt is None or not is_corrupt_db(exc) or not mqtt.outbox_path.exists():
                 raise
@@ -229,7 +218,39 @@ class Daemon:
 
     # -- the radio
 
-    async def _radio_loop(self) -> None:
+    def _build_pipeline(self, sinks: Sequence[Sink]) -> Pipeline:
+        """The decode side, from the state the last run saved (after READY=1, before the radio
+        is opened: no frame is decoded without the learnt formats and the publish memory)."""
+        from gatewayd.daemon.pipeline import Pipeline  # noqa: PLC0415
+        from gatewayd.daemon.policy import PublishPolicy  # noqa: PLC0415
+
+        restored = self.store.load()
+        policy = PublishPolicy(self.config.publish.heartbeat_s)
+        policy.restore(restored.policy)
+        pipeline = Pipeline(
+            self.config,
+            stats=self.stats,
+            sinks=sinks,
+            formats=restored.formats,
+            meter_state=restored.meter_state,
+            policy=policy,
+        )
+        pipeline.listeners.extend(self._listeners)
+        pipeline.frame_tap = self._frame_tap
+        self.health.attach(sinks, pipeline, restored.intervals)
+        return pipeline
+
+    def _attach_tap(self, tap: FrameTap | None) -> None:
+        """The listen socket's tap (a client connected; None: the last one left)."""
+        self._frame_tap = tap
+        if self.pipeline is not None:
+            self.pipeline.frame_tap = tap
+
+    async def _radio_loop(
+        self, sinks: Sequence[Sink], background: list[asyncio.Task[None]]
+    ) -> None:
+        self.pipeline = self._build_pipeline(sinks)
+        background.append(asyncio.create_task(self.health.run(), name="health"))
         from gatewayd.radios.base import RadioConfigError  # noqa: PLC0415
         from gatewayd.radios.group import RadioGroup  # noqa: PLC0415
         from gatewayd.radios.registry import open_radio  # noqa: PLC0415

@@ -12,13 +12,16 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from gatewayd.config.schema import Config
 from gatewayd.daemon.health import HealthBoard, MeterHealth, State, Transition, Watched
 from gatewayd.daemon.logs import fields, meter_label
-from gatewayd.daemon.pipeline import Pipeline
-from gatewayd.radios.base import RadioFrame
 from gatewayd.sinks.base import HealthReport, HealthSink
+
+if TYPE_CHECKING:  # the decode side is imported after READY=1
+    from gatewayd.config.schema import Config
+    from gatewayd.daemon.pipeline import Pipeline
+    from gatewayd.radios.base import RadioFrame
 
 log = logging.getLogger("gatewayd.daemon.health")
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import socket
@@ -27,14 +26,14 @@ import stat
 import struct
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-
-import orjson
+from typing import TYPE_CHECKING
 
 from gatewayd.config.load import SUN_PATH_MAX
-from gatewayd.config.schema import Config
 from gatewayd.daemon.logs import fields
-from gatewayd.daemon.pipeline import Pipeline
-from gatewayd.radios.base import RadioFrame
+
+if TYPE_CHECKING:  # the decode side is imported after READY=1
+    from gatewayd.config.schema import Config
+    from gatewayd.radios.base import RadioFrame
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +44,7 @@ QUEUE_FRAMES = 256  # per client: ~2 minutes of a busy site
 MAX_CLIENTS = 8
 PROTOCOL = 1
 
-FrameTap = Callable[[RadioFrame], None]
+FrameTap = Callable[["RadioFrame"], None]
 
 
 def socket_path(setting: str, state_dir: Path, env: Mapping[str, str] = os.environ) -> Path | None:
@@ -71,6 +70,8 @@ def candidate_paths(setting: str, state_dir: Path) -> list[Path]:
 
 def encode_frame(rf: RadioFrame) -> bytes:
     """One frame's line: made once, whatever the number of clients."""
+    import orjson  # noqa: PLC0415 (with a client only: orjson's import is not cheap at start)
+
     return orjson.dumps(
         {
             "hex": rf.frame.hex().upper(),
@@ -114,8 +115,7 @@ class ListenServer:
         self.max_clients = max_clients
         self.skipped = 0  # frames not sent to a slow client, all clients together
         self.refused = 0
-        hello = {"listen": PROTOCOL, "gateway": gateway, "radios": list(radios)}
-        self._hello = json.dumps(hello).encode() + b"\n"
+        self._hello = {"listen": PROTOCOL, "gateway": gateway, "radios": list(radios)}
         self._clients: set[_Client] = set()
         self._server: asyncio.AbstractServer | None = None
         self._handlers: set[asyncio.Task[None]] = set()
@@ -260,7 +260,9 @@ class ListenServer:
 
         gone = asyncio.create_task(discard_input())
         try:
-            writer.write(self._hello)
+            import orjson  # noqa: PLC0415
+
+            writer.write(orjson.dumps(self._hello, option=orjson.OPT_APPEND_NEWLINE))
             await writer.drain()
             while not gone.done():
                 get = asyncio.ensure_future(client.queue.get())
@@ -294,16 +296,13 @@ def _peer_uid(writer: asyncio.StreamWriter) -> int | None:
 
 
 async def start_listen_socket(
-    config: Config, pipeline: Pipeline, env: Mapping[str, str] = os.environ
+    config: Config, attach: Callable[[FrameTap | None], None], env: Mapping[str, str] = os.environ
 ) -> ListenServer | None:
-    """The listen socket `[gateway] listen_socket` asks for, serving `pipeline`'s frames."""
+    """The listen socket `[gateway] listen_socket` asks for; `attach(tap)` puts the frame tap
+    on the pipeline when the first client connects (None when the last one leaves)."""
     path = socket_path(config.gateway.listen_socket, config.gateway.state_dir, env)
     if path is None:
         return None
-
-    def attach(tap: FrameTap | None) -> None:
-        pipeline.frame_tap = tap
-
     server = ListenServer(
         path,
         attach=attach,

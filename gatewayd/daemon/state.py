@@ -14,21 +14,19 @@ all. A state dir that cannot be created or written is a configuration error (Sta
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import sqlite3
-import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gatewayd.daemon.logs import fields
 from gatewayd.errors import ConfigurationError
 from gatewayd.fsutil import write_atomically
-from gatewayd.meters.reading import MeterState
-from gatewayd.wmbus.compact import CompactFormats
+
+if TYPE_CHECKING:
+    from gatewayd.meters.reading import MeterState
+    from gatewayd.wmbus.compact import CompactFormats
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +53,10 @@ class StateDirError(ConfigurationError):
 
 def check_state_dir(state_dir: Path) -> None:
     """Create the state dir if needed and prove it writable; StateDirError naming why not."""
+    probe = state_dir / f".write-test.{os.getpid()}"  # a name only this process uses
     try:
         state_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".write-test.", dir=state_dir)
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
@@ -67,12 +66,11 @@ def check_state_dir(state_dir: Path) -> None:
         ) from None
 
 
-@dataclass(slots=True)
-class Restored:
+class Restored(NamedTuple):
     formats: CompactFormats
     meter_state: MeterState
     policy: dict[str, Any]
-    intervals: dict[str, float] = field(default_factory=dict)  # meter id -> seconds
+    intervals: dict[str, float]  # meter id -> seconds
 
 
 class StateStore:
@@ -85,6 +83,13 @@ class StateStore:
         check_state_dir(self.dir)
 
     def load(self) -> Restored:
+        """What the last run saved. The daemon calls this after READY=1, before the radio is
+        opened: the decode stack it imports is not needed to be up."""
+        import json  # noqa: PLC0415
+
+        from gatewayd.meters.reading import MeterState  # noqa: PLC0415
+        from gatewayd.wmbus.compact import CompactFormats  # noqa: PLC0415
+
         formats = CompactFormats()
         text = self._read(FORMATS_FILE)
         if text is not None:
@@ -119,6 +124,8 @@ class StateStore:
         intervals: dict[str, float] | None = None,
     ) -> bool:
         """Write what changed. True when everything was written."""
+        import json  # noqa: PLC0415 (after READY=1, as load())
+
         if not self.usable:
             return False
         ok = True
@@ -177,6 +184,8 @@ class StateStore:
 
 def is_corrupt_db(exc: BaseException) -> bool:
     """sqlite said the file is not a database or is malformed (not: cannot open, disk full)."""
+    import sqlite3  # noqa: PLC0415 (loaded already when an outbox failed; not before)
+
     cause = exc.__cause__
     return isinstance(cause, sqlite3.DatabaseError) and not isinstance(
         cause, sqlite3.OperationalError

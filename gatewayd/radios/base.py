@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
-import enum
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self
 
 from gatewayd.errors import ConfigurationError
 from gatewayd.errors import RadioError as GatewaydRadioError
-from gatewayd.wmbus.link import FrameFormat
+from gatewayd.radios.modes import LinkMode, ListenMode
 
+if TYPE_CHECKING:
+    from gatewayd.wmbus.link import FrameFormat
 
-class LinkMode(enum.Enum):
-    C1 = "c1"
-    T1 = "t1"
-    S1 = "s1"
-    UNKNOWN = "unknown"
+__all__ = [
+    "Lifecycle",
+    "LinkMode",
+    "ListenMode",
+    "Radio",
+    "RadioConfigError",
+    "RadioError",
+    "RadioFrame",
+    "RadioLost",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,19 +86,6 @@ class Radio(Protocol):
     ) -> None: ...
 
     def frames(self) -> AsyncIterator[RadioFrame]: ...
-
-
-class ListenMode(enum.Enum):
-    """What the module is told to receive (the `mode` in config and `--mode`)."""
-
-    C1 = "c1"
-    T1 = "t1"
-    C1_T1 = "c1+t1"
-
-    @property
-    def link_mode(self) -> LinkMode:
-        """The link mode stamped on frames when the module does not say (UNKNOWN for C1+T1)."""
-        return {"c1": LinkMode.C1, "t1": LinkMode.T1}.get(self.value, LinkMode.UNKNOWN)
 
 
 class RadioError(GatewaydRadioError):

@@ -4,52 +4,13 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from dataclasses import dataclass
 from typing import Any, cast
 
 from gatewayd.radios.base import ListenMode, RadioConfigError
+from gatewayd.radios.modes import ALIASES, KINDS, RadioKind
 from gatewayd.radios.supervisor import RadioSupervisor, SupervisedRadio
 
-
-@dataclass(frozen=True, slots=True)
-class RadioKind:
-    target: str  # "module:Class"
-    description: str
-    silence_reset: bool = True  # a file replay is allowed to be quiet
-
-
-KINDS: dict[str, RadioKind] = {
-    "im871a": RadioKind("gatewayd.radios.im871a:Im871aRadio", "IMST iM871A / iM170A (57600 Bd)"),
-    "iu891a": RadioKind(
-        "gatewayd.radios.iu891a:Iu891aRadio", "IMST iU891A / iM891A (115200 Bd, SLIP)"
-    ),
-    "amb8465": RadioKind(
-        "gatewayd.radios.amb8465:Amb8465Radio", "Amber AMB8465 / AMB8665 / Metis-II (9600 Bd)"
-    ),
-    "cul": RadioKind("gatewayd.radios.cul:CulRadio", "CUL / nanoCUL with culfw (38400 Bd)"),
-    "rtlwmbus": RadioKind(
-        "gatewayd.radios.rtlwmbus:RtlWmbusRadio",
-        "rtl_wmbus output: '| command', a FIFO, a file or '-' (stdin)",
-    ),
-    "tcp": RadioKind(
-        "gatewayd.radios.tcp:TcpRadio",
-        "telegram lines from remote receivers: HOST:PORT to listen on",
-        silence_reset=False,  # no receiver connected is not a fault of ours
-    ),
-    "replay": RadioKind(
-        "gatewayd.radios.replay:ReplayRadio",
-        "hex telegrams from a file or '-' (stdin)",
-        silence_reset=False,
-    ),
-}
-ALIASES: dict[str, str] = {
-    "im170a": "im871a",
-    "amb8665": "amb8465",
-    "im891a": "iu891a",
-    "metis": "amb8465",
-    "nanocul": "cul",
-    "rtl_wmbus": "rtlwmbus",
-}
+__all__ = ["ALIASES", "KINDS", "RadioKind", "canonical_kind", "make_radio", "open_radio"]
 
 
 def canonical_kind(kind: str) -> str:

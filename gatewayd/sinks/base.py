@@ -13,11 +13,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from gatewayd.meters.model import Reading
+if TYPE_CHECKING:
+    from gatewayd.meters.model import Reading
 
 __all__ = ["DurableSink", "HealthReport", "HealthSink", "HealthSource", "Reading", "Sink"]
+
+
+def __getattr__(name: str) -> object:
+    """`Reading` on first use: the decode side is not imported before READY=1."""
+    if name == "Reading":
+        from gatewayd.meters.model import Reading  # noqa: PLC0415
+
+        return Reading
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Sink(Protocol):

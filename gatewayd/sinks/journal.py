@@ -16,10 +16,13 @@ off (`enabled`); nothing is formatted for a line the logger's level would not em
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from gatewayd.daemon.logs import fields, meter_label
 from gatewayd.meters.roles import Medium, Role
-from gatewayd.sinks.base import Reading
+
+if TYPE_CHECKING:
+    from gatewayd.sinks.base import Reading
 
 LOGGER = "gatewayd.readings"
 # The headline value: the first of these roles the reading has (best-ranked field first);

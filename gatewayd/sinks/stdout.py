@@ -11,9 +11,10 @@ import asyncio
 import contextlib
 import sys
 from collections import deque
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from gatewayd.sinks.base import Reading
+if TYPE_CHECKING:
+    from gatewayd.sinks.base import Reading
 
 
 class StdoutSink:
