@@ -178,6 +178,10 @@ if ((REBUILD)) || [[ ! -f $OPT/$release/.gatewayd-release ]]; then
     # shellcheck disable=SC2086  # GATEWAYD_PIP_ARGS is a word list on purpose
     "$OPT/$release/bin/python" -m pip install --quiet --disable-pip-version-check \
         ${GATEWAYD_PIP_ARGS:-} "$stage" >&2
+    # Bytecode for every module, written now whatever pip was told: the service cannot write
+    # under /opt (ProtectSystem=strict), and without .pyc files every start compiles each
+    # module again (about 3 s instead of about 1 s to READY on a Pi Zero 2 W class core).
+    "$OPT/$release/bin/python" -m compileall -q "$OPT/$release/lib" >&2
     printf 'version=%s\nsource=%s\nhash=%s\n' "$version" "$SRC" "$hash" >"$OPT/$release/.gatewayd-release"
 else
     say "$release is already built"

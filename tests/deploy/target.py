@@ -96,11 +96,13 @@ class Target:
             cmd += ["-i", str(self.fakeroot_state)]
         return [*cmd, "--"]
 
-    def run(self, script: str, *args: str, src: Path = REPO) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, script: str, *args: str, src: Path = REPO, pip_args: str = ""
+    ) -> subprocess.CompletedProcess[str]:
         env = {
             **os.environ,
             "PYTHONPATH": sysconfig.get_paths()["purelib"],
-            "GATEWAYD_PIP_ARGS": "--no-deps --no-build-isolation --no-index",
+            "GATEWAYD_PIP_ARGS": f"--no-deps --no-build-isolation --no-index {pip_args}".strip(),
             "PIP_NO_INPUT": "1",
         }
         extra = ["--python", base_python(), "--src", str(src)] if script == "install.sh" else []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import tomllib
@@ -183,6 +184,38 @@ def test_upgrade_is_gated_by_check_config_and_rolls_back(
     assert _release(target, "venv.prev") == second
     kept = {f"releases/{p.name}" for p in target.path(f"{OPT}/releases").iterdir()}
     assert kept == {third, second}
+
+
+def test_the_release_has_bytecode_for_every_module_even_when_pip_wrote_none(
+    target: Target, source: Path
+) -> None:
+    """The service cannot write .pyc files under /opt; without them each start compiles every
+    module again. The installer compiles the release itself, whatever pip was told."""
+    _ok(target.run("install.sh", src=source, pip_args="--no-compile"))
+    lib = target.path(f"{OPT}/venv/lib")
+    package = next(lib.glob("python3*/site-packages/gatewayd"))
+    sources = sorted(package.rglob("*.py"))
+    assert len(sources) > 50
+    stale = [str(py.relative_to(package)) for py in sources if not _fresh_bytecode(py)]
+    assert stale == []
+
+
+def _fresh_bytecode(py: Path) -> bool:
+    """A .pyc beside `py` that this interpreter would load (magic, source mtime and size)."""
+    pyc = Path(importlib.util.cache_from_source(str(py)))
+    if not pyc.exists():
+        return False
+    head = pyc.read_bytes()[:16]
+    st = py.stat()
+    flags = int.from_bytes(head[4:8], "little")
+    mtime = int.from_bytes(head[8:12], "little")
+    size = int.from_bytes(head[12:16], "little")
+    return (
+        head[:4] == importlib.util.MAGIC_NUMBER
+        and flags == 0
+        and mtime == int(st.st_mtime) & 0xFFFFFFFF
+        and size == st.st_size & 0xFFFFFFFF
+    )
 
 
 def test_rollback_without_a_previous_release_fails(target: Target) -> None:
