@@ -5,6 +5,7 @@ live sockets, the client limit, and who may connect."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import socket
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from gatewayd.daemon.listensock import FrameTap, ListenServer, socket_path
-from gatewayd.radios.base import LinkMode, RadioFrame
+from gatewayd.radios.base import LinkMode, RadioFrame, RadioLost
 from gatewayd.wmbus.link import FrameFormat
 from tests.radios.streams import K1
 
@@ -176,3 +177,27 @@ async def test_only_the_group_may_connect() -> None:
         for p in base.iterdir():
             p.unlink()
         base.rmdir()
+
+
+async def test_the_listener_counts_skipped_frames_in_words(tmp_path: Path) -> None:
+    from gatewayd.commands.listen import socket_frames
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b'{"listen": 1, "gateway": "gw", "radios": []}\n')
+        writer.write(b'{"skipped": 1}\n{"skipped": 2}\n')
+        await writer.drain()
+        writer.close()
+
+    path = tmp_path / "listen.sock"
+    server = await asyncio.start_unix_server(serve, str(path))
+    notice = io.StringIO()
+    try:
+        with pytest.raises(RadioLost, match="closed the listen socket"):  # as the server did
+            [f async for f in socket_frames(path, notice)]
+    finally:
+        server.close()
+    lines = notice.getvalue().splitlines()[1:]
+    assert lines == [
+        "(1 frame skipped: this listener read too slowly)",
+        "(2 frames skipped: this listener read too slowly)",
+    ]
