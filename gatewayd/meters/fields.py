@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
 
 from gatewayd.meters.units import factor
 from gatewayd.wmbus.records import Record, RecordHeader
@@ -251,16 +250,19 @@ def number(rec: Record, unit: str) -> object:
 
 def scaled_number(v: object, f: float | None) -> object:
     """A value times the unit factor f (None: not convertible), as wmbusmeters prints it."""
-    t = type(v)  # exact type checks: this runs for every named field of every telegram
-    if f is None or (t is not int and t is not float):
+    # exact type checks, no cast() (it would build an `int | float` per call): this runs for
+    # every named field of every telegram
+    if f is None:
         return None
-    num = cast(int | float, v)
-    if f == 1.0:
-        if t is int:
-            return num
-        out = num
+    out: object
+    if type(v) is int:
+        if f == 1.0:
+            return v
+        out = v * f
+    elif type(v) is float:
+        out = v if f == 1.0 else v * f
     else:
-        out = num * f
+        return None
     if type(out) is float:
         if out.is_integer() and abs(out) < 1e15:
             return int(out)

@@ -174,9 +174,11 @@ class Reading:
         codes = NO_VALUE.get(self.identity.meter)
         if codes is None:  # most drivers: nothing to look at
             return ()
-        return tuple(
-            k for k, v in self.values.items() if k in codes and is_no_value_of(codes, k, v)
-        )
+        values = self.values
+        named = [k for k in values if k in codes]
+        if not named:
+            return ()
+        return tuple([k for k in named if is_no_value_of(codes, k, values[k])])
 
     def by_role(self, role: Role) -> Iterator[Field]:
         return (f for f in self.fields if f.role is role)
@@ -207,18 +209,13 @@ class Reading:
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON object (docs/mqtt.md), keys in their documented order."""
         i = self.identity
-        out: dict[str, Any] = {"id": i.id}
-        if self.name is not None:
-            out["name"] = self.name
-        out.update(
-            manufacturer=i.manufacturer,
-            version=i.version,
-            device_type=i.media,
-            meter=i.meter,
-            media=i.media,
-            rssi_dbm=self.rssi_dbm,
-            timestamp=iso_utc(self.timestamp),
-        )
+        if self.name is None:
+            out: dict[str, Any] = _identity_head(i)
+        else:
+            out = {"id": i.id, "name": self.name}
+            out.update(_identity_head(i))
+        out["rssi_dbm"] = self.rssi_dbm
+        out["timestamp"] = iso_utc(self.timestamp)
         if self.dedup_key is not None:
             out["dedup_key"] = self.dedup_key
         if self.receivers:
@@ -240,6 +237,24 @@ class Reading:
         if not self._json:
             self._json.append(to_json(self.to_dict()))
         return self._json[0]
+
+
+# A reading's JSON begins with its identity's keys (id, manufacturer, version, device_type,
+# meter, media, in that order): made once per Identity (identities are few and kept, see
+# reading.py), copied per reading. Keyed by the object, held with it so its id stays its own.
+_HEADS: dict[int, tuple[Identity, dict[str, Any]]] = {}
+MAX_HEADS = 65536
+
+
+def _identity_head(i: Identity) -> dict[str, Any]:
+    known = _HEADS.get(id(i))
+    if known is None or known[0] is not i:
+        head = {"id": i.id, "manufacturer": i.manufacturer, "version": i.version,
+                "device_type": i.media, "meter": i.meter, "media": i.media}  # fmt: skip
+        if len(_HEADS) >= MAX_HEADS:
+            _HEADS.clear()
+        known = _HEADS[id(i)] = (i, head)
+    return known[1].copy()
 
 
 def _plain(m: Mapping[str, Any]) -> dict[str, Any]:

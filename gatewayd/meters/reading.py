@@ -213,7 +213,7 @@ def build_reading(
     _r_identity(r, identity)
     _r_timestamp(r, time.time() if received_at is None else received_at)
     _r_rssi_dbm(r, rssi_dbm)
-    _r_values(r, MappingProxyType(cast(dict[str, Value], fields)))
+    _r_values(r, MappingProxyType(cast(_Values, fields)))
     _r_alarms(r, MappingProxyType(alarms) if alarms is not None else None)
     _r_records(r, telegram.records)
     _r_warnings(r, tuple(telegram.warnings))
@@ -225,6 +225,7 @@ def build_reading(
     return r
 
 
+_Values = dict[str, Value]  # made once: a subscript in the hot path would build it per call
 _new = object.__new__
 (_r_identity, _r_timestamp, _r_rssi_dbm, _r_values, _r_alarms, _r_records, _r_warnings, _r_name,
  _r_dedup_key, _r_static, _r_receivers, _r_json) = slot_setters(

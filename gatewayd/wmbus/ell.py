@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from gatewayd.wmbus.crc import crc16_en13757
 from gatewayd.wmbus.crypto import Ciphers, aes128_key
 from gatewayd.wmbus.errors import FrameError, NoKeyError, UnsupportedError, WrongKeyError
+from gatewayd.wmbus.frozen import slot_setters
 from gatewayd.wmbus.telegram import EllHeader
 
 CC_HOP = 0x10
@@ -89,7 +90,19 @@ def read_open_ell(
         iv = ctr_counter_block(frame[2:10], frame[pos + 1], sn_bytes)
         frame = _decrypt(frame, crc_at, key, meter_id, iv, ciphers or Ciphers())
     crc = frame[crc_at] | (frame[crc_at + 1] << 8)
-    return frame, EllHeader(ci, frame[pos + 1], frame[pos + 2], sn, crc), crc_at + 2
+    ell = _new(EllHeader)  # EllHeader(ci, cc, acc, sn, crc), field by field (see frozen.py)
+    _e_ci(ell, ci)
+    _e_cc(ell, frame[pos + 1])
+    _e_acc(ell, frame[pos + 2])
+    _e_session(ell, sn)
+    _e_crc(ell, crc)
+    return frame, ell, crc_at + 2
+
+
+_new = object.__new__
+_e_ci, _e_cc, _e_acc, _e_session, _e_crc = slot_setters(
+    EllHeader, "ci", "cc", "acc", "session", "payload_crc"
+)
 
 
 def ell_encrypted(ell: EllHeader) -> bool:

@@ -116,6 +116,8 @@ def test_hot_path_objects_are_what_their_init_makes() -> None:
         assert _all_fields(again) == _all_fields(t)
         assert t.headers is not None
         assert _all_fields(dataclasses.replace(t.headers)) == _all_fields(t.headers)
+        assert t.ell is not None and t.ell.session is not None
+        assert _all_fields(dataclasses.replace(t.ell)) == _all_fields(t.ell)
         reading = build_reading(t, received_at=1.0)
         assert _all_fields(dataclasses.replace(reading)) == _all_fields(reading)
         assert reading.json_bytes() == reading.json_bytes()  # the memo list is its own

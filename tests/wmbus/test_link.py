@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gatewayd.wmbus.crc import crc16_en13757, crc16_x25
+from gatewayd.wmbus.crc import crc16_en13757, crc16_en13757_table, crc16_x25
 from gatewayd.wmbus.errors import FrameError
 from gatewayd.wmbus.link import (
     FrameFormat,
@@ -51,6 +51,15 @@ def test_crc_against_a_bitwise_reference() -> None:
 
     for data in (b"", b"\x00", bytes(range(200)), b"\xff" * 17):
         assert crc16_en13757(data) == ref(data)
+        assert crc16_en13757_table(data) == ref(data)
+    assert crc16_en13757_table(b"123456789") == 0xC2B7
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300))
+def test_compiled_crc_is_the_table_crc(data: bytes) -> None:
+    assert crc16_en13757(data) == crc16_en13757_table(data)
+    assert crc16_en13757(bytearray(data)) == crc16_en13757(memoryview(data)) == crc16_en13757(data)
 
 
 def test_imst_getdeviceinfo_crc() -> None:
