@@ -146,10 +146,17 @@ class TableDriver:
             layout = self._layout(records, heads)
         for index, fields, plan, text_at in layout:
             rec = records[index]
+            value = rec.value
             for name, unit_factor, render in fields:
-                out[name] = scaled_number(rec.value, unit_factor) if render is None else render(rec)
+                if render is not None:
+                    out[name] = render(rec)
+                elif unit_factor == 1.0 and type(value) is int:
+                    out[name] = value  # what scaled_number gives for it
+                else:
+                    out[name] = scaled_number(value, unit_factor)
             if plan is not None:
-                flags = flag_value(rec)
+                raw = rec.raw
+                flags = int.from_bytes(raw, "little") if raw else flag_value(rec)
                 seen = self._flags.get((plan.key, flags))
                 if seen is None:
                     seen = self._read_flags(plan, flags)

@@ -220,14 +220,26 @@ class Reading:
             out["dedup_key"] = self.dedup_key
         if self.receivers:
             out["receivers"] = list(self.receivers)
-        out.update(_plain(self.values))
+        values = self.values
+        out.update(values.copy() if type(values) is MappingProxyType else dict(values))
         for k, v in self.static:
             out.setdefault(k, v)
         if self.alarms is not None:
             out["alarms"] = _plain(self.alarms)
         if none := self.no_value:
             out["no_value"] = list(none)
-        out["records"] = [record_dict(r) for r in self.records]
+        records = []
+        templates = _RECORD_TEMPLATES
+        for r in self.records:  # record_dict(r) for each, its usual case inline
+            h = r.header
+            known = templates.get(h.difvif)
+            if known is None or known[0] is not h:
+                records.append(record_dict(r))
+            else:
+                rec = known[1].copy()
+                rec["value"] = r.value
+                records.append(rec)
+        out["records"] = records
         if self.warnings:
             out["warnings"] = list(self.warnings)
         return out

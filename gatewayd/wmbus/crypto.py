@@ -93,6 +93,8 @@ class Ciphers:
         last = counter_block[15]
         if blocks == 1:
             counters = counter_block
+        elif blocks == 2 and last < 255:  # most telegrams: two blocks
+            counters = counter_block + counter_block[:15] + _BYTE[last + 1]
         elif last + blocks <= 256:  # only the last byte counts up (a telegram is a few blocks)
             prefix = counter_block[:15]
             counters = b"".join([prefix + _BYTE[last + i] for i in range(blocks)])
@@ -114,8 +116,12 @@ class Ciphers:
 
 
 def _xor(a: bytes, b: bytes) -> bytes:
-    n = len(a)
-    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).to_bytes(n, "big")
+    """a XOR b (of equal lengths), through two integers: byte order does not matter to XOR,
+    and little-endian with the bound method is the cheapest call."""
+    return (_from_bytes(a, "little") ^ _from_bytes(b, "little")).to_bytes(len(a), "little")
+
+
+_from_bytes = int.from_bytes
 
 
 def cmac(key: bytes, message: bytes) -> bytes:

@@ -16,7 +16,7 @@ from gatewayd.wmbus.headers import Headers, LinkCache, walk_headers
 from gatewayd.wmbus.link import Address, FrameFormat, strip_crcs
 from gatewayd.wmbus.records import HeaderCache, Record, parse_headers, parse_records
 from gatewayd.wmbus.telegram import Telegram, TplHeader
-from gatewayd.wmbus.tpl import decrypt_tpl, vendor_layout
+from gatewayd.wmbus.tpl import VENDOR_MODES, decrypt_tpl, vendor_layout
 
 KeyLookup = Mapping[str, bytes] | Callable[[str], bytes | None]
 
@@ -76,13 +76,19 @@ class Decoder:
             key = self.key_for(meter_id)
             if key is None and tpl.long_address is not None:
                 key = self.key_for(h.link.address.id)
-        apl, tpl_encrypted, short = decrypt_tpl(
-            frame, tpl_span, tpl, address, afl, key, meter_id, self.ciphers
-        )
+        mode = tpl.security_mode
+        if mode == 0:  # what decrypt_tpl gives for it
+            apl, tpl_encrypted, short = frame[tpl_span[1] :], False, None
+        else:
+            apl, tpl_encrypted, short = decrypt_tpl(
+                frame, tpl_span, tpl, address, afl, key, meter_id, self.ciphers
+            )
         notes: tuple[str, ...] = () if short is None else (short,)
         encrypted = h.encrypted_ell or tpl_encrypted
         hdr = tpl if tpl.acc is not None else None
-        if info.apl == "manufacturer" or vendor_layout(frame, tpl, address, tpl_span[1]):
+        if info.apl == "manufacturer" or (
+            mode >= VENDOR_MODES and vendor_layout(frame, tpl, address, tpl_span[1])
+        ):
             return _telegram(
                 h, address, hdr, ci, encrypted, apl, (), mfct=apl, mfct_key=key, warnings=notes
             )

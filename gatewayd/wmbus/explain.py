@@ -97,7 +97,8 @@ def explain(
     apl = telegram.apl
     ar = _Rows(apl, "+")
     note = " (decrypted)" if telegram.encrypted else ""
-    if info.apl == "compact":
+    if info.apl == "compact" and telegram.format_signature is not None:
+        # (a compact CI in a vendor security mode carries the vendor's layout: no signature)
         r.add(body_at, len(f), f"compact APL: signature {telegram.format_signature:04X}, "
               f"FCRC verified; the equivalent full APL{note}, offsets from its start:")  # fmt: skip
     elif apl:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from gatewayd.wmbus.afl import AflHeader, parse_afl
 from gatewayd.wmbus.ci import CI_AFL, CI_TABLE, ELL_CIS, CiInfo
 from gatewayd.wmbus.crypto import Ciphers
-from gatewayd.wmbus.diehl import rewritten_a_field
+from gatewayd.wmbus.diehl import DIEHL, rewritten_a_field
 from gatewayd.wmbus.ell import ell_encrypted, read_ell, read_open_ell
 from gatewayd.wmbus.errors import FrameError, TelegramError, UnsupportedError
 from gatewayd.wmbus.frozen import slot_setters
@@ -85,10 +85,6 @@ class LinkCache:
         return link
 
 
-def _link(frame: bytes, links: LinkCache | None) -> LinkHeader:
-    return parse_link_header(frame) if links is None else links.get(frame)
-
-
 def walk_headers(
     frame: bytes, *, ell_key: bytes | Callable[[str], bytes | None] | None = None,
     open_ell_payload: bool = True,
@@ -104,8 +100,12 @@ def walk_headers(
     ciphers, links: the caller's cipher contexts and parsed DLL headers (the decoder keeps both).
     Raises only TelegramError subclasses.
     """
-    link = _link(frame, links)
-    a_field = rewritten_a_field(frame, link.address.manufacturer)
+    link = parse_link_header(frame) if links is None else links.get(frame)
+    a_field = (
+        rewritten_a_field(frame, link.address.manufacturer)
+        if link.address.manufacturer in DIEHL
+        else None
+    )
     if a_field is not None:  # Diehl: the identity the meter means (see diehl.py)
         address = Address(link.address.manufacturer, bcd_id(a_field[0:4]), a_field[4],
                           a_field[5], bytes(frame[2:4]) + a_field)  # fmt: skip

@@ -120,3 +120,14 @@ def test_mode5_short_last_block_keeps_the_whole_blocks() -> None:
         cut = bytearray(_mode5_two_blocks()[:-20])
         cut[0] = len(cut) - 1
         Decoder().decode(bytes(cut), key=OWN_KEY)
+
+
+def test_explain_a_compact_ci_in_a_vendor_security_mode() -> None:
+    """CI 0x7B (short TPL, compact APL) with security mode 16: the bytes are the vendor's own
+    layout (no format signature), and explain says so instead of failing on the signature."""
+    body = bytes.fromhex("442D2C785634121B167B01000010AABBCCDDEEFF0011")
+    frame = bytes([len(body)]) + body
+    t = Decoder().decode(frame)
+    assert t.format_signature is None and t.manufacturer_data == bytes.fromhex("AABBCCDDEEFF0011")
+    text = explain(frame, FrameFormat.CLEAN, Decoder())
+    assert "TPL CFG: security" in text and "signature" not in text
