@@ -103,8 +103,10 @@ class Ciphers:
             counters = b"".join(
                 [((first + i) & _BLOCK_MASK).to_bytes(16, "big") for i in range(blocks)]
             )
-        stream = self._context(self._enc, key, True).update(counters)
-        return _xor(data, stream[:n])
+        ctx = self._enc.get(key)
+        if ctx is None:
+            ctx = self._context(self._enc, key, True)
+        return _xor(data, ctx.update(counters)[:n])
 
     def cbc_decrypt(self, key: bytes, iv: bytes, data: bytes) -> bytes:
         """AES-128-CBC decryption without padding; len(data) must be a multiple of 16."""

@@ -12,6 +12,7 @@ from gatewayd.wmbus.telegram import EllHeader
 
 CC_HOP = 0x10
 CC_REPEATED = 0x02
+_BYTE = tuple(bytes([i]) for i in range(256))
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +38,7 @@ def session_encryption(sn: int) -> int:
 
 def ctr_counter_block(dll_address: bytes, cc: int, sn_bytes: bytes) -> bytes:
     """IV for ELL AES-CTR: M ‖ A (as on air) ‖ CC with H/R cleared ‖ SN ‖ FN=0000 ‖ BC=00."""
-    return dll_address + bytes([cc & ~(CC_HOP | CC_REPEATED) & 0xFF]) + sn_bytes + b"\x00\x00\x00"
+    return dll_address + _BYTE[cc & ~(CC_HOP | CC_REPEATED) & 0xFF] + sn_bytes + b"\x00\x00\x00"
 
 
 def read_ell(frame: bytes, pos: int, meter_id: str) -> tuple[EllHeader, int]:
@@ -112,11 +113,12 @@ def ell_encrypted(ell: EllHeader) -> bool:
 def _decrypt(
     frame: bytes, crc_at: int, key: bytes | None, meter_id: str, iv: bytes, ciphers: Ciphers
 ) -> bytes:
-    head = frame[:crc_at]
     if key is not None:
-        plain = head + ciphers.ctr(aes128_key(key, meter_id), iv, frame[crc_at:])
-        if _crc_holds(plain, crc_at):
-            return plain
+        if len(key) != 16:
+            aes128_key(key, meter_id)  # raises the WrongKeyError naming the meter
+        plain = frame[:crc_at] + ciphers.ctr(key, iv, frame[crc_at:])
+        if crc16_en13757(plain[crc_at + 2 :]) == plain[crc_at] | (plain[crc_at + 1] << 8):
+            return plain  # as _crc_holds(plain, crc_at)
     if _crc_holds(frame, crc_at):
         return frame  # stored already decrypted (e.g. by a capture tool)
     if key is None:

@@ -145,3 +145,23 @@ def test_one_headline_for_every_consumer() -> None:
     assert headline(reading) == best  # listen's value is the same field
     del doc["total_m3"]
     assert from_dict(doc).headline_field(Role.TOTAL_VOLUME) is None
+
+
+def test_dedup_key_text_with_and_without_an_access_number() -> None:
+    import zlib
+
+    from gatewayd.meters.reading import telegram_key
+    from gatewayd.wmbus.encode import kamstrup_c1
+
+    recs = [("0413", (6408).to_bytes(4, "little"))]
+    frame = kamstrup_c1(meter_id="76348799", key=None, records=recs, acc=0x0A)
+    # ELL II: the records start after CI(1) CC ACC SN(4) PayloadCRC(2) and the CI 0x78
+    body_crc = zlib.crc32(frame[20:])
+    assert telegram_key(Decoder().decode(frame)) == f"76348799-0A-{body_crc:08X}"
+    # no ELL and a TPL without header: no access number anywhere, shown as "--"
+    body = (
+        bytes.fromhex("442D2C998734761B1678") + bytes.fromhex("0413") + (6408).to_bytes(4, "little")
+    )
+    bare = bytes([len(body)]) + body
+    crc = zlib.crc32(bare[11:])
+    assert telegram_key(Decoder().decode(bare)) == f"76348799----{crc:08X}"
