@@ -78,3 +78,30 @@ def test_pubacks_arriving_together_are_each_reported_in_order() -> None:
         while c.unread:
             c.loop_read()
     assert acked == mids
+
+
+def test_pubacks_split_across_reads_and_mixed_with_other_packets_are_all_reported() -> None:
+    """A whole PUBACK in the read buffer is taken at once; one cut by the end of a read, or
+    any other packet, goes through paho's reader, and the two take turns correctly."""
+    ours, broker = socket.socketpair()
+    acked: list[int] = []
+    with ours, broker:
+        ours.setblocking(False)
+        c = _client(ours)
+        c.on_publish = lambda _c, _u, mid, rc, _p: acked.append(mid) if not rc.is_failure else None
+        mids = [c.publish(f"t/{i}", b"x", qos=1).mid for i in range(4)]
+        c.loop_write()
+        acks = [b"\x40\x02" + m.to_bytes(2, "big") for m in mids]
+        c._last_bytes_received = 0.0
+        broker.sendall(acks[0] + b"\xd0\x00" + acks[1] + acks[2][:3])  # a PINGRESP between
+        c.loop_read()
+        while c.unread:
+            c.loop_read()
+        assert acked == mids[:2]
+        assert c._last_bytes_received > 0.0  # what paho's keepalive looks at
+        broker.sendall(acks[2][3:] + acks[3] + acks[0])  # the rest; a repeated PUBACK
+        c.loop_read()
+        while c.unread:
+            c.loop_read()
+        assert not c._out_messages  # all acknowledged: none would be sent again
+    assert acked == mids  # each once, in order

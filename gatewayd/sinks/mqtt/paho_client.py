@@ -19,6 +19,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 RECV_CHUNK = 65536
 MERGE_MAX = 65536  # bytes of queued packets written by one send()
+PUBACK_BYTE = paho.PUBACK  # fixed header byte of a PUBACK (type 4, no flags)
 
 _PUBACK_OK = ReasonCode(PacketTypes.PUBACK)
 _NO_PROPERTIES = Properties(PacketTypes.PUBACK)  # type: ignore[no-untyped-call]
@@ -34,7 +35,8 @@ class PahoClient(paho.Client):
     every PUBACK (about 40 us each here, in every protocol version): a two-byte PUBACK (3.1.1,
     or an MQTT 5 success without properties) gets shared, never-modified ones instead. And it
     reads a packet in two or three recv() calls of a few bytes: here one recv() takes what the
-    socket has, and paho's reads are served from it (`unread` says how much is left). Queued
+    socket has, and paho's reads are served from it (`unread` says how much is left); a plain
+    PUBACK found whole there is handled at once, without paho's byte-by-byte framing. Queued
     packets that need nothing done once written go out in one send() rather than one each.
     """
 
@@ -74,6 +76,24 @@ class PahoClient(paho.Client):
             self._rbuf, pos = buf, 0
         self._rpos = end = min(pos + bufsize, len(buf))
         return buf[pos:end]
+
+    def _packet_read(self) -> MQTTErrorCode:
+        buf, pos = self._rbuf, self._rpos
+        if (
+            len(buf) - pos >= 4
+            and buf[pos] == PUBACK_BYTE
+            and buf[pos + 1] == 2
+            and self._in_packet["command"] == 0
+        ):  # a whole plain PUBACK already read: taken as paho would, without its framing
+            self._rpos = pos + 4
+            with self._msgtime_mutex:
+                self._last_bytes_received = paho.time_func()
+            mid = (buf[pos + 2] << 8) | buf[pos + 3]
+            with self._out_message_mutex:
+                if mid in self._out_messages:
+                    return self._do_on_publish(mid, _PUBACK_OK, _NO_PROPERTIES)
+            return MQTTErrorCode.MQTT_ERR_SUCCESS
+        return super()._packet_read()
 
     def _handle_pubackcomp(self, cmd: Literal["PUBACK", "PUBCOMP"]) -> MQTTErrorCode:
         packet = self._in_packet["packet"]
