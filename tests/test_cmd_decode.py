@@ -174,3 +174,29 @@ def test_every_line_form_replay_reads_decodes() -> None:
     single = gw(grouped, "--key", KEY)
     assert single.returncode == 0, single.stderr
     assert json.loads(single.stdout)["total_m3"] == 6.408
+
+
+def test_batch_output_is_the_same_through_a_text_stream_and_its_bytes() -> None:
+    """run_batch writes to the bytes under a text stream when it has them, else as text."""
+    import io
+
+    from gatewayd.commands.decode import BatchDecoder, run_batch
+    from gatewayd.wmbus.encode import oms_mode5
+
+    text = "A\x85B".encode("latin-1")  # non-ASCII: the standard library's escaped JSON
+    frame = oms_mode5(manufacturer="ELS", meter_id="12345678", version=1, device_type=7,
+                      key=None, records=[("0DFD11", bytes([len(text)]) + text[::-1])])  # fmt: skip
+    lines = [K1, "not hex", json.dumps({"telegram": K2B}), "", frame.hex(), K2B]
+    keys = {"76348799": bytes.fromhex(KEY)}
+    as_text = io.StringIO()
+    run_batch(lines, as_text, BatchDecoder(keys, None, "auto", None))
+    raw = io.BytesIO()
+    wrapper = io.TextIOWrapper(raw, encoding="utf-8", newline="\n")
+    run_batch(lines, wrapper, BatchDecoder(keys, None, "auto", None))
+    got = raw.getvalue().decode("ascii")
+    assert len(got.splitlines()) == len(lines) and got.isascii()
+    strip = [{k: v for k, v in json.loads(x).items() if k != "timestamp"} for x in got.splitlines()]
+    want = [{k: v for k, v in json.loads(x).items() if k != "timestamp"}
+            for x in as_text.getvalue().splitlines()]  # fmt: skip
+    assert strip == want
+    assert want[4]["records"][0]["value"] == "A\x85B" and want[5]["total_m3"] == 6.409

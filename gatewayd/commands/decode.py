@@ -16,9 +16,9 @@ import json
 import os
 import stat
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 import orjson
 
@@ -106,9 +106,8 @@ class BatchDecoder:
 
     def one(self, data: bytes, key: bytes | None) -> dict[str, Any]:
         try:
-            telegram = self.decoder.decode(
-                data, frame_format(data, self.crc), key or self.default_key
-            )
+            fmt = FrameFormat.CLEAN if self.crc is None else frame_format(data, self.crc)
+            telegram = self.decoder.decode(data, fmt, key or self.default_key)
             return build_reading(telegram, driver=self.driver, state=self.state).to_dict()
         except TelegramError as exc:
             return {
@@ -189,6 +188,17 @@ def dumps(obj: object) -> str:
     return json.dumps(obj, separators=(",", ":"))
 
 
+def dumps_line(obj: object) -> bytes:
+    """dumps(obj) and a newline, as bytes (ASCII): orjson's own bytes when they are ASCII."""
+    try:
+        out = orjson.dumps(obj, option=orjson.OPT_APPEND_NEWLINE)
+        if out.isascii():
+            return out
+    except TypeError:
+        pass
+    return json.dumps(obj, separators=(",", ":")).encode() + b"\n"
+
+
 def _line_key(text: str, n: int, keys_seen: dict[str, bytes] | None) -> bytes:
     """A batch line's key; a run repeats the same few keys, so each is parsed once."""
     key = None if keys_seen is None else keys_seen.get(text)
@@ -207,18 +217,27 @@ MAX_KEYS_SEEN = 1024
 def run_batch(lines: Iterable[str], out: TextIO, batch: BatchDecoder, *, live: bool = False) -> int:
     """One JSON line out per line in. live: flush after each line (input from a pipe or a
     terminal may be a live stream, e.g. `tail -f`); a file is read at full speed."""
-    write = out.write
+    # The lines are ASCII: they go to the bytes under a text stream when it has them (no
+    # decoding and encoding again per line), else through the text stream.
+    raw: BinaryIO | None = getattr(out, "buffer", None)
+    write: Callable[[bytes], object]
+    if raw is not None:
+        out.flush()
+        write, flush = raw.write, raw.flush
+    else:
+        write_text = out.write
+        write, flush = (lambda b: write_text(b.decode())), out.flush
     keys_seen: dict[str, bytes] = {}
     for n, line in enumerate(lines, 1):
         data, key, err = _line_input(line, n, keys_seen)
         if data is None or err is not None:
             meter_id = None if data is None else _peek_id(data)
-            write(dumps({"id": meter_id, "error": err, "raw": line.strip()}) + "\n")
+            write(dumps_line({"id": meter_id, "error": err, "raw": line.strip()}))
         else:
-            write(dumps(batch.one(data, key)) + "\n")
+            write(dumps_line(batch.one(data, key)))
         if live:
-            out.flush()
-    out.flush()
+            flush()
+    flush()
     return 0
 
 

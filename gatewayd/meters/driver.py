@@ -171,7 +171,8 @@ class TableDriver:
                     for alarm in alarm_names:
                         alarms[alarm] = True
         if self.status_specs or self.tpl_status:
-            if self.tpl_status and telegram.tpl is not None:
+            if self.tpl_status and telegram.tpl is not None and telegram.tpl.status:
+                # (no status byte, or 0: no tokens)
                 tokens.extend(tpl_status_tokens(telegram.tpl.status, self.tpl_mfct_bits))
             out["status"] = " ".join(sorted(set(tokens))) if tokens else "OK"
         return out, alarms
