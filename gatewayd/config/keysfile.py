@@ -14,9 +14,8 @@ import contextlib
 import os
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from gatewayd.config.reader import ConfigError, Table, load_toml, raise_all
 from gatewayd.config.secrets import Key
@@ -46,8 +45,7 @@ class KeysFileError(ConfigurationError):
     """A keys file that cannot be written. Never names a key's value."""
 
 
-@dataclass(frozen=True, slots=True)
-class MergeResult:
+class MergeResult(NamedTuple):  # not a dataclass: defined ~10x faster, at each start
     keys: dict[str, str]  # id -> HEX, sorted by id
     added: tuple[str, ...]
     updated: tuple[str, ...]

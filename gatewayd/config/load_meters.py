@@ -23,6 +23,7 @@ METER_KEYS: Final = (
     "silent_after_s",
     "fields",
 )
+_METER_KEY_SET: Final = frozenset(METER_KEYS)
 _FIELD_NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
 # A [meters.fields] entry may not take a key of a reading that has a meaning of its own: the
 # same set as gatewayd.meters.model.READING_KEYS (a test keeps them equal), written out here so
@@ -69,7 +70,7 @@ def _meter(
     seen: set[str],
 ) -> MeterSettings | None:
     """One [[meters]] table (None when its id is wrong and the errors are being collected)."""
-    mt.reject_unknown(METER_KEYS)
+    mt.reject_unknown(_METER_KEY_SET)
     mid: str | None = None
     try:
         mid = mt.pattern("id", _METER_ID, "8 hex digits", None).lower()
@@ -93,7 +94,7 @@ def _meter(
             mt.report(_no_key(mt, ref, keys_file, credential))
     name = mt.string("name", mid or "none")
     driver = _driver(mt)
-    static = _static_fields(mt.table("fields"))
+    static = _static_fields(mt.table("fields")) if "fields" in mt else ()
     silent_after_s = _silent_after(mt)
     if mid is None:
         return None

@@ -26,6 +26,7 @@ import math
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 AUTO_FACTOR = 4.0
 AUTO_MIN_S = 120.0
@@ -39,8 +40,7 @@ class State(enum.StrEnum):
     NEVER_HEARD = "never_heard"
 
 
-@dataclass(frozen=True, slots=True)
-class Watched:
+class Watched(NamedTuple):  # immutable values: a NamedTuple is defined ~10x faster (start-up)
     """A configured meter as the health watch needs it."""
 
     id: str
@@ -71,8 +71,7 @@ class MeterHealth:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Transition:
+class Transition(NamedTuple):
     meter: MeterHealth
     old: State
     new: State

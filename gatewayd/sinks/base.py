@@ -12,8 +12,7 @@ it arrived (still encrypted), for sinks that forward raw telegrams (BLE); most s
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from gatewayd.meters.model import Reading
@@ -56,8 +55,7 @@ class DurableSink(Sink, Protocol):
     async def store(self, staged: Sequence[Any]) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class HealthReport:
+class HealthReport(NamedTuple):  # immutable: a NamedTuple is defined ~10x faster (start-up)
     """One configured meter's health (docs/mqtt.md, "Per-meter health")."""
 
     id: str
