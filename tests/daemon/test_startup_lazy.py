@@ -66,6 +66,7 @@ AFTER_READY = {
     "gatewayd.wmbus.compact",
     "gatewayd.meters.model",
     "gatewayd.meters.reading",
+    "gatewayd.meters.roles",  # the journal's line needs it for its first reading
     "gatewayd.radios.base",
     "gatewayd.radios.registry",
     "gatewayd.radios.supervisor",
@@ -180,6 +181,9 @@ def test_start_up_imports_only_what_the_config_uses(tmp_path: Path) -> None:
     assert loaded(at_ready, AFTER_READY) == set()
     assert {m for m in at_ready if m.startswith("gatewayd.wmbus.")} <= {"gatewayd.wmbus.errors"}
     assert {m for m in at_ready if m.startswith("gatewayd.radios.")} == {"gatewayd.radios.modes"}
+    # of the meters layer only the driver table, for the meter that names its driver
+    meters_layer = {m for m in at_ready if m.startswith("gatewayd.meters.")}
+    assert meters_layer == {"gatewayd.meters.registry", "gatewayd.meters.modules"}
     assert "sqlite3" not in at_ready  # no MQTT: no outbox
     assert reading["id"] == METER and reading["total_m3"] == 1.234
     assert after_one & DRIVER_MODULES == {"gatewayd.meters.kamstrup_water"}
