@@ -193,9 +193,9 @@ def test_start_up_imports_only_what_the_config_uses(tmp_path: Path) -> None:
 
 def test_ready_means_the_outbox_is_open_and_the_listen_socket_bound(tmp_path: Path) -> None:
     """With [mqtt] (no broker: the sink retries in the background) and a damaged state file:
-    at READY=1 the outbox file has its table and the listen socket takes a connection; the
-    state is read after READY=1 (the damaged file is moved aside then) and a telegram then
-    becomes a reading."""
+    at READY=1 the outbox file has its table and the listen socket takes a connection, and paho
+    is not loaded yet; the state is read after READY=1 (the damaged file is moved aside then)
+    and a telegram then becomes a reading."""
     state = tmp_path / "state"
     state.mkdir()
     (state / "meters.json").write_text("{not json")
@@ -214,8 +214,12 @@ def test_ready_means_the_outbox_is_open_and_the_listen_socket_bound(tmp_path: Pa
         hello = json.loads(client.makefile("rb").readline())
         os.write(daemon.radio, mc21(1, 1234).hex().encode() + b"\n")
         reading = daemon.reading()
+        after_one = daemon.modules_now()
         client.close()
     assert "outbox" in tables
+    # the MQTT sink is started, its connection (paho) is made by its task after READY=1
+    assert loaded(daemon.at_ready, {"paho"}) == set()
+    assert "paho.mqtt.client" in after_one
     assert damaged_at_ready == ["meters.json"]  # not read yet at READY=1
     assert hello["gateway"] == "lazy" and hello["listen"] == 1
     assert reading["id"] == METER and reading["total_m3"] == 1.234

@@ -23,14 +23,16 @@ import logging
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gatewayd.config.sections import MqttSettings
 from gatewayd.errors import backoff_delay
-from gatewayd.sinks.mqtt.connection import ConnectError, Connection, NotConnected
 from gatewayd.sinks.mqtt.ha_state import Discovery
 from gatewayd.sinks.mqtt.payload import OFFLINE, ONLINE, Topics, to_json
 from gatewayd.sinks.outbox import Outbox, OutboxError
+
+if TYPE_CHECKING:  # paho's import is the costliest of all: made by run(), after READY=1
+    from gatewayd.sinks.mqtt.connection import Connection
 
 log = logging.getLogger("gatewayd.sinks.mqtt")
 
@@ -115,6 +117,12 @@ class Supervisor:
         self._wake.set()
 
     async def run(self) -> None:
+        from gatewayd.sinks.mqtt.connection import (  # noqa: PLC0415 (paho: after READY=1)
+            ConnectError,
+            Connection,
+            NotConnected,
+        )
+
         failures = 0
         while True:  # the first attempt is made even when a stop is already requested
             session = _Session(Connection(self._s, self._topics.status, self._ack))
@@ -304,6 +312,8 @@ class Supervisor:
                 )
 
     async def _say_offline(self, session: _Session, budget: float) -> None:
+        from gatewayd.sinks.mqtt.connection import NotConnected  # noqa: PLC0415 (loaded by run)
+
         conn = session.conn
         budget = max(0.05, budget)
         with contextlib.suppress(NotConnected, TimeoutError):
@@ -315,6 +325,8 @@ class Supervisor:
         log.info("MQTT disconnected from %s; %d left in the outbox", self._where, len(self._outbox))
 
     async def _publish_stats(self, conn: Connection) -> None:
+        from gatewayd.sinks.mqtt.connection import NotConnected  # noqa: PLC0415 (loaded by run)
+
         while True:
             await asyncio.sleep(self._s.stats_interval_s)
             try:
