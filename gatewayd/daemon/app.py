@@ -13,7 +13,6 @@ SIGTERM/SIGINT: stop cleanly
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import time
@@ -32,6 +31,7 @@ from gatewayd.daemon.state import StateDirError, StateStore, is_corrupt_db, move
 from gatewayd.daemon.stats import Stats
 from gatewayd.errors import SinkError
 from gatewayd.sinks.base import Sink
+from gatewayd.tasks import cancel_and_wait
 
 if TYPE_CHECKING:  # the decode side and the radios are imported after READY=1
     from gatewayd.daemon.pipeline import Listener, Pipeline
@@ -163,10 +163,8 @@ class Daemon:
         # Stop reading first, then drain what is in flight to the sinks, then save.
         self.notifier.stopping(self.stats.status_line())
         log.info("gatewayd stopping", extra=fields("stopping"))
-        for task in (radio, stop):
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await radio
+        stop.cancel()
+        await cancel_and_wait(radio)
         if listen is not None:
             await listen.close()
         if radio.done() and not radio.cancelled() and radio.exception() is not None:

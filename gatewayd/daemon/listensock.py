@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from gatewayd.config.load import SUN_PATH_MAX
 from gatewayd.daemon.logs import fields
+from gatewayd.tasks import cancel_and_wait
 
 if TYPE_CHECKING:  # the decode side is imported after READY=1
     from gatewayd.config.schema import Config
@@ -280,9 +281,8 @@ class ListenServer:
                     client.skipped = 0
                 await writer.drain()
         finally:
-            gone.cancel()
-            with contextlib.suppress(asyncio.CancelledError, ConnectionError, OSError):
-                await gone
+            with contextlib.suppress(ConnectionError, OSError):
+                await cancel_and_wait(gone)
 
 
 def _peer_uid(writer: asyncio.StreamWriter) -> int | None:

@@ -30,6 +30,7 @@ from collections.abc import Coroutine, Iterable
 from pathlib import Path
 
 from gatewayd.radios.base import Lifecycle
+from gatewayd.tasks import cancel_and_wait
 
 DRAIN_TIMEOUT_S = 1.0
 
@@ -120,9 +121,7 @@ class PtySimulator(Lifecycle, abc.ABC):
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
         for t in list(self._tasks):
             t.cancel()

@@ -21,6 +21,7 @@ from collections.abc import AsyncGenerator, Sequence
 
 from gatewayd.radios.base import RadioFrame
 from gatewayd.radios.supervisor import RadioState, RadioSupervisor
+from gatewayd.tasks import cancel_and_wait
 
 MERGE_WINDOW_S = 0.3
 QUEUE_MAX = 1000
@@ -116,11 +117,8 @@ class RadioGroup:
                 for frame in self._due(flush=not running):
                     yield frame
         finally:
-            for task in pumps + watchers:
-                task.cancel()
-            for task in pumps + watchers:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            with contextlib.suppress(Exception):  # frames() has raised what mattered
+                await cancel_and_wait(*pumps, *watchers)
 
     async def _single(self, sup: RadioSupervisor) -> AsyncGenerator[RadioFrame, None]:
         watcher = asyncio.create_task(self._watch(sup))
@@ -128,9 +126,7 @@ class RadioGroup:
             async for heard in sup.frames():
                 yield _named(heard, sup)
         finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            await cancel_and_wait(watcher)
 
     async def _pump(self, sup: RadioSupervisor) -> None:
         try:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import abc
 import asyncio
 import collections
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -19,6 +18,7 @@ from typing import ClassVar, Generic, Protocol, TypeVar
 
 from gatewayd.radios.base import Lifecycle, ListenMode, RadioFrame, RadioLost
 from gatewayd.radios.serialport import close_serial, describe_port, is_port_error, open_serial
+from gatewayd.tasks import cancel_and_wait
 from gatewayd.wmbus.link import FrameFormat
 
 log = logging.getLogger(__name__)
@@ -82,9 +82,7 @@ class SerialRadio(Lifecycle, abc.ABC, Generic[Item]):
 
     async def aclose(self) -> None:
         if self._pump is not None:
-            self._pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pump
+            await cancel_and_wait(self._pump)
             self._pump = None
         if self._writer is not None:
             await close_serial(self._writer)

@@ -23,6 +23,7 @@ from gatewayd.radios.base import Lifecycle, ListenMode, RadioFrame, RadioLost
 from gatewayd.radios.lines import LineSplitter
 from gatewayd.radios.replay import parse_line as parse_replay_line
 from gatewayd.radios.rtlwmbus import ALGORITHM_PREFIXES, MODES, RtlWmbusFramer
+from gatewayd.tasks import cancel_and_wait
 from gatewayd.wmbus.errors import FrameError
 from gatewayd.wmbus.link import FrameFormat
 
@@ -100,11 +101,7 @@ class TcpRadio(Lifecycle):
         if self._server is not None:
             self._server.close()
             self._server = None
-        for task in list(self._clients):
-            task.cancel()
-        for task in list(self._clients):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._clients)
 
     async def frames(self) -> AsyncIterator[RadioFrame]:
         while True:

@@ -13,6 +13,8 @@ import sys
 from collections import deque
 from typing import TYPE_CHECKING, TextIO
 
+from gatewayd.tasks import cancel_and_wait
+
 if TYPE_CHECKING:
     from gatewayd.sinks.base import Reading
 
@@ -58,9 +60,7 @@ class StdoutSink:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 await self._drain()
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)
         self._counts["dropped"] += len(self._queue)
         self._queue.clear()
 

@@ -23,6 +23,7 @@ from dbus_fast import BusType, DBusError, Message, MessageType, Variant
 from dbus_fast.aio import MessageBus
 
 from gatewayd.sinks.ble.objects import ADV_PATH, APP_PATH, Application
+from gatewayd.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -310,9 +311,7 @@ class Registrar:
     async def stop(self, task: asyncio.Task[None], timeout: float) -> None:
         """Cancel the supervisor, unregister cleanly within `timeout`, close the connection."""
         bus = self._bus
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)
         if bus is not None and bus.connected:
             if self.state is not BleState.NO_BLUEZ:
                 try:

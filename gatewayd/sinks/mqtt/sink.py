@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
@@ -23,6 +22,7 @@ from gatewayd.sinks.mqtt.ha_state import ANNOUNCED_FILE, GATEWAY, Discovery
 from gatewayd.sinks.mqtt.payload import Topics, alarm_payload, health_payload
 from gatewayd.sinks.mqtt.supervisor import Counters, DeliveredHook, Supervisor
 from gatewayd.sinks.outbox import Message, Outbox, OutboxError
+from gatewayd.tasks import cancel_and_wait
 
 log = logging.getLogger("gatewayd.sinks.mqtt")
 
@@ -269,13 +269,8 @@ class MqttSink:
             loop = asyncio.get_running_loop()
             goodbye = min(1.0, timeout * 0.2)
             sup.request_stop(loop.time() + timeout - goodbye, goodbye)
-            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                async with asyncio.timeout(timeout):
-                    await asyncio.shield(task)
-            if not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await asyncio.wait({task}, timeout=timeout)  # neither raises nor cancels it
+            await cancel_and_wait(task)  # if it has ended: no cancel, but what it raised
         self._closed = True
         self._outbox.close()
 

@@ -30,6 +30,7 @@ from gatewayd.errors import backoff_delay
 from gatewayd.sinks.mqtt.ha_state import Discovery
 from gatewayd.sinks.mqtt.payload import OFFLINE, ONLINE, Topics, to_json
 from gatewayd.sinks.outbox import Outbox, OutboxError
+from gatewayd.tasks import cancel_and_wait
 
 if TYPE_CHECKING:  # paho's import is the costliest of all: made by run(), after READY=1
     from gatewayd.sinks.mqtt.connection import Connection
@@ -200,9 +201,7 @@ class Supervisor:
         try:
             return await self._pump(session)
         finally:
-            stats_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await stats_task
+            await cancel_and_wait(stats_task)
 
     async def _pump(self, session: _Session) -> str | None:
         conn, loop = session.conn, asyncio.get_running_loop()
