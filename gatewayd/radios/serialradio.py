@@ -84,6 +84,9 @@ class SerialRadio(Lifecycle, abc.ABC, Generic[Item]):
         if self._pump is not None:
             await cancel_and_wait(self._pump)
             self._pump = None
+        while not self._queue.empty():  # heard, but nobody reads this radio any more
+            if isinstance(self._queue.get_nowait(), RadioFrame):
+                self.counters["frames_dropped_at_close"] += 1
         if self._writer is not None:
             await close_serial(self._writer)
             self._writer = None
@@ -94,6 +97,21 @@ class SerialRadio(Lifecycle, abc.ABC, Generic[Item]):
             if isinstance(item, BaseException):
                 raise item
             yield item
+
+    async def take_received(self) -> list[RadioFrame]:
+        """The frames queued and not yet handed out by frames(), without waiting for more: a
+        silence reset that fires as one arrives ends the wait for it, and it must still be
+        delivered. One loop iteration first, so that a chunk the port has already handed to the
+        reader task is framed too. What ends the queue (RadioLost, a bug) stays in it."""
+        await asyncio.sleep(0)
+        taken: list[RadioFrame] = []
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if not isinstance(item, RadioFrame):
+                self._queue.put_nowait(item)  # the only item left: it was queued last
+                break
+            taken.append(item)
+        return taken
 
     def clean_frame(self, frame: bytes, rssi_dbm: float | None) -> RadioFrame | None:
         """A clean telegram (L first, no CRCs) as a RadioFrame; None (counted) when too short."""

@@ -17,7 +17,7 @@ import collections
 import enum
 import logging
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Protocol, TypeVar
 
 from gatewayd.errors import backoff_delay
@@ -113,6 +113,11 @@ class RadioSupervisor:
                                 return
                             except TimeoutError:
                                 self._done["silence_resets"] += 1
+                                # a frame queued as the timer fired: delivered, then the reset
+                                for frame in await _take_received(radio):
+                                    self._done["frames"] += 1
+                                    failures = 0
+                                    yield frame
                                 raise RadioLost(
                                     f"no frame for {self.silence_reset_s:g} s (silence reset)"
                                 ) from None
@@ -161,6 +166,13 @@ class RadioSupervisor:
         # the journal fields of gatewayd.daemon.logs.fields(), written out (radios sit below it)
         extra = {"GATEWAYD_EVENT": f"radio_{state.value}", "RADIO": self.name}
         log.log(level, "radio %s %s: %s%s", self.name, state.value, reason, retry, extra=extra)
+
+
+async def _take_received(radio: SupervisedRadio) -> list[RadioFrame]:
+    """The frames `radio` has queued and frames() has not handed out yet (none for a radio
+    that queues nothing: it reads as it is asked)."""
+    take: Callable[[], Awaitable[list[RadioFrame]]] | None = getattr(radio, "take_received", None)
+    return [] if take is None else await take()
 
 
 def _describe(info: dict[str, str]) -> str:
