@@ -26,7 +26,7 @@ import math
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 AUTO_FACTOR = 4.0
 AUTO_MIN_S = 120.0
@@ -40,8 +40,19 @@ class State(enum.StrEnum):
     NEVER_HEARD = "never_heard"
 
 
+class WatchedMeter(Protocol):
+    """What the health watch needs of a configured meter (a config's MeterSettings is one)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def silent_after_s(self) -> float | None: ...
+
+
 class Watched(NamedTuple):  # immutable values: a NamedTuple is defined ~10x faster (start-up)
-    """A configured meter as the health watch needs it."""
+    """A configured meter as the health watch needs it (built by hand: tests, tools)."""
 
     id: str
     name: str
@@ -79,7 +90,9 @@ class Transition(NamedTuple):
 
 
 class HealthBoard:
-    def __init__(self, meters: Iterable[Watched], now: float, silent_after_s: float = 0.0) -> None:
+    def __init__(
+        self, meters: Iterable[WatchedMeter], now: float, silent_after_s: float = 0.0
+    ) -> None:
         self.silent_after_s = silent_after_s
         self._meters: dict[str, MeterHealth] = {}
         self.reload(meters, now, silent_after_s)
@@ -94,7 +107,7 @@ class HealthBoard:
         return self._meters.get(meter_id)
 
     def reload(
-        self, meters: Iterable[Watched], now: float, silent_after_s: float = 0.0
+        self, meters: Iterable[WatchedMeter], now: float, silent_after_s: float = 0.0
     ) -> list[MeterHealth]:
         """A new set of meters: kept ones keep their history (name and threshold updated),
         new ones start their never-heard wait at `now`. Returns the meters dropped."""

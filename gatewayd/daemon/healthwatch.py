@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from gatewayd.daemon.health import HealthBoard, MeterHealth, State, Transition, Watched
+from gatewayd.daemon.health import HealthBoard, MeterHealth, State, Transition
 from gatewayd.daemon.logs import fields, meter_label
 from gatewayd.sinks.base import HealthReport, HealthSink
 
@@ -26,10 +26,6 @@ if TYPE_CHECKING:  # the decode side is imported after READY=1
 log = logging.getLogger("gatewayd.daemon.health")
 
 TICK_S = 1.0  # how often thresholds are checked (O(meters) each time)
-
-
-def watched(config: Config) -> list[Watched]:
-    return [Watched(m.id, m.name, m.silent_after_s) for m in config.meters]
 
 
 def report(m: MeterHealth) -> HealthReport:
@@ -48,7 +44,7 @@ def report(m: MeterHealth) -> HealthReport:
 class HealthWatch:
     def __init__(self, config: Config, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self.board = HealthBoard(watched(config), clock(), config.health.silent_after_s)
+        self.board = HealthBoard(config.meters, clock(), config.health.silent_after_s)
         self._sinks: list[HealthSink] = []
         # A learnt interval moved since the last save: worth saving even when no reading
         # changed (a meter heard but never decrypted has intervals and no readings).
@@ -111,7 +107,7 @@ class HealthWatch:
         """Meters added start their never-heard wait now; meters removed are dropped (and their
         retained health cleared)."""
         before = {m.id for m in self.board}
-        dropped = self.board.reload(watched(config), self._clock(), config.health.silent_after_s)
+        dropped = self.board.reload(config.meters, self._clock(), config.health.silent_after_s)
         added = [report(m) for m in self.board if m.id not in before]
         if added or dropped:
             self._push(added, [m.id for m in dropped])
