@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import sqlite3
@@ -31,11 +32,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from gatewayd.errors import SinkError
+from gatewayd.sinks.writer import Writer
 
 log = logging.getLogger("gatewayd.sinks.outbox")
 
@@ -112,7 +113,7 @@ class Outbox:
         self._lock = threading.Lock()
         self._forgotten: set[int] = set()  # acknowledged; DELETE not committed yet
         self._deleting: set[int] = set()  # in a transaction right now
-        self._executor: ThreadPoolExecutor | None = None
+        self._writer: Writer | None = None  # the thread that commits, made on first use
         self._delete_timer: asyncio.TimerHandle | None = None
         self._delete_task: asyncio.Task[None] | None = None
         self._failing = False
@@ -162,13 +163,12 @@ class Outbox:
         """Store `messages` in one fsynced transaction in the worker thread, together with the
         DELETEs of forgotten rows; return their sequence numbers. Raises OutboxError."""
         deletes = self._take_deletes()
-        loop = asyncio.get_running_loop()
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="gatewayd-outbox")
+        if self._writer is None:
+            self._writer = Writer("gatewayd-outbox")
         rows, now = list(messages), time.time()
         try:
-            seqs, dropped, deleted = await loop.run_in_executor(
-                self._executor, self._write, rows, deletes, False, now
+            seqs, dropped, deleted = await self._writer.run(
+                functools.partial(self._write, rows, deletes, False, now)
             )
         finally:
             self._deleting.difference_update(deletes)
@@ -365,9 +365,9 @@ class Outbox:
         if self._delete_timer is not None:
             self._delete_timer.cancel()
             self._delete_timer = None
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
         if self._forgotten:
             with contextlib.suppress(OutboxError, sqlite3.ProgrammingError):
                 self._write([], list(self._forgotten))
