@@ -90,13 +90,14 @@ class Discovery:
 
     def forget(self, owner: str) -> list[str]:
         """Clear every config of `owner`; returns its retained state topics (the caller
-        clears those through the outbox, after the owner's readings already queued)."""
+        clears those through the outbox, after the owner's readings already queued, and calls
+        `state_stored` once they are stored: until then they stay on record)."""
         topics = self._announced.pop(owner, set())
         known = self._by_meter.pop(owner, None)
         if known is not None:
             topics |= {t for t, _ in known[1]}
         self._clear(topics)
-        state = sorted(self._retained.pop(owner, set()))
+        state = sorted(self._retained.get(owner, set()))
         self._save()
         return state
 
@@ -122,14 +123,28 @@ class Discovery:
 
     def note_state(self, meter: str, topics: set[str], *, save: bool = True) -> list[str]:
         """The retained state topics `meter` has now; returns those it had before and not
-        now (e.g. under an old gateway id), to be cleared. save=False: call save() later."""
+        now (e.g. under an old gateway id), to be cleared (and `state_stored` once they are
+        stored). save=False: call save() later."""
         before = self._retained.get(meter)
         if before == topics:
             return []
-        self._retained[meter] = set(topics)
+        stale = (before or set()) - topics
+        self._retained[meter] = topics | stale  # the stale ones until `state_stored`
         if save:
             self._save()
-        return sorted((before or set()) - topics)
+        return sorted(stale)
+
+    def state_stored(self, owner: str, topics: Iterable[str]) -> None:
+        """The clears of `owner`'s retained state `topics` are in the outbox, which keeps them
+        until the broker acknowledges them: off the record (the owner too, when it has none
+        left). Until this is called a restart clears them again."""
+        kept = self._retained.get(owner)
+        if kept is None or kept.isdisjoint(topics):
+            return
+        kept.difference_update(topics)
+        if not kept:
+            del self._retained[owner]
+        self._save()
 
     def has_state(self, meter: str) -> bool:
         return meter in self._retained

@@ -92,6 +92,7 @@ class MqttSink:
         self._supervisor: Supervisor | None = None
         self._task: asyncio.Task[None] | None = None
         self._overflow_logged = False
+        self._unstored_clears: dict[str, set[str]] = {}  # owner -> state topics not stored yet
         self._error_logged = False
         self._closed = False
         self._reconcile(meters)
@@ -104,17 +105,17 @@ class MqttSink:
             d.update(GATEWAY, tuple((c.topic, c.payload()) for c in configs))
         else:
             d.forget_all_configs()
-        clears: list[str] = []
+        clears: dict[str, list[str]] = {}
         for owner in sorted(d.owners() - {GATEWAY}):
             if meters is not None and owner not in meters:
-                clears += d.forget(owner)
+                clears[owner] = d.forget(owner)
                 continue
             if ha:  # configs under an old discovery prefix or node
                 d.keep_only(
                     owner, meter_topic_prefixes(self.topics, self.settings.ha_prefix, owner)
                 )
             if d.has_state(owner):  # a reading retained under an old gateway id or prefix
-                clears += d.note_state(owner, self._state_topics(owner), save=False)
+                clears[owner] = d.note_state(owner, self._state_topics(owner), save=False)
         for mid in meters or ():  # configured, maybe never heard: its health topic is retained
             if not d.has_state(mid):
                 d.note_state(mid, self._state_topics(mid), save=False)
@@ -125,7 +126,7 @@ class MqttSink:
         """Meters removed from the config: clear their discovery configs and retained topics."""
         if self._closed:  # stopping: the next start clears them (they are not in its config)
             return
-        clears = [t for mid in meter_ids for t in self._discovery.forget(mid)]
+        clears = {mid: self._discovery.forget(mid) for mid in meter_ids}
         for mid in meter_ids:
             self._config_keys.pop(mid, None)
         self._clear_state(clears)
@@ -135,14 +136,32 @@ class MqttSink:
     def _state_topics(self, meter_id: str) -> set[str]:
         return {self.topics.meter(meter_id), self.topics.health(meter_id)}
 
-    def _clear_state(self, topics: list[str]) -> None:
-        """Empty retained messages through the outbox: after the readings already queued."""
-        if not topics:
+    def _clear_state(self, clears: Mapping[str, list[str]]) -> None:
+        """Empty retained messages (owner -> its state topics) through the outbox, after the
+        readings already queued. Ones that cannot be stored (disk full) wait in memory and go
+        with the next readings stored (or the next clear); ha-announced.json keeps them on
+        record until they are stored, so a restart clears them too."""
+        for owner, topics in clears.items():
+            if topics:
+                self._unstored_clears.setdefault(owner, set()).update(topics)
+        if not self._unstored_clears:
             return
+        pending, self._unstored_clears = self._unstored_clears, {}
         try:
-            self._outbox.put_many([(t, b"", True) for t in topics])
+            self._outbox.put_many(_clear_messages(pending))
         except Exception as e:
+            self._keep_unstored(pending)
             self._store_failed(e)
+            return
+        self._clears_stored(pending)
+
+    def _keep_unstored(self, pending: dict[str, set[str]]) -> None:
+        for owner, topics in pending.items():
+            self._unstored_clears.setdefault(owner, set()).update(topics)
+
+    def _clears_stored(self, pending: dict[str, set[str]]) -> None:
+        for owner, topics in pending.items():
+            self._discovery.state_stored(owner, topics)
 
     async def start(self) -> None:
         if self._task is not None:
@@ -164,9 +183,19 @@ class MqttSink:
         try:
             if self._closed:
                 raise RuntimeError("sink is stopped")
-            self._stored(self._outbox.put_many(self.stage(reading, alarm_changed=alarm_changed)))
+            messages = self.stage(reading, alarm_changed=alarm_changed)
         except Exception as e:
             self._store_failed(e)
+            return
+        pending, self._unstored_clears = self._unstored_clears, {}  # first: they came first
+        try:
+            dropped = self._outbox.put_many([*_clear_messages(pending), *messages])
+        except Exception as e:
+            self._keep_unstored(pending)
+            self._store_failed(e)
+            return
+        self._clears_stored(pending)
+        self._stored(dropped)
 
     def stage(self, reading: Reading, *, alarm_changed: bool = False) -> list[Message]:
         """The outbox rows for one reading (its JSON encoded once for all sinks, by
@@ -186,7 +215,7 @@ class MqttSink:
             if self._discovery.update(mid, configs, legacy) and self._supervisor is not None:
                 self._supervisor.wake()
         if not self._discovery.has_state(mid):  # remembered once, to be cleared on removal
-            self._clear_state(self._discovery.note_state(mid, self._state_topics(mid)))
+            self._clear_state({mid: self._discovery.note_state(mid, self._state_topics(mid))})
         messages = [(self.topics.meter(mid), reading.json_bytes(), True)]
         if alarm_changed:
             messages.append((self.topics.alarms(mid), alarm_payload(reading), False))
@@ -198,7 +227,15 @@ class MqttSink:
         if self._closed:
             raise OutboxError("the MQTT sink is stopped")
         before = self._outbox.dropped
-        await self._outbox.commit([m for messages in staged for m in messages])
+        pending, self._unstored_clears = self._unstored_clears, {}  # first: they came first
+        try:
+            await self._outbox.commit(
+                [*_clear_messages(pending), *(m for messages in staged for m in messages)]
+            )
+        except BaseException:
+            self._keep_unstored(pending)
+            raise
+        self._clears_stored(pending)
         self._stored(self._outbox.dropped - before)
 
     def _stored(self, dropped: int) -> None:
@@ -293,3 +330,8 @@ class MqttSink:
                 out.setdefault("frames_per_s", round(max(frames - before, 0) / (t - since), 3))
             self._frames_at = (t, frames)
         return out
+
+
+def _clear_messages(clears: Mapping[str, Collection[str]]) -> list[Message]:
+    """Empty retained messages for `clears` (owner -> topics), in a stable order."""
+    return [(t, b"", True) for owner in sorted(clears) for t in sorted(clears[owner])]
