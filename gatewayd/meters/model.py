@@ -13,7 +13,6 @@ record) and "warnings" (only when the telegram was decoded in part).
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Iterator, Mapping
@@ -22,8 +21,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-import orjson
-
+from gatewayd.meters.jsonbytes import to_json
 from gatewayd.meters.novalue import NO_VALUE, is_no_value, is_no_value_of
 from gatewayd.meters.roles import Medium, Role, meaning, medium_of
 from gatewayd.wmbus.link import DEVICE_TYPES
@@ -247,7 +245,13 @@ class Reading:
     def json_bytes(self) -> bytes:
         """Compact UTF-8 JSON of to_dict(), made once per reading however many sinks ask."""
         if not self._json:
-            self._json.append(to_json(self.to_dict()))
+            d = self.to_dict()
+            # The nulls this object writes: its top-level None values (rssi_dbm without an
+            # RSSI, above all) and records without a value. Counting them at C speed spares
+            # the walk for NaN that a null in the JSON would otherwise need (~25 us a reading).
+            nones = list(d.values()).count(None)
+            nones += sum(1 for r in d["records"] if r.get("value") is None)
+            self._json.append(to_json(d, nones))
         return self._json[0]
 
 
@@ -273,36 +277,6 @@ def _plain(m: Mapping[str, Any]) -> dict[str, Any]:
     """A new dict of `m`: a mapping proxy copies at C speed (dict(proxy) and update(proxy) go
     key by key through the mapping protocol, several times slower)."""
     return m.copy() if isinstance(m, MappingProxyType) else dict(m)
-
-
-def to_json(obj: Mapping[str, Any]) -> bytes:
-    """Compact UTF-8 JSON, keys in their own order; NaN/inf are refused (not JSON).
-
-    orjson writes it (a reading in a quarter of the time). What it does not take (a mapping
-    that is not a dict, an integer past 64 bits, a key that is not a string) and what it would
-    write as null (NaN, inf) go through the standard library, which refuses NaN and inf."""
-    try:
-        out = orjson.dumps(obj)
-    except TypeError:  # orjson.JSONEncodeError
-        out = b""
-    if not out or (b"null" in out and not _finite(obj)):
-        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
-    return out
-
-
-def _finite(obj: object) -> bool:
-    """No NaN or infinity anywhere in a JSON-shaped object."""
-    todo = [obj]
-    while todo:
-        o = todo.pop()
-        if isinstance(o, float):
-            if not math.isfinite(o):
-                return False
-        elif isinstance(o, dict):
-            todo.extend(o.values())
-        elif isinstance(o, list | tuple):
-            todo.extend(o)
-    return True
 
 
 # ---- back from JSON (consumers, tests, replays of published payloads)

@@ -9,7 +9,8 @@ import json
 import pytest
 
 from gatewayd.meters import MeterState, build_reading
-from gatewayd.meters.model import Identity, Reading, from_dict, to_json
+from gatewayd.meters.jsonbytes import to_json
+from gatewayd.meters.model import Identity, Reading, from_dict
 from gatewayd.meters.roles import Medium, Role, medium_of
 from gatewayd.wmbus.decode import Decoder
 from tests.meters.builders import address, telegram

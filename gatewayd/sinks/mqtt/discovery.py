@@ -19,8 +19,9 @@ from typing import Any
 
 from gatewayd import __version__
 from gatewayd.meters.flags import FlagKind, status_flags
+from gatewayd.meters.jsonbytes import to_json
 from gatewayd.meters.manufacturers import manufacturer_name
-from gatewayd.meters.model import Field, Reading, to_json
+from gatewayd.meters.model import Field, Reading
 from gatewayd.meters.novalue import no_value_code
 from gatewayd.meters.roles import Medium, Role
 from gatewayd.sinks.mqtt.ha_names import device_model, device_name, entity_name

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gatewayd.meters.model import Reading, iso_utc, to_json
+from gatewayd.meters.jsonbytes import to_json
+from gatewayd.meters.model import Reading, iso_utc
 from gatewayd.sinks.base import HealthReport
 
 __all__ = ["OFFLINE", "ONLINE", "Topics", "alarm_payload", "health_payload", "to_json"]
