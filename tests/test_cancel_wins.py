@@ -21,6 +21,7 @@ import pytest
 from gatewayd.daemon.handoff import Handoff
 from gatewayd.sinks.ble import agent
 from tests.conftest import REPO
+from tests.pysource import parse_file
 
 SPINS = range(8)  # loop iterations between "finished" and the cancel: covers every window
 
@@ -72,7 +73,7 @@ async def test_a_pairing_window_cancelled_as_sigterm_ends_it_is_cancelled(spins:
 
 def _wait_for_calls(path: Path, root: Path) -> list[str]:
     found: list[str] = []
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(parse_file(path)):
         if isinstance(node, ast.Call):
             fn = node.func
             name = fn.attr if isinstance(fn, ast.Attribute) else getattr(fn, "id", "")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
+from tests.pysource import parse_file
 
 PKG = REPO / "gatewayd"
 # Ways to import or run code by name, invisible to a static import graph.
@@ -22,7 +23,7 @@ def core_modules() -> list[Path]:
 
 def dynamic_uses(path: Path) -> list[str]:
     found: list[str] = []
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(parse_file(path)):
         if isinstance(node, ast.Call):
             fn = node.func
             name = (

@@ -23,6 +23,7 @@ from gatewayd.radios.im871a import Im871aRadio
 from gatewayd.radios.modes import ListenMode
 from gatewayd.tasks import cancel_and_wait
 from tests.conftest import REPO
+from tests.pysource import parse_file
 from tests.test_cancel_wins import SPINS, _cancel_as_it_finishes
 
 
@@ -110,7 +111,7 @@ async def test_no_tasks_is_nothing_to_wait_for() -> None:
 def _swallowed_cancels(path: Path, root: Path) -> list[str]:
     """Every `suppress(...)` that names CancelledError, in `with` statements."""
     found: list[str] = []
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(parse_file(path)):
         if not isinstance(node, (ast.With, ast.AsyncWith)):
             continue
         for item in node.items:
