@@ -16,7 +16,7 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gatewayd.config.load import ConfigError, load_config
@@ -25,12 +25,12 @@ from gatewayd.daemon.healthwatch import HealthWatch
 from gatewayd.daemon.listensock import FrameTap, start_listen_socket
 from gatewayd.daemon.logs import fields, set_level, setup_logging
 from gatewayd.daemon.notify import Notifier
-from gatewayd.daemon.radiostatus import radio_hint
+from gatewayd.daemon.radiostatus import crc_errors, radio_state, radio_words
 from gatewayd.daemon.reload import needs_restart, reloaded
 from gatewayd.daemon.state import StateDirError, StateStore, is_corrupt_db, move_aside
 from gatewayd.daemon.stats import Stats
 from gatewayd.errors import SinkError
-from gatewayd.sinks.base import Sink
+from gatewayd.sinks.base import Sink, StatsProvider
 from gatewayd.tasks import cancel_and_wait
 
 if TYPE_CHECKING:  # the decode side and the radios are imported after READY=1
@@ -42,13 +42,9 @@ log = logging.getLogger("gatewayd.daemon.app")
 DRAIN_S = 5.0  # bounded time for sinks to flush on SIGTERM
 SAVE_EVERY_S = 30.0
 STATUS_EVERY_S = 10.0
-RADIO_CRC_COUNTERS = ("crc_errors", "crc_failed", "checksum_errors")
 
 
 # ---------------------------------------------------------------- sinks (the one wiring place)
-
-
-StatsProvider = Callable[[], Mapping[str, Any]]
 
 
 def build_sinks(config: Config, *, journal: bool, stats: StatsProvider) -> list[Sink]:
@@ -316,39 +312,24 @@ class Daemon:
     def stats_snapshot(self) -> dict[str, Any]:
         """Counters for the sinks (MQTT stats topic, BLE Status): Stats plus the radio state."""
         self._radio_counters()
-        state = getattr(getattr(self._supervisor, "state", None), "value", "connecting")
-        radio_state = {"running": "up", "stopped": "down"}.get(state, "reconnecting")
+        group = self._supervisor
         snapshot = {
             **self.stats.snapshot(),
-            "radio_state": radio_state,
+            "radio_state": radio_state(group),
             "radio_status": self.radio_status(),
             "meters": self.health.counts(),
         }
-        if self._supervisor is not None and len(self._supervisor.supervisors) > 1:
-            snapshot["radios"] = self._supervisor.per_radio()
+        if group is not None and len(group.supervisors) > 1:
+            snapshot["radios"] = group.per_radio()
         return snapshot
 
     def radio_status(self) -> str:
         """What the radio is doing, in words an installer can act on."""
-        sup = self._supervisor
-        if sup is None:
-            return f"starting {self.radio_name}"
-        if len(sup.supervisors) > 1:
-            return ", ".join(f"{s.name} {s.state.value}" for s in sup.supervisors)
-        state, reason = sup.state.value, sup.supervisors[0].reason
-        if state == "running":
-            return f"up on {self.config.radio.device}" + (f" ({reason})" if reason else "")
-        if state == "stopped":
-            return f"stopped: {reason}" if reason else "stopped"
-        if state == "connecting" and reason == "opening":
-            return f"opening {self.config.radio.device}"
-        device = self.config.radio.device
-        return f"waiting for {device}: {radio_hint(reason, device, self.config.radio.kind)}"
+        return radio_words(self._supervisor, self.config.radio, self.radio_name)
 
     def _radio_counters(self) -> None:
-        counters = getattr(self._supervisor, "counters", None)
-        if counters is not None:
-            self.stats.counts["bad_crc"] = sum(int(counters.get(k, 0)) for k in RADIO_CRC_COUNTERS)
+        if self._supervisor is not None:
+            self.stats.counts["bad_crc"] = crc_errors(self._supervisor)
 
     def _status_text(self) -> str:
         self._radio_counters()

@@ -11,13 +11,24 @@ it arrived (still encrypted), for sinks that forward raw telegrams (BLE); most s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from gatewayd.meters.model import Reading
 
-__all__ = ["DurableSink", "HealthReport", "HealthSink", "HealthSource", "Reading", "Sink"]
+__all__ = [
+    "DurableSink",
+    "HealthReport",
+    "HealthSink",
+    "HealthSource",
+    "Reading",
+    "Sink",
+    "StatsProvider",
+]
+
+# The daemon's counters for the sinks that show them (MQTT stats topic, BLE Status).
+StatsProvider = Callable[[], Mapping[str, Any]]
 
 
 def __getattr__(name: str) -> object:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 from gatewayd import __version__
 from gatewayd.config.sections import BleSettings
-from gatewayd.sinks.base import HealthReport, HealthSource, Reading
+from gatewayd.sinks.base import HealthReport, HealthSource, Reading, StatsProvider
 from gatewayd.sinks.ble import gatt
 from gatewayd.sinks.ble.bluez import BleState, Registrar
 from gatewayd.sinks.ble.latest import LatestReadings
@@ -23,8 +22,6 @@ from gatewayd.sinks.ble.objects import (
 )
 
 log = logging.getLogger(__name__)
-
-StatsProvider = Callable[[], Mapping[str, Any]]
 
 
 class BleSink:

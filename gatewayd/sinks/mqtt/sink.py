@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
+from collections.abc import Collection, Hashable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from gatewayd.config.sections import MqttSettings
-from gatewayd.sinks.base import HealthReport, HealthSource, Reading
+from gatewayd.sinks.base import HealthReport, HealthSource, Reading, StatsProvider
 from gatewayd.sinks.mqtt.discovery import (
     config_key,
     discovery_configs,
@@ -25,8 +25,6 @@ from gatewayd.sinks.outbox import Message, Outbox, OutboxError
 from gatewayd.tasks import cancel_and_wait
 
 log = logging.getLogger("gatewayd.sinks.mqtt")
-
-StatsProvider = Callable[[], Mapping[str, Any]]
 
 
 class MqttSink:
