@@ -83,8 +83,26 @@ class Arrivals:
 
 
 def cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+    return sum(cpu_split(pid))
+
+
+def cpu_split(pid: int, task: str = "") -> tuple[float, float]:
+    """(user, system) CPU seconds of a process, or of one of its threads."""
+    where = f"/proc/{pid}/task/{task}/stat" if task else f"/proc/{pid}/stat"
+    fields = Path(where).read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) / TICK, int(fields[12]) / TICK
+
+
+def threads(pid: int) -> dict[str, tuple[float, float]]:
+    """(user, system) CPU seconds of the main thread (the event loop) and of the others."""
+    out: dict[str, tuple[float, float]] = {}
+    for t in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            name = "main" if t.name == str(pid) else "others"
+            u, s = cpu_split(pid, t.name)
+            u0, s0 = out.get(name, (0.0, 0.0))
+            out[name] = (u0 + u, s0 + s)
+    return out
 
 
 def rss_mib(pid: int) -> float:
@@ -142,7 +160,7 @@ def run(tmp: Path, port: int, rate: float, seconds: float, args: argparse.Namesp
     feeder.start()
     while not arrivals.at and proc.poll() is None:
         time.sleep(0.01)
-    c0, n0 = cpu_s(proc.pid), len(arrivals.at)
+    c0, n0, t0 = cpu_s(proc.pid), len(arrivals.at), threads(proc.pid)
     first = feeder.next
     time.sleep(seconds)
     feeder.paused.set()
@@ -150,7 +168,7 @@ def run(tmp: Path, port: int, rate: float, seconds: float, args: argparse.Namesp
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and len(arrivals.at) < last - min(arrivals.at) + 1:
         time.sleep(0.05)
-    c1, n1 = cpu_s(proc.pid), len(arrivals.at)
+    c1, n1, t1 = cpu_s(proc.pid), len(arrivals.at), threads(proc.pid)
     rss = rss_mib(proc.pid)
     proc.terminate()
     proc.wait(timeout=20)
@@ -169,6 +187,13 @@ def run(tmp: Path, port: int, rate: float, seconds: float, args: argparse.Namesp
         f"{max(lat, default=0) * 1000:.0f} ms",
         flush=True,
     )
+    per = max(n, 1) / 1000  # ms per reading
+    split = ", ".join(
+        f"{name} user {(u - t0.get(name, (0, 0))[0]) / per:.3f} sys "
+        f"{(st - t0.get(name, (0, 0))[1]) / per:.3f}"
+        for name, (u, st) in sorted(t1.items())
+    )
+    print(f"   by thread, ms per reading: {split}", flush=True)
     if args.profile and prof.exists():
         pstats.Stats(str(prof)).sort_stats("tottime").print_stats(args.top)
 
