@@ -19,8 +19,10 @@ checked to have arrived.
 cpu.cfs_quota_us), PCT % of one core, standing in for a slower board. --profile: the daemon
 runs under cProfile, timed by the CPU clock of its event-loop thread (so time spent waiting,
 or runnable on a busy machine, is not counted), and the top functions by own time are
-printed after each rate. Figures
-only; never part of the tests.
+printed after each rate. --journal: as under systemd, every reading is also an INFO line to
+journald; the benchmark receives the datagrams itself on /run/systemd/journal/socket (root, and
+only where no journald is running), so the daemon's side (formatting, the send) is measured and
+nothing is written anywhere. Figures only; never part of the tests.
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ import argparse
 import contextlib
 import os
 import pstats
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -56,6 +60,31 @@ finally:
 """
 GW = "pipe"
 TICK = os.sysconf("SC_CLK_TCK")
+JOURNAL_SOCKET = Path("/run/systemd/journal/socket")
+
+
+class JournalReceiver:
+    """Stands in for journald: takes the daemon's datagrams on its socket and counts them."""
+
+    def __init__(self) -> None:
+        if JOURNAL_SOCKET.exists():
+            raise SystemExit(f"--journal: {JOURNAL_SOCKET} exists (a journald is running here)")
+        JOURNAL_SOCKET.parent.mkdir(parents=True, exist_ok=True)
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.bind(str(JOURNAL_SOCKET))
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        self.lines = 0
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                self._sock.recv(65536)
+                self.lines += 1
+
+    def close(self) -> None:
+        self._sock.close()
+        JOURNAL_SOCKET.unlink(missing_ok=True)
 
 
 class Arrivals:
@@ -148,6 +177,9 @@ def run(tmp: Path, port: int, rate: float, seconds: float, args: argparse.Namesp
     cfg = daemon_config(
         d / "config.toml", gateway=GW, state=d / "state", fifo=feeder.fifo, port=port, mqtt=window
     )
+    if args.journal:  # as under systemd: every reading an INFO line to journald
+        text = cfg.read_text().replace('level = "warning"', 'level = "info"')
+        cfg.write_text(text.replace('journal = "no"', 'journal = "yes"'))
     arrivals = Arrivals(port)
     cmd = [sys.executable]
     prof = d / "daemon.prof"
@@ -205,6 +237,7 @@ def main() -> None:
     ap.add_argument("--cpu-quota", type=float, default=0.0, help="PCT of one core (root)")
     ap.add_argument("--profile", action="store_true", help="cProfile the daemon")
     ap.add_argument("--top", type=int, default=15, help="functions shown by --profile")
+    ap.add_argument("--journal", action="store_true", help="log each reading to journald")
     ap.add_argument("--state-dir", type=Path, default=None, help="where state dirs are made")
     ap.add_argument(
         "--commit-window-ms",
@@ -216,12 +249,16 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs", flush=True)
     with tempfile.TemporaryDirectory() as t:
         broker, port = start_broker(Path(t))
+        journal = JournalReceiver() if args.journal else None
         try:
             for r in args.rates.split(","):
                 run(Path(t), port, float(r), args.seconds, args)
         finally:
             broker.terminate()
             broker.wait()
+            if journal is not None:
+                print(f"journal lines received: {journal.lines}", flush=True)
+                journal.close()
 
 
 if __name__ == "__main__":
