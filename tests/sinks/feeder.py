@@ -3,7 +3,8 @@
 The daemon reads the FIFO as `[radio] kind = "rtlwmbus"`, `device = <fifo>`. The feeder keeps
 writing across daemon restarts: when the reader goes away, it waits for the next one and
 resends the line that failed. Each telegram is a MULTICAL 21 frame whose volume is its
-sequence number in litres, so readings can be matched one to one.
+sequence number in litres, so readings can be matched one to one; with `meters` > 1 the
+telegrams take turns among that many meters (ids from METER up), all with the same key.
 """
 
 from __future__ import annotations
@@ -17,13 +18,20 @@ from pathlib import Path
 from tests.daemon.harness import METER, mc21
 
 
-def rtl_line(n: int) -> bytes:
-    return f"C1;1;1;2026-12-01 00:00:00.000;-70;-70;{METER};0x{mc21(n % 256, n).hex()}\n".encode()
+def meter_ids(meters: int) -> list[str]:
+    """The ids of a feeder's `meters` meters: METER and the ones after it."""
+    return [f"{int(METER) + i:08d}" for i in range(meters)]
+
+
+def rtl_line(n: int, meter: str = METER) -> bytes:
+    frame = mc21(n % 256, n, meter=meter).hex()
+    return f"C1;1;1;2026-12-01 00:00:00.000;-70;-70;{meter};0x{frame}\n".encode()
 
 
 class FifoFeeder(threading.Thread):
-    def __init__(self, fifo: Path, rate: float, start_at: int = 1000) -> None:
+    def __init__(self, fifo: Path, rate: float, start_at: int = 1000, meters: int = 1) -> None:
         super().__init__(daemon=True)
+        self.meters = meter_ids(meters)
         os.mkfifo(fifo)
         self.fifo = fifo
         self.rate = rate
@@ -55,7 +63,7 @@ class FifoFeeder(threading.Thread):
             if delay > 0:
                 time.sleep(delay)
             try:
-                os.write(fd, rtl_line(self.next))
+                os.write(fd, rtl_line(self.next, self.meters[self.next % len(self.meters)]))
             except OSError as e:
                 if e.errno not in (errno.EPIPE, errno.EAGAIN):
                     raise
@@ -131,10 +139,15 @@ def daemon_config(
     port: int,
     extra: str = "",
     mqtt: str = "",
+    meters: int = 1,
 ) -> Path:
-    """A daemon config: the FIFO radio, the feeder's meter and key, MQTT on `port` (`mqtt`:
+    """A daemon config: the FIFO radio, the feeder's meters and key, MQTT on `port` (`mqtt`:
     more lines of the [mqtt] table)."""
     from tests.daemon.harness import KEY
+
+    entries = "".join(
+        f'[[meters]]\nid = "{m}"\nkey = "{KEY.hex().upper()}"\n\n' for m in meter_ids(meters)
+    )
 
     path.write_text(
         f"""
@@ -146,11 +159,7 @@ state_dir = "{state}"
 kind = "rtlwmbus"
 device = "{fifo}"
 
-[[meters]]
-id = "{METER}"
-key = "{KEY.hex().upper()}"
-
-[mqtt]
+{entries}[mqtt]
 host = "127.0.0.1"
 port = {port}
 {mqtt}
