@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from gatewayd.meters.roles import Medium, Role
+from gatewayd.meters.novalue import NO_VALUE, is_no_value_of
+from gatewayd.meters.roles import Medium, Role, meaning
 
 if TYPE_CHECKING:
     from gatewayd.sinks.base import Reading
@@ -50,20 +51,29 @@ UNIT_SYMBOLS = {
 def _best(reading: Reading) -> dict[Role, tuple[str, object, str]]:
     """Per wanted role, the best field: (name, value, unit). Ranked before unranked, then
     the driver's order; numbers only (a meter's "no value" code is none), except for a status
-    text other than "" and "OK"."""
+    text other than "" and "OK". (What `reading.fields` would say, without making a Field of
+    every value: only the few of a wanted role are looked at.)"""
     best: dict[Role, tuple[int, str, object, str]] = {}
-    for f in reading.fields:
-        if f.role not in _WANTED:
+    medium = reading.medium
+    codes = NO_VALUE.get(reading.meter)
+    for name, value in reading.values.items():
+        m = meaning(name, medium)
+        role = m.role
+        if role not in _WANTED:
             continue
-        if f.role is Role.STATUS:
-            if not isinstance(f.value, str) or f.value in ("", "OK"):
+        if role is Role.STATUS:
+            if not isinstance(value, str) or value in ("", "OK"):
                 continue  # a status text only when it says something
-        elif f.number is None:
-            continue
-        order = f.rank if f.rank is not None else 1 << 16
-        seen = best.get(f.role)
+        elif (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or (codes is not None and is_no_value_of(codes, name, value))
+        ):
+            continue  # not a number (Field.number is None)
+        order = m.rank if m.rank is not None else 1 << 16
+        seen = best.get(role)
         if seen is None or order < seen[0]:
-            best[f.role] = (order, f.name, f.value, f.unit)
+            best[role] = (order, name, value, m.unit)
     return {role: (n, v, u) for role, (_o, n, v, u) in best.items()}
 
 

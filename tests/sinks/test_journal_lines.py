@@ -147,3 +147,42 @@ def test_off_or_below_the_level_nothing_is_formatted(grab: Any, monkeypatch: Any
     sink.enabled = False  # a reload with [log] readings = false
     sink.publish(reading, alarm_changed=True)
     assert len(records) == 1
+
+
+def _best_by_fields(reading: Reading) -> dict[Any, tuple[str, object, str]]:
+    """The journal line's choice, made the slow way: through every Field the reading has."""
+    from gatewayd.meters.roles import Role
+    from gatewayd.sinks.readingline import _WANTED
+
+    best: dict[Any, tuple[int, str, object, str]] = {}
+    for f in reading.fields:
+        if f.role not in _WANTED:
+            continue
+        if f.role is Role.STATUS:
+            if not isinstance(f.value, str) or f.value in ("", "OK"):
+                continue
+        elif f.number is None:
+            continue
+        order = f.rank if f.rank is not None else 1 << 16
+        if f.role not in best or order < best[f.role][0]:
+            best[f.role] = (order, f.name, f.value, f.unit)
+    return {role: (n, v, u) for role, (_o, n, v, u) in best.items()}
+
+
+def test_the_line_picks_what_the_readings_fields_say_for_every_vector() -> None:
+    """The line's own quick walk over the values chooses the same fields as the Field model
+    (roles, ranks, units, "no value" codes) for every vector that decodes."""
+    from gatewayd.sinks.readingline import _best
+    from gatewayd.wmbus.errors import TelegramError
+
+    checked = 0
+    for v in [*OWN.values(), *SHARED.values()]:
+        if not v.get("telegrams"):
+            continue
+        try:
+            reading = decoded(v)
+        except (TelegramError, ValueError):
+            continue
+        assert _best(reading) == _best_by_fields(reading), v["name"]
+        checked += 1
+    assert checked > 100
