@@ -10,7 +10,9 @@ lets it go on (SIGCONT).
 - Not loaded for it: no MQTT or BLE library or sink the config does not use, no meter driver,
   and not the decode side (decoder, crypto, meter model, pipeline, radios, sqlite without
   MQTT, orjson): the daemon restores its state and builds those after READY=1, before it opens
-  the radio. The first MULTICAL 21 telegram then imports exactly its driver.
+  the radio. The first MULTICAL 21 telegram then imports exactly its driver. With MQTT the
+  same holds: the sink opens its outbox (sqlite3) but loads neither paho nor the meter model
+  nor, without Home Assistant discovery, the discovery configs.
 """
 
 from __future__ import annotations
@@ -219,6 +221,16 @@ def test_ready_means_the_outbox_is_open_and_the_listen_socket_bound(tmp_path: Pa
     assert "outbox" in tables
     # the MQTT sink is started, its connection (paho) is made by its task after READY=1
     assert loaded(daemon.at_ready, {"paho"}) == set()
+    assert {"gatewayd.sinks.mqtt.sink", "gatewayd.sinks.outbox", "sqlite3"} <= daemon.at_ready
+    # nor does the MQTT sink bring the decode side, the meter model or orjson before READY=1
+    assert loaded(daemon.at_ready, AFTER_READY) == set()
+    assert {m for m in daemon.at_ready if m.startswith("gatewayd.wmbus.")} <= {
+        "gatewayd.wmbus.errors"
+    }
+    meters_layer = {m for m in daemon.at_ready if m.startswith("gatewayd.meters.")}
+    assert meters_layer == {"gatewayd.meters.registry", "gatewayd.meters.modules"}
+    no_ha = {"gatewayd.sinks.mqtt.discovery", "gatewayd.sinks.mqtt.ha_gateway"}
+    assert daemon.at_ready & no_ha == set()  # ha_discovery is off
     assert "paho.mqtt.client" in after_one
     assert damaged_at_ready == ["meters.json"]  # not read yet at READY=1
     assert hello["gateway"] == "lazy" and hello["listen"] == 1

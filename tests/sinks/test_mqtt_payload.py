@@ -15,8 +15,9 @@ import pytest
 from gatewayd.config.secrets import Secret
 from gatewayd.config.sections import MqttSettings
 from gatewayd.errors import backoff_delay
+from gatewayd.meters.jsonbytes import to_json
 from gatewayd.meters.model import from_dict
-from gatewayd.sinks.mqtt.payload import Topics, alarm_payload, to_json
+from gatewayd.sinks.mqtt.payload import Topics, alarm_payload
 from tests.conftest import REPO, load_vectors, shared_vector_files
 from tests.sinks.mqtt_readings import KAMSTRUP
 

@@ -7,12 +7,13 @@ configs are in discovery.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from gatewayd.meters.jsonbytes import to_json
-from gatewayd.meters.model import Reading, iso_utc
-from gatewayd.sinks.base import HealthReport
+if TYPE_CHECKING:  # the meter model and orjson are loaded after READY=1 (the decode side)
+    from gatewayd.meters.model import Reading
+    from gatewayd.sinks.base import HealthReport
 
-__all__ = ["OFFLINE", "ONLINE", "Topics", "alarm_payload", "health_payload", "to_json"]
+__all__ = ["OFFLINE", "ONLINE", "Topics", "alarm_payload", "health_payload"]
 
 ONLINE = b"online"
 OFFLINE = b"offline"
@@ -50,6 +51,9 @@ class Topics:
 
 def alarm_payload(reading: Reading) -> bytes:
     """The `alarms/<id>` message: which alarms are set now, with the reading's identity."""
+    from gatewayd.meters.jsonbytes import to_json  # noqa: PLC0415 (loaded: reading is one)
+    from gatewayd.meters.model import iso_utc  # noqa: PLC0415
+
     flags = dict(reading.alarms or {})
     return to_json(
         {
@@ -64,6 +68,9 @@ def alarm_payload(reading: Reading) -> bytes:
 
 def health_payload(report: HealthReport) -> bytes:
     """The retained `health/<id>` message (health.schema.json)."""
+    from gatewayd.meters.jsonbytes import to_json  # noqa: PLC0415 (after READY=1)
+    from gatewayd.meters.model import iso_utc  # noqa: PLC0415
+
     return to_json(
         {
             "id": report.id,

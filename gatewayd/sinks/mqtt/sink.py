@@ -7,22 +7,18 @@ import logging
 import time
 from collections.abc import Collection, Hashable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gatewayd.config.sections import MqttSettings
-from gatewayd.sinks.base import HealthReport, HealthSource, Reading, StatsProvider
-from gatewayd.sinks.mqtt.discovery import (
-    config_key,
-    discovery_configs,
-    legacy_config_topics,
-    meter_topic_prefixes,
-)
-from gatewayd.sinks.mqtt.ha_gateway import gateway_configs
+from gatewayd.sinks.base import HealthReport, HealthSource, StatsProvider
 from gatewayd.sinks.mqtt.ha_state import ANNOUNCED_FILE, GATEWAY, Discovery
 from gatewayd.sinks.mqtt.payload import Topics, alarm_payload, health_payload
 from gatewayd.sinks.mqtt.supervisor import Counters, DeliveredHook, Supervisor
 from gatewayd.sinks.outbox import Message, Outbox, OutboxError
 from gatewayd.tasks import cancel_and_wait
+
+if TYPE_CHECKING:  # the meter model is loaded after READY=1, with the decode side
+    from gatewayd.sinks.base import Reading
 
 log = logging.getLogger("gatewayd.sinks.mqtt")
 
@@ -98,7 +94,10 @@ class MqttSink:
     def _reconcile(self, meters: Collection[str] | None) -> None:
         """Take back, once at start, what earlier runs announced and is no longer wanted."""
         d, ha = self._discovery, self.settings.ha_discovery
-        if ha:
+        if ha:  # the discovery configs and the meter model: only for Home Assistant
+            from gatewayd.sinks.mqtt.discovery import meter_topic_prefixes  # noqa: PLC0415
+            from gatewayd.sinks.mqtt.ha_gateway import gateway_configs  # noqa: PLC0415
+
             configs = gateway_configs(self.topics, self.settings.ha_prefix)
             d.update(GATEWAY, tuple((c.topic, c.payload()) for c in configs))
         else:
@@ -201,6 +200,12 @@ class MqttSink:
         field set not seen before are remembered (never stored: they are sent on every
         connect, and at once when new)."""
         mid = reading.id
+        if self.settings.ha_discovery:  # imported at start (_reconcile) when it is on
+            from gatewayd.sinks.mqtt.discovery import (  # noqa: PLC0415
+                config_key,
+                discovery_configs,
+                legacy_config_topics,
+            )
         if self.settings.ha_discovery and self._config_keys.get(mid) != (
             key := config_key(reading)
         ):

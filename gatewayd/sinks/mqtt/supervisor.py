@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from gatewayd.config.sections import MqttSettings
 from gatewayd.errors import backoff_delay
 from gatewayd.sinks.mqtt.ha_state import Discovery
-from gatewayd.sinks.mqtt.payload import OFFLINE, ONLINE, Topics, to_json
+from gatewayd.sinks.mqtt.payload import OFFLINE, ONLINE, Topics
 from gatewayd.sinks.outbox import Outbox, OutboxError
 from gatewayd.tasks import cancel_and_wait
 
@@ -324,6 +324,7 @@ class Supervisor:
         log.info("MQTT disconnected from %s; %d left in the outbox", self._where, len(self._outbox))
 
     async def _publish_stats(self, conn: Connection) -> None:
+        from gatewayd.meters.jsonbytes import to_json  # noqa: PLC0415 (orjson: after READY=1)
         from gatewayd.sinks.mqtt.connection import NotConnected  # noqa: PLC0415 (loaded by run)
 
         while True:
