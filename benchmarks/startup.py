@@ -1,6 +1,7 @@
 """Start-up: `gatewayd run` from exec to READY=1 (sd_notify), for sites of N configured meters.
 
     python benchmarks/startup.py [--meters 3 100 10000] [--repeat 3] [--cpu-quota PCT] [--mqtt]
+        [--journal] [--restart] [--no-bytecode]
 
 Each run writes a config of N meters (each with its own key) and a replay radio reading a FIFO
 that the benchmark holds open, starts the daemon with NOTIFY_SOCKET pointing at a datagram
@@ -8,8 +9,14 @@ socket made here, and times exec -> READY=1; it also reads the daemon's own CPU 
 from /proc. `--cpu-quota 10` runs the daemon alone in a CPU-limited cgroup (v2 cpu.max or v1
 cpu.cfs_quota_us, whichever the machine has; needs root) to stand in for a Pi Zero 2 W core.
 `--mqtt` adds an [mqtt] section (to a port where no broker listens: the sink starts and
-retries in the background, as on a site whose broker is down). Prints one line per N: the
-median and the worst of the runs.
+retries in the background, as on a site whose broker is down). `--journal`: as under systemd,
+logging goes to journald at level info (the journal handler and the readings' journal sink are
+loaded, and the start-up lines sent); the benchmark takes the datagrams itself on
+/run/systemd/journal/socket (root, and only where no journald is running), so nothing is
+written anywhere. `--restart`: every measured start finds the state dir that the one before
+left (the outbox, ha-announced.json, meters.json), as when a site restarts; by default each
+start is a first one, on an empty state dir. Prints one line per N: the median and the worst
+of the runs.
 
 An installed package has its bytecode (pip writes the .pyc files); a checkout run with
 PYTHONDONTWRITEBYTECODE=1 compiles every module at every start. By default the daemon runs as
@@ -28,20 +35,46 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+JOURNAL_SOCKET = Path("/run/systemd/journal/socket")
 
 
-def write_config(tmp: Path, meters: int, mqtt: bool) -> Path:
+class JournalReceiver:
+    """Stands in for journald: takes the daemon's datagrams on its socket and counts them."""
+
+    def __init__(self) -> None:
+        if JOURNAL_SOCKET.exists():
+            raise SystemExit(f"--journal: {JOURNAL_SOCKET} exists (a journald is running here)")
+        JOURNAL_SOCKET.parent.mkdir(parents=True, exist_ok=True)
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.bind(str(JOURNAL_SOCKET))
+        self.lines = 0
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                self._sock.recv(65536)
+                self.lines += 1
+
+    def close(self) -> None:
+        self._sock.close()
+        JOURNAL_SOCKET.unlink(missing_ok=True)
+
+
+def write_config(tmp: Path, state: Path, meters: int, mqtt: bool, journal: bool) -> Path:
     fifo = tmp / "radio.fifo"
     os.mkfifo(fifo)
+    level, to_journal = ("info", "yes") if journal else ("warning", "no")
     lines = [
-        f'[gateway]\nid = "bench"\nstate_dir = "{tmp / "state"}"\n',
+        f'[gateway]\nid = "bench"\nstate_dir = "{state}"\n',
         f'[radio]\nkind = "replay"\ndevice = "{fifo}"\n',
-        '[log]\nlevel = "warning"\njournal = "no"\n',
+        f'[log]\nlevel = "{level}"\njournal = "{to_journal}"\n',
     ]
     if mqtt:
         lines.append('[mqtt]\nhost = "127.0.0.1"\nport = 9\n')
@@ -84,12 +117,12 @@ def cpu_seconds(pid: int) -> float:
 
 
 def one_run(
-    meters: int, group: Path | None, mqtt: bool, pycache: str | None
+    meters: int, group: Path | None, args: argparse.Namespace, pycache: str | None, state: Path
 ) -> tuple[float, float]:
     """(seconds exec -> READY=1, the daemon's CPU seconds at READY)."""
     with tempfile.TemporaryDirectory(prefix="gatewayd-startup-") as tmpname:
         tmp = Path(tmpname)
-        cfg = write_config(tmp, meters, mqtt)
+        cfg = write_config(tmp, state, meters, args.mqtt, args.journal)
         notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         notify.bind(str(tmp / "notify"))
         notify.settimeout(120)
@@ -111,6 +144,7 @@ def one_run(
         proc = subprocess.Popen(
             [sys.executable, "-m", "gatewayd", "run", "--config", str(cfg)],
             env=env,
+            cwd=tmp,  # `-m gatewayd` is the installed package, whatever checkout we run from
             preexec_fn=enter_group,  # noqa: PLW1509 (single-threaded here)
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -140,23 +174,44 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--cpu-quota", type=float, metavar="PCT", help="limit to PCT of a core")
     parser.add_argument("--mqtt", action="store_true", help="also configure the MQTT sink")
+    parser.add_argument("--journal", action="store_true", help="log to journald, as under systemd")
+    parser.add_argument(
+        "--restart", action="store_true", help="each start finds the state the last one left"
+    )
     parser.add_argument(
         "--no-bytecode", action="store_true", help="compile every module at every start"
     )
     args = parser.parse_args()
     limit = f"{args.cpu_quota:g} % of a core" if args.cpu_quota else "no CPU limit"
     sinks = "MQTT (no broker)" if args.mqtt else "no sinks"
+    if args.journal:
+        sinks += ", journald at level info"
     code = "compiled at every start" if args.no_bytecode else "bytecode cached, as installed"
-    print(f"gatewayd run: exec -> READY=1, replay radio on a FIFO, {sinks}, {limit}, {code}")
+    state_kept = "each a restart on the last one's state" if args.restart else "each a first start"
+    print(
+        f"gatewayd run: exec -> READY=1, replay radio on a FIFO, {sinks}, {limit}, {code}, "
+        f"{state_kept}"
+    )
     with (
         tempfile.TemporaryDirectory(prefix="gatewayd-pycache-") as pycache_dir,
+        tempfile.TemporaryDirectory(prefix="gatewayd-state-") as state_dir,
         cpu_cgroup(args.cpu_quota) as group,
+        contextlib.ExitStack() as stack,
     ):
+        journal = JournalReceiver() if args.journal else None
+        if journal is not None:
+            stack.callback(journal.close)
         pycache = None if args.no_bytecode else pycache_dir
-        if pycache is not None:
-            one_run(3, None, args.mqtt, pycache)  # writes the bytecode
+        if pycache is not None:  # writes the bytecode
+            one_run(3, None, args, pycache, Path(state_dir) / "warm-up")
         for meters in args.meters:
-            runs = [one_run(meters, group, args.mqtt, pycache) for _ in range(args.repeat)]
+            state = Path(state_dir) / f"{meters}"
+            if args.restart:  # the first start makes the state the measured ones find
+                one_run(meters, None, args, pycache, state)
+            runs = []
+            for i in range(args.repeat):
+                run_state = state if args.restart else state.with_name(f"{meters}-{i}")
+                runs.append(one_run(meters, group, args, pycache, run_state))
             ready = [r for r, _ in runs]
             cpu = [c for _, c in runs]
             print(
@@ -165,6 +220,8 @@ def main() -> int:
                 f"({args.repeat} runs)",
                 flush=True,
             )
+        if journal is not None:
+            print(f"journal datagrams received: {journal.lines}", flush=True)
     return 0
 
 

@@ -103,8 +103,9 @@ class MqttSink:
         else:
             d.forget_all_configs()
         clears: dict[str, list[str]] = {}
+        configured = None if meters is None else frozenset(meters)  # not a scan per owner
         for owner in sorted(d.owners() - {GATEWAY}):
-            if meters is not None and owner not in meters:
+            if configured is not None and owner not in configured:
                 clears[owner] = d.forget(owner)
                 continue
             if ha:  # configs under an old discovery prefix or node
