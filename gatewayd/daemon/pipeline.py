@@ -29,7 +29,6 @@ from gatewayd.wmbus.decode import Decoder, FrameSummary, summarize
 from gatewayd.wmbus.dedup import Dedup, dedup_key
 from gatewayd.wmbus.errors import FormatUnknownError, NoKeyError, TelegramError, WrongKeyError
 from gatewayd.wmbus.headers import Headers, LinkCache, walk_headers
-from gatewayd.wmbus.link import FrameFormat
 
 log = logging.getLogger(__name__)
 
@@ -112,18 +111,20 @@ class Pipeline:
 
     def handle(self, rf: RadioFrame) -> Reading | None:
         """One frame through the whole path. Returns the reading when one was built."""
-        self.stats.incr("frames")
+        counts = self.stats.counts  # every counter is there from the start (Stats)
+        counts["frames"] += 1
         if self.frame_tap is not None:  # every frame heard, copies too, before anything else
             _guard(self.frame_tap, rf)
         frame = rf.frame
         heads: Headers | TelegramError
-        try:  # one walk of the headers, without a key, for the duplicate check and the identity
+        try:  # the one walk of the headers, without a key: the duplicate check, the identity,
+            # and the decoder's start
             heads = walk_headers(frame, open_ell_payload=False, lenient=True, links=self._links)
         except TelegramError as exc:
             heads = exc
         key = dedup_key(frame, heads if isinstance(heads, Headers) else None)
         if self.dedup.is_duplicate(frame, key):
-            self.stats.incr("duplicates")
+            counts["duplicates"] += 1
             if log.isEnabledFor(logging.DEBUG):
                 log.debug("duplicate telegram %s", frame.hex(), extra=fields("duplicate"))
             return None
@@ -132,20 +133,19 @@ class Pipeline:
         if isinstance(heads, TelegramError):
             self._bad(heads, frame)
             return None
-        summary = summarize(heads)
-        meter_id = summary.address.id
+        meter_id = heads.address.id
         meter = self.config.meter(meter_id)
         if meter is None and (radio := radio_id(heads)) is not None:
             meter = self.config.meter(radio)  # configured by its radio module's address
         if meter is None:
-            self.stats.incr("unconfigured")
-            self._unconfigured(summary, rf)
+            counts["unconfigured"] += 1
+            self._unconfigured(summarize(heads), rf)
             return None
         self.on_heard(meter.id, rf)
         try:
-            telegram = self.decoder.decode(frame, FrameFormat.CLEAN)
+            telegram = self.decoder.decode_walked(heads)  # the walk above, not made again
         except TelegramError as exc:
-            self._failed(exc, meter, summary, rf)
+            self._failed(exc, meter, summarize(heads), rf)
             return None
         try:
             reading = build_reading(
@@ -159,10 +159,10 @@ class Pipeline:
                 receivers=rf.heard_by,
             )
         except TelegramError as exc:  # a layout the driver cannot read: counted like the rest
-            self._failed(exc, meter, summary, rf)
+            self._failed(exc, meter, summarize(heads), rf)
             return None
         except Exception as exc:  # a driver bug must not stop the radio
-            self.stats.incr("driver_errors")
+            counts["driver_errors"] += 1
             self._once(
                 "driver",
                 meter_id,
@@ -173,21 +173,20 @@ class Pipeline:
                 extra=fields("driver", meter_id, name=meter.name),
             )
             return None
-        self.stats.incr("decoded")
+        counts["decoded"] += 1
         self.dirty = True
         decision = self.policy.decide(meter_id, reading)
-        debug = log.isEnabledFor(logging.DEBUG)  # nothing formatted for a line not written
         if decision.publish:
-            self.stats.incr("published")
+            counts["published"] += 1
             self.handoff.publish(reading, decision.alarm_changed)
             if decision.alarm_changed:
                 alarms = dict(reading.alarms or {})
                 _decoded(logging.INFO, "alarms now %s", alarms, reading, meter)
-            elif debug:
+            elif log.isEnabledFor(logging.DEBUG):  # nothing formatted for a line not written
                 _decoded(logging.DEBUG, "published (%s)", decision.reason, reading, meter)
         else:
-            self.stats.incr("suppressed")
-            if debug:
+            counts["suppressed"] += 1
+            if log.isEnabledFor(logging.DEBUG):
                 what = "unchanged, not published (%s)"
                 _decoded(logging.DEBUG, what, decision.reason, reading, meter)
         for listener in self.listeners:
@@ -201,13 +200,22 @@ class Pipeline:
     ) -> None:
         self.stats.incr(error_counter(exc))
         meter_id = summary.address.id
+        once = _ONCE_KINDS.get(type(exc))
+        if once is None:
+            once = next((k for cls, k in _ONCE_KINDS.items() if isinstance(exc, cls)), None)
+        debug = log.isEnabledFor(logging.DEBUG)
+        if once is not None and not debug and (once, meter_id) in self._warned:
+            return  # said once already: only counted (nothing formatted for no line)
+        if once is None and not debug and self._rate_limited() is None:
+            return  # what _bad would do with it
         label = meter_label(meter_id, meter.name)
         extra = fields(
             exc.kind, meter_id, summary.address.manufacturer, rf.rssi_dbm, name=meter.name
         )
-        log.debug(
-            "meter %s: telegram not decoded (%s): %s", label, exc.kind, exc.reason, extra=extra
-        )
+        if debug:
+            log.debug(
+                "meter %s: telegram not decoded (%s): %s", label, exc.kind, exc.reason, extra=extra
+            )
         if isinstance(exc, WrongKeyError):
             self._once(
                 "wrong_key",
@@ -241,6 +249,15 @@ class Pipeline:
         else:
             self._bad(exc, rf.frame, meter_id, meter.name)
 
+    def _rate_limited(self) -> float | None:
+        """None, counted as suppressed, when an undecodable telegram's warning may not be
+        written now; else the time now."""
+        now = self._clock()
+        if now - self._last_bad_log < RATE_LIMIT_S:
+            self._bad_suppressed += 1
+            return None
+        return now
+
     def _bad(
         self,
         exc: TelegramError,
@@ -250,12 +267,15 @@ class Pipeline:
     ) -> None:
         if meter_id is None:
             self.stats.incr(error_counter(exc))
-        extra = fields(exc.kind, meter_id, name=name)
-        log.debug("undecodable telegram %s: %s", frame.hex(), exc, extra=extra)
-        now = self._clock()
-        if now - self._last_bad_log < RATE_LIMIT_S:
-            self._bad_suppressed += 1
+        extra = None  # nothing formatted for no line
+        if log.isEnabledFor(logging.DEBUG):
+            extra = fields(exc.kind, meter_id, name=name)
+            log.debug("undecodable telegram %s: %s", frame.hex(), exc, extra=extra)
+        now = self._rate_limited()
+        if now is None:
             return
+        if extra is None:
+            extra = fields(exc.kind, meter_id, name=name)
         more = (
             f" ({self._bad_suppressed} more since the last such line)"
             if self._bad_suppressed
@@ -300,6 +320,14 @@ class Pipeline:
         if len(self._warned) < MAX_REMEMBERED:
             self._warned.add((kind, meter_id))
         log.log(level, msg, *args, extra=extra or fields(kind, meter_id))
+
+
+# The failures an installer is told about once per meter (kind, as _once remembers it)
+_ONCE_KINDS: dict[type[TelegramError], str] = {
+    WrongKeyError: "wrong_key",
+    NoKeyError: "no_key",
+    FormatUnknownError: "format_unknown",
+}
 
 
 def radio_id(h: Headers) -> str | None:

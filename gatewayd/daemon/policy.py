@@ -14,7 +14,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gatewayd.meters.model import Reading
+from gatewayd.meters.model import NO_ALARMS, Identity, Reading
+from gatewayd.wmbus.records import Record
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +25,19 @@ class Decision:
     reason: str  # first | changed | alarm | heartbeat | unchanged
 
 
+# Every decision there is (frozen: shared, not made per reading)
+FIRST = Decision(True, False, "first")
+FIRST_ALARM = Decision(True, True, "first")
+ALARM = Decision(True, True, "alarm")
+CHANGED = Decision(True, False, "changed")
+HEARTBEAT = Decision(True, False, "heartbeat")
+UNCHANGED = Decision(False, False, "unchanged")
+
 Values = tuple[object, ...]
 AlarmState = tuple[tuple[str, bool], ...]
+# What values_of() is made from: identity, name, named fields, static fields, records, warnings
+_Parts = tuple[Identity, str | None, Mapping[str, object], tuple[object, ...], tuple[Record, ...],
+               tuple[str, ...]]  # fmt: skip
 
 
 def values_of(reading: Reading) -> Values:
@@ -35,8 +47,17 @@ def values_of(reading: Reading) -> Values:
     named fields are compared by name, not by position (a restored meter memory may list them
     in another order).
     """
-    recs = tuple((r.header.difvif, r.value) for r in reading.records)
-    return (reading.identity, reading.name, reading.values, reading.static, recs, reading.warnings)
+    return _values(_parts(reading))
+
+
+def _parts(r: Reading) -> _Parts:
+    return (r.identity, r.name, r.values, r.static, r.records, r.warnings)
+
+
+def _values(p: _Parts) -> Values:
+    ident, name, named, static, records, warnings = p
+    return (ident, name, named, static, tuple([(r.header.difvif, r.value) for r in records]),
+            warnings)  # fmt: skip
 
 
 def digest(values: Values) -> str:
@@ -53,25 +74,44 @@ def alarm_state(reading: Reading) -> AlarmState:
     return tuple(sorted(reading.alarms.items())) if reading.alarms is not None else ()
 
 
+def _same_values(p: _Parts, r: Reading) -> bool:
+    """values_of(reading) == _values(p), compared field by field without building either:
+    the named fields first (what changes most), the records' header bytes and values last."""
+    if not (p[2] == r.values and p[1] == r.name and (p[0] is r.identity or p[0] == r.identity)):
+        return False
+    if p[3] != r.static or p[5] != r.warnings:
+        return False
+    old, new = p[4], r.records
+    if old is new:
+        return True
+    if len(old) != len(new):
+        return False
+    # as comparing the tuples of (difvif, value): element by element, an object equal to itself
+    return [o.value for o in old] == [n.value for n in new] and [o.header.difvif for o in old] == [
+        n.header.difvif for n in new
+    ]
+
+
 @dataclass(slots=True)
 class _Last:
-    values: Values | None  # None after a restore, until the first comparison
+    parts: _Parts | None  # None after a restore, until the first comparison
     digest: str | None  # set after a restore, or computed for a snapshot
-    alarms: AlarmState
+    alarms: Mapping[str, bool]  # compared as a dict: by name, whatever the order
     published_at: float
 
-    def same_values(self, values: Values) -> bool:
-        if self.values is not None:
-            return self.values == values
-        same = self.digest == digest(values)
+    def same_values(self, reading: Reading) -> bool:
+        if self.parts is not None:
+            return _same_values(self.parts, reading)
+        parts = _parts(reading)
+        same = self.digest == digest(_values(parts))
         if same:
-            self.values = values
+            self.parts = parts
         return same
 
     def stable_digest(self) -> str:
         if self.digest is None:
-            assert self.values is not None
-            self.digest = digest(self.values)
+            assert self.parts is not None
+            self.digest = digest(_values(self.parts))
         return self.digest
 
 
@@ -91,25 +131,30 @@ class PublishPolicy:
     def decide(self, meter_id: str, reading: Reading) -> Decision:
         """Whether to publish this reading; remembers it as published when the answer is yes."""
         now = self._clock()
-        values = values_of(reading)
-        alarms = alarm_state(reading)
+        alarms = reading.alarms
+        if alarms is None:
+            alarms = NO_ALARMS  # as no flags: alarm_state() is () for both
         last = self._last.get(meter_id)
         if last is None:
-            decision = Decision(True, bool(reading.active_alarms), "first")
-        elif alarms != last.alarms:
-            decision = Decision(True, True, "alarm")
-        elif not last.same_values(values):
-            decision = Decision(True, False, "changed")
+            decision = FIRST_ALARM if any(alarms.values()) else FIRST
+            self._last[meter_id] = _Last(_parts(reading), None, alarms, now)
+            while len(self._last) > self.max_meters:
+                self._last.popitem(last=False)
+            return decision
+        if alarms != last.alarms:
+            decision = ALARM
+        elif not last.same_values(reading):
+            decision = CHANGED
         elif now - last.published_at >= self.heartbeat_s:
-            decision = Decision(True, False, "heartbeat")
+            decision = HEARTBEAT
         else:
-            decision = Decision(False, False, "unchanged")
-        if decision.publish:
-            self._last[meter_id] = _Last(values, None, alarms, now)
-        if meter_id in self._last:
-            self._last.move_to_end(meter_id)
-        while len(self._last) > self.max_meters:
-            self._last.popitem(last=False)
+            decision = UNCHANGED
+        if decision.publish:  # the same entry, remembering this reading
+            last.parts = _parts(reading)
+            last.digest = None
+            last.alarms = alarms
+            last.published_at = now
+        self._last.move_to_end(meter_id)
         return decision
 
     def forget(self, meter_id: str) -> None:
@@ -121,7 +166,7 @@ class PublishPolicy:
         return {
             mid: {
                 "digest": e.stable_digest(),
-                "alarms": dict(e.alarms),
+                "alarms": dict(sorted(e.alarms.items())),
                 "published_at": e.published_at,
             }
             for mid, e in self._last.items()
@@ -137,7 +182,7 @@ class PublishPolicy:
                 last = _Last(
                     None,
                     str(e["digest"]),
-                    tuple(sorted((str(k), bool(v)) for k, v in alarms.items())),
+                    {str(k): bool(v) for k, v in alarms.items()},
                     float(e["published_at"]),
                 )
             except (KeyError, TypeError, ValueError):

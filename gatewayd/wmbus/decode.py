@@ -12,7 +12,7 @@ from gatewayd.wmbus.compact import CompactFormats, expand_compact
 from gatewayd.wmbus.crypto import Ciphers
 from gatewayd.wmbus.errors import FrameError, UnsupportedError
 from gatewayd.wmbus.frozen import slot_setters
-from gatewayd.wmbus.headers import Headers, LinkCache, walk_headers
+from gatewayd.wmbus.headers import Headers, LinkCache, open_headers, walk_headers
 from gatewayd.wmbus.link import Address, FrameFormat, strip_crcs
 from gatewayd.wmbus.records import HeaderCache, Record, parse_headers, parse_records
 from gatewayd.wmbus.telegram import Telegram, TplHeader
@@ -55,6 +55,12 @@ class Decoder:
         """Decode one frame; `key` overrides the key lookup. Raises only TelegramError."""
         return self._decode(strip_crcs(bytes(frame), fmt), key)
 
+    def decode_walked(self, heads: Headers) -> Telegram:
+        """decode(frame) of a clean frame whose lenient walk without opening the ELL payload
+        (walk_headers(frame, open_ell_payload=False, lenient=True)) the caller has made: the
+        headers it read are not read again. Raises only TelegramError."""
+        return self._telegram(open_headers(heads, ell_key=self.key_for, ciphers=self.ciphers))
+
     def _decode(self, frame: bytes, key: bytes | None) -> Telegram:
         h = walk_headers(
             frame,
@@ -62,6 +68,10 @@ class Decoder:
             ciphers=self.ciphers,
             links=self.links,
         )
+        return self._telegram(h, key)
+
+    def _telegram(self, h: Headers, key: bytes | None = None) -> Telegram:
+        """The telegram of a frame whose headers a strict walk read (its ELL payload open)."""
         frame, afl = h.frame, h.afl
         tpl, info, tpl_span = h.tpl, h.info, h.tpl_span
         assert tpl is not None and info is not None and tpl_span is not None  # a strict walk
@@ -124,7 +134,7 @@ class Decoder:
                 f"{parsed_records.error}",
             )
         elif recs and not notes:  # a telegram read only in part must not teach a format
-            full_sig = self.formats.learn(address, b"".join(r.header.difvif for r in recs))
+            full_sig = self.formats.learn(address, b"".join([r.header.difvif for r in recs]))
         return _telegram(
             h, address, hdr, ci, encrypted, apl, recs,
             mfct=parsed_records.manufacturer_data, sig=full_sig, warnings=warnings,

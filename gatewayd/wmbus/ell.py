@@ -57,7 +57,7 @@ def read_ell(frame: bytes, pos: int, meter_id: str) -> tuple[EllHeader, int]:
         raise FrameError(f"ELL 0x{ci:02X} header truncated", meter_id)
     sn = int.from_bytes(frame[end - 4 : end], "little")
     crc = frame[end] | (frame[end + 1] << 8)  # as on air: encrypted when ENC = 1
-    return EllHeader(ci, frame[pos + 1], frame[pos + 2], sn, crc), end + 2
+    return _ell(ci, frame[pos + 1], frame[pos + 2], sn, crc), end + 2
 
 
 def read_open_ell(
@@ -91,13 +91,17 @@ def read_open_ell(
         iv = ctr_counter_block(frame[2:10], frame[pos + 1], sn_bytes)
         frame = _decrypt(frame, crc_at, key, meter_id, iv, ciphers or Ciphers())
     crc = frame[crc_at] | (frame[crc_at + 1] << 8)
+    return frame, _ell(ci, frame[pos + 1], frame[pos + 2], sn, crc), crc_at + 2
+
+
+def _ell(ci: int, cc: int, acc: int, sn: int, crc: int) -> EllHeader:
     ell = _new(EllHeader)  # EllHeader(ci, cc, acc, sn, crc), field by field (see frozen.py)
     _e_ci(ell, ci)
-    _e_cc(ell, frame[pos + 1])
-    _e_acc(ell, frame[pos + 2])
+    _e_cc(ell, cc)
+    _e_acc(ell, acc)
     _e_session(ell, sn)
     _e_crc(ell, crc)
-    return frame, ell, crc_at + 2
+    return ell
 
 
 _new = object.__new__

@@ -110,6 +110,28 @@ def walk_headers(
         address = Address(link.address.manufacturer, bcd_id(a_field[0:4]), a_field[4],
                           a_field[5], bytes(frame[2:4]) + a_field)  # fmt: skip
         link = LinkHeader(link.length, link.c_field, address)
+    return _walk_from(frame, link, ell_key, open_ell_payload, lenient, ciphers)
+
+
+def open_headers(
+    h: Headers, *, ell_key: bytes | Callable[[str], bytes | None] | None = None,
+    ciphers: Ciphers | None = None,
+) -> Headers:  # fmt: skip
+    """What the strict, opening walk_headers(frame, ell_key=...) of a frame gives (or raises),
+    from the frame's lenient walk that did not open its ELL payload: the DLL header is not
+    read again, and a frame without an ELL is not walked again (the two walks are the same)."""
+    if h.complete and h.ell is None:
+        return h
+    # an ELL to open (from its start: a sealed walk stopped there), or a walk that stopped at a
+    # header it could not read (the strict walk raises there, or earlier)
+    return _walk_from(h.frame, h.link, ell_key, True, False, ciphers)
+
+
+def _walk_from(
+    frame: bytes, link: LinkHeader, ell_key: bytes | Callable[[str], bytes | None] | None,
+    open_ell_payload: bool, lenient: bool, ciphers: Ciphers | None,
+) -> Headers:  # fmt: skip
+    """walk_headers after the DLL header (`link`, its Diehl identity rewritten)."""
     meter_id = link.address.id
     pos = 10
     ell = ell_span = afl = afl_span = tpl = tpl_span = None
@@ -124,8 +146,8 @@ def walk_headers(
             else:
                 ell, end = read_ell(frame, pos, meter_id)
                 if ell_encrypted(ell):
-                    return Headers(frame, link, ell, (pos, end), None, None, None, None, None,
-                                   None, end, sealed=True)  # fmt: skip
+                    return _headers(frame, link, ell, (pos, end), None, None, None, None, None,
+                                    None, end, True, True)  # fmt: skip
             ell_span = (pos, end)
             pos = end
             if pos >= len(frame):
@@ -145,9 +167,18 @@ def walk_headers(
     except TelegramError:
         if not lenient:
             raise
-        return Headers(frame, link, ell, ell_span, afl, afl_span, tpl, tpl_span, ci, info, pos,
-                       complete=False)  # fmt: skip
-    # Headers(...) of a complete walk, field by field (see frozen.py)
+        return _headers(frame, link, ell, ell_span, afl, afl_span, tpl, tpl_span, ci, info, pos,
+                        False, False)  # fmt: skip
+    return _headers(frame, link, ell, ell_span, afl, afl_span, tpl, tpl_span, ci, info, pos,
+                    False, True)  # fmt: skip
+
+
+def _headers(
+    frame: bytes, link: LinkHeader, ell: EllHeader | None, ell_span: Span | None,
+    afl: AflHeader | None, afl_span: Span | None, tpl: TplHeader | None, tpl_span: Span | None,
+    ci: int | None, info: CiInfo | None, pos: int, sealed: bool, complete: bool,
+) -> Headers:  # fmt: skip
+    """Headers(...), field by field (see frozen.py)."""
     out = _new(Headers)
     _h_frame(out, frame)
     _h_link(out, link)
@@ -160,8 +191,8 @@ def walk_headers(
     _h_ci(out, ci)
     _h_info(out, info)
     _h_body_at(out, pos)
-    _h_sealed(out, False)
-    _h_complete(out, True)
+    _h_sealed(out, sealed)
+    _h_complete(out, complete)
     return out
 
 

@@ -14,6 +14,7 @@ from gatewayd.wmbus import vif_table as vt
 from gatewayd.wmbus import vife_table as vet
 from gatewayd.wmbus.datetimes import BY_SIZE
 from gatewayd.wmbus.errors import FrameError
+from gatewayd.wmbus.frozen import slot_setters
 from gatewayd.wmbus.values import INT_CODES, Reader, Value, make_reader, read_lvar
 
 
@@ -214,7 +215,11 @@ def parse_records(
                         meter_id,
                     )
                 raw = apl[end:stop]
-                out.append(Record(entry[0], entry[2](raw), raw))
+                rec = _new(Record)  # Record(header, value, raw), field by field (frozen.py)
+                _r_header(rec, entry[0])
+                _r_value(rec, entry[2](raw))
+                _r_raw(rec, raw)
+                out.append(rec)
             else:
                 h = entry[0]
                 value, stop = read_lvar(apl, end, h.kind, (h.exponent, h.factor), meter_id)
@@ -225,6 +230,10 @@ def parse_records(
             raise
         return Records(tuple(out), error=err.reason, error_offset=pos)
     return Records(tuple(out))
+
+
+_new = object.__new__
+_r_header, _r_value, _r_raw = slot_setters(Record, "header", "value", "raw")
 
 
 # ---- header scanning and building ----------------------------------------------------

@@ -116,3 +116,27 @@ def test_field_and_alarm_order_do_not_count_as_a_change() -> None:
     assert p.decide("a", swapped).publish is False
     assert q.decide("a", swapped).publish is False
     assert q.decide("a", from_dict({"id": "76348799", "target_m3": 2, "total_m3": 1.5})).publish
+
+
+def _with_records(*records: tuple[str, object], warnings: tuple[str, ...] = ()) -> Reading:
+    base = {"quantity": "volume", "unit": "m3", "storage": 0, "tariff": 0, "subunit": 0}
+    recs = [{**base, "difvif": d, "value": v, "function": "instantaneous"} for d, v in records]
+    return from_dict({"id": "76348799", "total_m3": 1, "records": recs, "warnings": warnings})
+
+
+def test_records_and_warnings_are_compared_value_by_value() -> None:
+    # The named fields stay the same; what the records or the warnings say decides.
+    clock = Clock()
+    p = PublishPolicy(900, clock=clock)
+    assert p.decide("a", _with_records(("0413", 1), ("4413", 2))).reason == "first"
+    assert p.decide("a", _with_records(("0413", 1), ("4413", 2))).reason == "unchanged"
+    assert p.decide("a", _with_records(("0413", 1), ("4413", 3))).reason == "changed"
+    assert p.decide("a", _with_records(("0413", 1), ("4414", 3))).reason == "changed"
+    assert p.decide("a", _with_records(("0413", 1))).reason == "changed"
+    assert p.decide("a", _with_records(("0413", 1.0))).reason == "unchanged"  # 1 == 1.0
+    assert p.decide("a", _with_records(("0413", 1.0), warnings=("w",))).reason == "changed"
+    saved = json.loads(json.dumps(p.snapshot()))
+    q = PublishPolicy(900, clock=clock)
+    q.restore(saved)
+    assert q.decide("a", _with_records(("0413", 1.0), warnings=("w",))).reason == "unchanged"
+    assert q.decide("a", _with_records(("0413", 2), warnings=("w",))).reason == "changed"
