@@ -14,14 +14,14 @@ record) and "warnings" (only when the telegram was decoded in part).
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from gatewayd.meters.jsonbytes import to_json
+from gatewayd.meters import jsonreading
+from gatewayd.meters.jsonreading import OWN_KEYS, reading_json
 from gatewayd.meters.novalue import NO_VALUE, is_no_value, is_no_value_of
 from gatewayd.meters.roles import Medium, Role, meaning, medium_of
 from gatewayd.wmbus.link import DEVICE_TYPES
@@ -29,14 +29,11 @@ from gatewayd.wmbus.records import Record, RecordHeader
 
 Value = int | float | str | bool | None
 # The keys of a reading's JSON that are not named fields (and "error"/"raw" of a decode failure).
-READING_KEYS = frozenset(
-    {"id", "name", "manufacturer", "version", "device_type", "meter", "media", "rssi_dbm"}
-    | {"timestamp", "dedup_key", "receivers", "alarms", "no_value", "records", "warnings"}
-    | {"error", "raw"}
-)
+READING_KEYS = OWN_KEYS
 Alarms = Mapping[str, bool]
 NO_ALARMS: Alarms = MappingProxyType({})
 _HEX = frozenset("0123456789abcdefABCDEF")
+iso_utc = jsonreading.iso_utc  # ISO 8601 UTC to the second (the sinks' timestamps too)
 
 
 class Field(NamedTuple):
@@ -83,20 +80,6 @@ class Identity:
         return medium_of(self.device_type)
 
 
-_last_second: list[tuple[int, str]] = [(-1, "")]  # readings come in bursts within a second
-
-
-def iso_utc(epoch: float) -> str:
-    """ISO 8601 UTC to the second, e.g. 2026-11-26T08:40:30Z."""
-    second = math.floor(epoch)
-    last = _last_second[0]
-    if last[0] == second:
-        return last[1]
-    text = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
-    _last_second[0] = (second, text)
-    return text
-
-
 # A record's JSON object but its value, per header (a meter repeats the same few headers):
 # difvif -> (the header it was made for, the object with "value" in its place).
 _RECORD_TEMPLATES: dict[bytes, tuple[RecordHeader, dict[str, object]]] = {}
@@ -106,23 +89,29 @@ MAX_RECORD_TEMPLATES = 4096
 def record_dict(rec: Record) -> dict[str, object]:
     h = rec.header
     known = _RECORD_TEMPLATES.get(h.difvif)
-    if known is None or (known[0] is not h and known[0] != h):
-        template: dict[str, object] = {
-            "quantity": h.quantity,
-            "value": None,
-            "unit": h.unit,
-            "storage": h.storage,
-            "tariff": h.tariff,
-            "subunit": h.subunit,
-            "function": h.function,
-            "difvif": h.difvif.hex().upper(),
-        }
+    if known is None or known[0] is not h:
+        # the same header parsed again (by a new decoder, after a reload) keeps its template
+        same = known is not None and known[0] == h
+        known = (h, known[1] if known is not None and same else _template(h))
         if len(_RECORD_TEMPLATES) >= MAX_RECORD_TEMPLATES:
             _RECORD_TEMPLATES.clear()
-        _RECORD_TEMPLATES[h.difvif] = known = (h, template)
+        _RECORD_TEMPLATES[h.difvif] = known
     out = known[1].copy()
     out["value"] = rec.value  # the key keeps its place (second)
     return out
+
+
+def _template(h: RecordHeader) -> dict[str, object]:
+    return {
+        "quantity": h.quantity,
+        "value": None,
+        "unit": h.unit,
+        "storage": h.storage,
+        "tariff": h.tariff,
+        "subunit": h.subunit,
+        "function": h.function,
+        "difvif": h.difvif.hex().upper(),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,10 +162,12 @@ class Reading:
         if codes is None:  # most drivers: nothing to look at
             return ()
         values = self.values
-        named = [k for k in values if k in codes]
-        if not named:
-            return ()
-        return tuple([k for k in named if is_no_value_of(codes, k, values[k])])
+        for k in codes.keys() & values.keys():  # the fields with a code (a set, at C speed)
+            if is_no_value_of(codes, k, values[k]):
+                break
+        else:
+            return ()  # none holds its code: the usual case
+        return tuple([k for k in values if k in codes and is_no_value_of(codes, k, values[k])])
 
     def by_role(self, role: Role) -> Iterator[Field]:
         return (f for f in self.fields if f.role is role)
@@ -243,15 +234,10 @@ class Reading:
         return out
 
     def json_bytes(self) -> bytes:
-        """Compact UTF-8 JSON of to_dict(), made once per reading however many sinks ask."""
+        """Compact UTF-8 JSON of to_dict() (NaN and infinity refused: ValueError), made once
+        per reading however many sinks ask; written without to_dict() (see jsonreading.py)."""
         if not self._json:
-            d = self.to_dict()
-            # The nulls this object writes: its top-level None values (rssi_dbm without an
-            # RSSI, above all) and records without a value. Counting them at C speed spares
-            # the walk for NaN that a null in the JSON would otherwise need (~25 us a reading).
-            nones = list(d.values()).count(None)
-            nones += sum(1 for r in d["records"] if r.get("value") is None)
-            self._json.append(to_json(d, nones))
+            self._json.append(reading_json(self))
         return self._json[0]
 
 
