@@ -54,7 +54,7 @@ async def test_a_drain_cancelled_as_the_commit_ends_is_cancelled(spins: int) -> 
     async def commit() -> None:
         await committed.wait()
 
-    handoff._task = asyncio.create_task(commit())
+    handoff._drained = asyncio.create_task(commit())
     await _cancel_as_it_finishes(lambda: handoff.drain(5.0), committed.set, spins)
 
 

@@ -1,7 +1,7 @@
 """Durable before anyone sees it: readings reach the sinks only once they are on disk.
 
 With a durable sink configured (the MQTT outbox), `publish()` stages a reading and queues it;
-one task commits whatever is queued in one fsynced transaction, and only then hands the batch,
+a timer commits whatever is queued in one fsynced transaction, and only then hands the batch,
 in order, to every other sink (stdout, journal, BLE). So anything a sink has shown is on disk
 and will reach the broker after a crash or a power cut.
 
@@ -53,12 +53,18 @@ class Handoff:
             (s for s in sinks if isinstance(s, DurableSink)), None
         )
         self.others = [s for s in sinks if s is not self.durable]
+        # The commit is driven by callbacks, not a task: the window's timer starts it and the
+        # store's answer ends it, one loop turn each. A durable sink without store_soon()
+        # (only the awaitable store()) is run in a task.
+        self._store_soon: Callable[[list[Any], Callable[[BaseException | None], None]], None]
+        self._store_soon = getattr(self.durable, "store_soon", None) or self._store_in_task
         self._count = count
         self._retry_s = retry_s
         self.window_s = window_s
         self._max_waiting = max_waiting
         self._waiting: deque[_Item] = deque()
-        self._task: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None  # the next commit (window or retry)
+        self._drained: asyncio.Future[None] | None = None  # drain() waits for it
         self._failing = False
         self._inflight = 0  # the first items of _waiting, in the commit running now
         self.unstored = 0
@@ -85,59 +91,73 @@ class Handoff:
             self._hand_out(reading, alarm_changed)
             return
         loop = asyncio.get_running_loop()
-        self._waiting.append((reading, alarm_changed, staged, loop.time()))
+        now = loop.time()
+        self._waiting.append((reading, alarm_changed, staged, now))
         if len(self._waiting) > self._max_waiting:  # the oldest not being committed right now
             del self._waiting[min(self._inflight, len(self._waiting) - 1)]
             self.unstored += 1
             self._count("unstored")
-        if self._task is None:
-            self._task = loop.create_task(self._commit_loop())
+        if self._timer is None and not self._inflight:
+            # Everything accepted until the oldest has waited the window goes in one commit
+            # (one fsync); what arrives during the commit waits for the next one.
+            self._timer = loop.call_at(self._waiting[0][3] + self.window_s, self._commit)
 
     async def drain(self, timeout: float) -> None:
         """Wait (bounded) until everything accepted is stored and handed out."""
-        task = self._task
-        if task is not None:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
-                    await asyncio.shield(task)
+        if self._drained is None:
+            if not self._waiting:
+                return
+            self._drained = asyncio.get_running_loop().create_future()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await asyncio.shield(self._drained)
 
-    async def _commit_loop(self) -> None:
+    def _commit(self) -> None:
+        self._timer = None
+        if not self._waiting:
+            return
+        self._inflight = len(self._waiting)
+        try:
+            self._store_soon([staged for _r, _a, staged, _t in self._waiting], self._stored)
+        except Exception as exc:  # SinkError: stopped; anything else, a bug
+            self._stored(exc)
+
+    def _store_in_task(
+        self, staged: list[Any], done: Callable[[BaseException | None], None]
+    ) -> None:
+        assert self.durable is not None
+        task = asyncio.get_running_loop().create_task(self.durable.store(staged))
+        task.add_done_callback(
+            lambda t: done(asyncio.CancelledError() if t.cancelled() else t.exception())
+        )
+
+    def _stored(self, error: BaseException | None) -> None:
+        """The store's answer on the commit of the first `_inflight` readings waiting."""
         store = self.durable
         assert store is not None
+        n, self._inflight = self._inflight, 0
         loop = asyncio.get_running_loop()
-        try:
-            while self._waiting:
-                # Everything accepted until the oldest has waited the window goes in one commit
-                # (one fsync); what arrives during the commit waits for the next one.
-                delay = self._waiting[0][3] + self.window_s - loop.time()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                batch = list(self._waiting)
-                self._inflight = len(batch)
-                try:
-                    await store.store([staged for _r, _a, staged, _t in batch])
-                except SinkError as exc:
-                    self._failed(exc)
-                    self._inflight = 0
-                    await asyncio.sleep(self._retry_s)
-                    continue
-                except Exception:  # a bug must not stop the readings
-                    log.exception("%s: unexpected error storing readings", store.name)
-                    self._inflight = 0
-                    await asyncio.sleep(self._retry_s)
-                    continue
-                if self._failing:
-                    self._failing = False
-                    log.info("readings are stored again (%d were waiting)", len(batch))
-                for _ in batch:  # new ones may have been appended meanwhile
-                    self._waiting.popleft()
-                self._inflight = 0
-                self.stored += len(batch)
-                for reading, alarm_changed, _staged, _t in batch:
-                    self._hand_out(reading, alarm_changed)
-        finally:
-            self._task = None
-            self._inflight = 0
+        if error is not None:  # they stay first in line, in order; retried
+            if isinstance(error, SinkError):
+                self._failed(error)
+            else:  # a bug must not stop the readings
+                log.error("%s: unexpected error storing readings", store.name, exc_info=error)
+            self._timer = loop.call_later(self._retry_s, self._commit)
+            return
+        if self._failing:
+            self._failing = False
+            log.info("readings are stored again (%d were waiting)", n)
+        waiting = self._waiting
+        batch = [waiting.popleft() for _ in range(n)]  # new ones may have been appended meanwhile
+        self.stored += n
+        if waiting:
+            self._timer = loop.call_at(waiting[0][3] + self.window_s, self._commit)
+        elif self._drained is not None:
+            if not self._drained.done():
+                self._drained.set_result(None)
+            self._drained = None
+        for reading, alarm_changed, _staged, _t in batch:
+            self._hand_out(reading, alarm_changed)
 
     def _failed(self, exc: SinkError) -> None:
         if not self._failing:

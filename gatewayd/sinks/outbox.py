@@ -31,12 +31,12 @@ import sqlite3
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from gatewayd.errors import SinkError
-from gatewayd.sinks.writer import Writer
+from gatewayd.sinks.writer import Writer, settle
 
 log = logging.getLogger("gatewayd.sinks.outbox")
 
@@ -68,6 +68,9 @@ _DROP_OLDEST = (
 )
 
 Message = tuple[str, bytes, bool]  # topic, payload, retain
+Committed = Callable[[list[int] | None, BaseException | None], None]  # (seqs, error)
+_Written = tuple[list[int], int, list[int]]  # seqs, rows dropped, deleted
+_Work = tuple[list[Message], float, list[int], Committed]  # rows, time put, deletes, answer
 
 
 class OutboxError(SinkError):
@@ -162,16 +165,27 @@ class Outbox:
     async def commit(self, messages: Sequence[Message]) -> list[int]:
         """Store `messages` in one fsynced transaction in the worker thread, together with the
         DELETEs of forgotten rows; return their sequence numbers. Raises OutboxError."""
+        fut: asyncio.Future[list[int]] = asyncio.get_running_loop().create_future()
+        self.commit_soon(messages, functools.partial(settle, fut))
+        return await fut
+
+    def commit_soon(self, messages: Sequence[Message], done: Committed) -> None:
+        """What commit() does, answered by `done(seqs, None)` or `done(None, OutboxError)` on
+        the loop once the transaction is over (nothing to await: one loop turn fewer)."""
         deletes = self._take_deletes()
         if self._writer is None:
             self._writer = Writer("gatewayd-outbox")
         rows, now = list(messages), time.time()
-        try:
-            seqs, dropped, deleted = await self._writer.run(
-                functools.partial(self._write, rows, deletes, False, now)
-            )
-        finally:
-            self._deleting.difference_update(deletes)
+        job = functools.partial(self._write, rows, deletes, False, now)
+        self._writer.submit(job, functools.partial(self._committed, (rows, now, deletes, done)))
+
+    def _committed(self, work: _Work, result: _Written | None, error: BaseException | None) -> None:
+        rows, now, deletes, done = work
+        self._deleting.difference_update(deletes)
+        if result is None:
+            done(None, error)
+            return
+        seqs, dropped, deleted = result
         self._forgotten.difference_update(deleted)
         tail = self._tail
         if dropped or (tail and seqs and tail[-1].seq != seqs[0] - 1):
@@ -180,7 +194,7 @@ class Outbox:
             tail.extend(Entry(q, t, p, r, now) for q, (t, p, r) in zip(seqs, rows, strict=True))
             while len(tail) > TAIL_MAX:
                 tail.popleft()
-        return seqs
+        done(seqs, None)
 
     def delete(self, seqs: Iterable[int]) -> int:
         """Remove rows now (ones already gone are ignored); return rows removed."""
@@ -226,7 +240,7 @@ class Outbox:
         deletes: list[int],
         strict: bool = False,
         now: float | None = None,
-    ) -> tuple[list[int], int, list[int]]:
+    ) -> _Written:
         """One transaction: DELETEs, INSERTs, overflow drops. Returns (seqs, dropped, deleted).
 
         When it fails with DELETEs in it, the DELETEs are tried alone (they may fit where the

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from collections.abc import Collection, Hashable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -15,12 +16,15 @@ from gatewayd.sinks.mqtt.ha_state import ANNOUNCED_FILE, GATEWAY, Discovery
 from gatewayd.sinks.mqtt.payload import Topics, alarm_payload, health_payload
 from gatewayd.sinks.mqtt.supervisor import Counters, DeliveredHook, Supervisor
 from gatewayd.sinks.outbox import Message, Outbox, OutboxError
+from gatewayd.sinks.writer import settle
 from gatewayd.tasks import cancel_and_wait
 
 if TYPE_CHECKING:  # the meter model is loaded after READY=1, with the decode side
     from gatewayd.sinks.base import Reading
 
 log = logging.getLogger("gatewayd.sinks.mqtt")
+
+Stored = Callable[[BaseException | None], None]  # store_soon's answer: None when stored
 
 
 class MqttSink:
@@ -228,19 +232,34 @@ class MqttSink:
     async def store(self, staged: Sequence[list[Message]]) -> None:
         """Commit staged readings to disk in one transaction (fsynced) before returning.
         Raises OutboxError (disk full, I/O error): the caller keeps them and retries."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.store_soon(staged, functools.partial(settle, fut, None))
+        await fut
+
+    def store_soon(self, staged: Sequence[list[Message]], done: Stored) -> None:
+        """What store() does, answered by `done(None)` or `done(error)` on the loop once the
+        commit is over; raises OutboxError at once when stopped."""
         if self._closed:
             raise OutboxError("the MQTT sink is stopped")
         before = self._outbox.dropped
         pending, self._unstored_clears = self._unstored_clears, {}  # first: they came first
-        try:
-            await self._outbox.commit(
-                [*_clear_messages(pending), *(m for messages in staged for m in messages)]
-            )
-        except BaseException:
+        rows = [*_clear_messages(pending), *(m for messages in staged for m in messages)]
+        self._outbox.commit_soon(rows, functools.partial(self._committed, pending, before, done))
+
+    def _committed(
+        self,
+        pending: dict[str, set[str]],
+        before: int,
+        done: Stored,
+        _seqs: object,
+        error: BaseException | None,
+    ) -> None:
+        if error is not None:
             self._keep_unstored(pending)
-            raise
-        self._clears_stored(pending)
-        self._stored(self._outbox.dropped - before)
+        else:
+            self._clears_stored(pending)
+            self._stored(self._outbox.dropped - before)
+        done(error)
 
     def _stored(self, dropped: int) -> None:
         if dropped and not self._overflow_logged:
