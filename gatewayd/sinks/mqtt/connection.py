@@ -108,6 +108,7 @@ class Connection:
         client.on_connect = self._handle_connect
         client.on_disconnect = self._handle_disconnect
         client.on_publish = self._handle_publish
+        client.on_row_ack = on_ack  # PUBACKs of publish_qos1(), after CONNACK only
         self._client = client
         self._where = f"{settings.host}:{settings.port}"
 
@@ -164,6 +165,11 @@ class Connection:
         a batch costs one write attempt rather than a wake-up of the loop per message."""
         if self.lost.done():
             raise NotConnected(self.lost.result())
+        if qos == 1 and (mid := self._client.publish_qos1(topic, payload, retain)) is not None:
+            self._unwritten = True
+            if flush:
+                self.flush()
+            return mid
         self._queueing = True
         try:
             info = self._client.publish(topic, payload, qos=qos, retain=retain)
