@@ -9,6 +9,7 @@ tmpfs (root), filled to the last byte; the broker is a real mosquitto.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 from gatewayd.daemon.handoff import Handoff
 from gatewayd.meters.model import from_dict
 from gatewayd.sinks.mqtt import MqttSink
+from gatewayd.sinks.mqtt import sink as mqtt_sink
 from gatewayd.sinks.mqtt.ha_state import Discovery
 from tests.sinks.conftest import Broker, Subscriber
 from tests.sinks.mqtt_readings import numbered
@@ -52,6 +54,38 @@ async def test_a_clear_that_meets_a_full_disk_is_stored_when_space_returns(
             await sink.stop(1.0)
     assert READING_OF_B not in got
     assert handoff.unstored == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounts a tmpfs (root)")
+async def test_a_clear_that_meets_a_full_disk_is_retried_on_its_own(
+    broker: Broker, subscribe: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No reading comes after it (the last meter was removed, or the others are silent): it is
+    tried again on a timer, fails while the disk is full, and is stored and sent once space
+    returns."""
+    monkeypatch.setattr(mqtt_sink, "CLEAR_RETRY_S", 0.2)
+    with small_tmpfs(tmp_path / "state", "4m") as state:
+        sink = MqttSink(settings(broker, tmp_path, state_dir=state), meters=[A, B])
+        try:
+            await run_sink(sink, A, B)
+            assert READING_OF_B in await retained(subscribe, broker.port, meter_topics(B))
+            failures = sink.stats()["write_failures"]
+            fill(state / "filler")
+            sink.forget_meters([B])
+            watch: Subscriber = subscribe(broker.port, READING_OF_B)
+            await asyncio.sleep(0.7)
+            assert sink.stats()["write_failures"] >= failures + 3  # retried while full
+            assert not cleared({READING_OF_B})(watch.snapshot())
+            assert B in Discovery(state / "ha-announced.json").owners()  # still on record
+            (state / "filler").unlink()
+            await watch.wait_for(cleared({READING_OF_B}))
+            got = await retained(subscribe, broker.port, meter_topics(A))
+            assert B not in Discovery(state / "ha-announced.json").owners()  # off the record
+            errors = sink.stats()["errors"]
+        finally:
+            await sink.stop(1.0)
+    assert READING_OF_B not in got
+    assert errors == 1  # the first failure; the retries count under write_failures
 
 
 def test_a_clear_stays_on_record_until_it_is_stored(tmp_path: Path) -> None:

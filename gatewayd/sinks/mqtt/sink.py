@@ -24,6 +24,8 @@ if TYPE_CHECKING:  # the meter model is loaded after READY=1, with the decode si
 
 log = logging.getLogger("gatewayd.sinks.mqtt")
 
+CLEAR_RETRY_S = 5.0  # a clear that could not be stored (disk full) is tried again this often
+
 Stored = Callable[[BaseException | None], None]  # store_soon's answer: None when stored
 
 
@@ -91,6 +93,7 @@ class MqttSink:
         self._task: asyncio.Task[None] | None = None
         self._overflow_logged = False
         self._unstored_clears: dict[str, set[str]] = {}  # owner -> state topics not stored yet
+        self._clear_timer: asyncio.TimerHandle | None = None  # retries _unstored_clears
         self._error_logged = False
         self._closed = False
         self._reconcile(meters)
@@ -141,8 +144,10 @@ class MqttSink:
     def _clear_state(self, clears: Mapping[str, list[str]]) -> None:
         """Empty retained messages (owner -> its state topics) through the outbox, after the
         readings already queued. Ones that cannot be stored (disk full) wait in memory and go
-        with the next readings stored (or the next clear); ha-announced.json keeps them on
-        record until they are stored, so a restart clears them too."""
+        with the next readings stored or the next clear, or are tried again every
+        CLEAR_RETRY_S (nothing else may come: a removed meter sends no reading);
+        ha-announced.json keeps them on record until they are stored, so a restart clears
+        them too."""
         for owner, topics in clears.items():
             if topics:
                 self._unstored_clears.setdefault(owner, set()).update(topics)
@@ -154,8 +159,29 @@ class MqttSink:
         except Exception as e:
             self._keep_unstored(pending)
             self._store_failed(e)
+            self._retry_clears_later()
             return
         self._clears_stored(pending)
+
+    def _retry_clears_later(self) -> None:
+        if self._clear_timer is not None or self._closed:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # built outside the loop: start() arms it
+            return
+        self._clear_timer = loop.call_later(CLEAR_RETRY_S, self._retry_clears)
+
+    def _retry_clears(self) -> None:
+        """A commit of the waiting clears alone, in the writer thread (a failure is counted by
+        the outbox, in write_failures); sent once stored, as readings are."""
+        self._clear_timer = None
+        if self._unstored_clears and not self._closed:
+            self.store_soon([], self._clears_retried)
+
+    def _clears_retried(self, error: BaseException | None) -> None:
+        if error is not None:
+            self._retry_clears_later()
 
     def _keep_unstored(self, pending: dict[str, set[str]]) -> None:
         for owner, topics in pending.items():
@@ -178,6 +204,8 @@ class MqttSink:
             on_delivered=self._on_delivered,
         )
         self._task = asyncio.create_task(self._supervisor.run(), name="mqtt-supervisor")
+        if self._unstored_clears:  # they met a full disk before the loop ran
+            self._retry_clears_later()
 
     def publish(self, reading: Reading, *, alarm_changed: bool = False) -> None:
         """Store one reading now (one fsynced commit on the calling thread). The daemon goes
@@ -332,6 +360,9 @@ class MqttSink:
             await asyncio.wait({task}, timeout=timeout)  # neither raises nor cancels it
             await cancel_and_wait(task)  # if it has ended: no cancel, but what it raised
         self._closed = True
+        if self._clear_timer is not None:
+            self._clear_timer.cancel()
+            self._clear_timer = None
         self._outbox.close()
 
     # ------------------------------------------------------------------ internals
