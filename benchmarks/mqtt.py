@@ -146,6 +146,9 @@ class TimedSink:
     async def store(self, staged: Sequence[Any]) -> None:
         await self.inner.store(staged)
 
+    def store_soon(self, staged: Sequence[Any], done: Any) -> None:
+        self.inner.store_soon(staged, done)
+
     def raw(self, frame: bytes, rssi_dbm: float | None) -> None:
         self.inner.raw(frame, rssi_dbm)
 
