@@ -13,8 +13,9 @@ from gatewayd.wmbus.crypto import Ciphers
 from gatewayd.wmbus.errors import FrameError, UnsupportedError
 from gatewayd.wmbus.frozen import slot_setters
 from gatewayd.wmbus.headers import Headers, LinkCache, open_headers, walk_headers
+from gatewayd.wmbus.layouts import LayoutCache
 from gatewayd.wmbus.link import Address, FrameFormat, strip_crcs
-from gatewayd.wmbus.records import HeaderCache, Record, parse_headers, parse_records
+from gatewayd.wmbus.records import HeaderCache, Record, parse_headers
 from gatewayd.wmbus.telegram import Telegram, TplHeader
 from gatewayd.wmbus.tpl import VENDOR_MODES, decrypt_tpl, vendor_layout
 
@@ -37,6 +38,7 @@ class Decoder:
     def __init__(self, keys: KeyLookup | None = None, formats: CompactFormats | None = None):
         self.formats = formats if formats is not None else CompactFormats()
         self.header_cache = HeaderCache()  # parsed record headers, bounded
+        self.layouts = LayoutCache()  # each meter's record layout, bounded
         self.ciphers = Ciphers()  # AES contexts per key, bounded
         self.links = LinkCache()  # parsed DLL headers, bounded
         self._keys = keys
@@ -122,7 +124,7 @@ class Decoder:
             return _telegram(
                 h, address, hdr, ci, encrypted, full, recs, sig=sig, compact=True, warnings=notes
             )
-        parsed_records = parse_records(apl, meter_id, strict=False, cache=self.header_cache)
+        parsed_records = self.layouts.parse(apl, meter_id, self.header_cache)  # parse_records
         recs = parsed_records.records
         warnings = notes
         full_sig: int | None = None
