@@ -180,8 +180,9 @@ class Pipeline:
             counts["published"] += 1
             self.handoff.publish(reading, decision.alarm_changed)
             if decision.alarm_changed:
-                alarms = dict(reading.alarms or {})
-                _decoded(logging.INFO, "alarms now %s", alarms, reading, meter)
+                if log.isEnabledFor(logging.INFO):
+                    alarms = dict(reading.alarms or {})
+                    _decoded(logging.INFO, "alarms now %s", alarms, reading, meter)
             elif log.isEnabledFor(logging.DEBUG):  # nothing formatted for a line not written
                 _decoded(logging.DEBUG, "published (%s)", decision.reason, reading, meter)
         else:

@@ -82,13 +82,13 @@ class Decoder:
         ci = tpl.ci
         if info.apl == "cosem":
             raise UnsupportedError(f"CI 0x{ci:02X}: DLMS/COSEM application layer", meter_id)
-        if key is None:
+        mode = tpl.security_mode
+        if key is None and (mode != 0 or info.apl == "manufacturer"):  # (else it is not used)
             # the meter's own identity (the long TPL header's), not a radio converter's, names
             # its key; the link-layer identity's key is the fallback
             key = self.key_for(meter_id)
             if key is None and tpl.long_address is not None:
                 key = self.key_for(h.link.address.id)
-        mode = tpl.security_mode
         if mode == 0:  # what decrypt_tpl gives for it
             apl, tpl_encrypted, short = frame[tpl_span[1] :], False, None
         else:
