@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import collections
 import contextlib
 import functools
 from collections.abc import Awaitable, Callable
@@ -19,9 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from gatewayd.radios.im871a import Im871aRadio
-from gatewayd.radios.modes import ListenMode
+from gatewayd.radios.base import LinkMode, RadioFrame
+from gatewayd.radios.delivery import FrameSink, frames_from
 from gatewayd.tasks import cancel_and_wait
+from gatewayd.wmbus.link import FrameFormat
 from tests.conftest import REPO
 from tests.pysource import parse_file
 from tests.test_cancel_wins import SPINS, _cancel_as_it_finishes
@@ -82,11 +84,20 @@ async def test_the_swallowing_pattern_loses_that_cancel() -> None:
 
 
 @pytest.mark.parametrize("spins", SPINS)
-async def test_a_radio_closed_by_a_cancelled_task_leaves_it_cancelled(spins: int) -> None:
-    radio = Im871aRadio("/dev/null-not-opened", ListenMode.C1)
+async def test_radio_frames_closed_by_a_cancelled_task_leave_it_cancelled(spins: int) -> None:
     cleaned_up = asyncio.Event()
-    radio._pump = _slow_to_end(cleaned_up)  # the reader task, ending as a port read does
-    await _cancel_as_it_finishes(lambda: _then_carry_on(radio.aclose), cleaned_up.set, spins)
+    frame = RadioFrame(bytes(12), None, LinkMode.C1, FrameFormat.CLEAN, 0.0)
+
+    async def run(deliver: FrameSink) -> None:  # a radio whose run() ends as a port close does
+        deliver(frame)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await cleaned_up.wait()
+
+    frames = frames_from(run, collections.Counter())
+    assert await anext(frames) == frame  # run() is going in its task
+    await _cancel_as_it_finishes(lambda: _then_carry_on(frames.aclose), cleaned_up.set, spins)
 
 
 async def test_what_a_task_raised_comes_out_after_all_have_ended() -> None:

@@ -25,7 +25,14 @@ from gatewayd.daemon.healthwatch import HealthWatch
 from gatewayd.daemon.listensock import FrameTap, start_listen_socket
 from gatewayd.daemon.logs import fields, set_level, setup_logging
 from gatewayd.daemon.notify import Notifier
-from gatewayd.daemon.radiostatus import crc_errors, radio_state, radio_words
+from gatewayd.daemon.radiostatus import (
+    failure_line,
+    radio_counts,
+    radio_state,
+    radio_words,
+    report_radio_state,
+    status_text,
+)
 from gatewayd.daemon.reload import needs_restart, reloaded
 from gatewayd.daemon.state import StateDirError, StateStore, is_corrupt_db, move_aside
 from gatewayd.daemon.stats import Stats
@@ -160,11 +167,14 @@ class Daemon:
         self.notifier.stopping(self.stats.status_line())
         log.info("gatewayd stopping", extra=fields("stopping"))
         stop.cancel()
-        await cancel_and_wait(radio)
+        try:
+            await cancel_and_wait(radio)
+        except Exception as exc:  # a bug: still drain what was accepted, then exit 1
+            log.error("%s", failure_line(exc), extra=fields("radio_failed"))
+            log.debug("the radio loop's traceback", exc_info=exc)
+            self._exit_code = self._exit_code or 1
         if listen is not None:
             await listen.close()
-        if radio.done() and not radio.cancelled() and radio.exception() is not None:
-            self._exit_code = self._exit_code or 1
         if self.pipeline is not None:
             await self.pipeline.handoff.drain(DRAIN_S)  # accepted readings onto the disk first
         await self._drain(started)
@@ -268,11 +278,12 @@ class Daemon:
             self._exit_code = 2
             return
         self._supervisor = supervisor
-        watcher = asyncio.create_task(self._report_radio_state(supervisor))
+        watcher = asyncio.create_task(
+            report_radio_state(supervisor, self.radio_name, self.radio_up, self._status)
+        )
         assert self.pipeline is not None
         try:
-            async for frame in supervisor.frames():
-                self.pipeline.handle(frame)
+            await supervisor.run(self.pipeline.handle)  # each frame in the read that framed it
             log.info(
                 "radio %s: end of input",
                 self.radio_name,
@@ -283,24 +294,6 @@ class Daemon:
             self._exit_code = 2
         finally:
             watcher.cancel()
-
-    async def _report_radio_state(self, supervisor: RadioGroup) -> None:
-        """STATUS= on every radio state change; one log line the first time it runs."""
-        announced = False
-        while True:
-            changed = supervisor.state_changed
-            if supervisor.state.value == "running" and not announced:
-                announced = True
-                self.radio_up.set()
-                desc = ", ".join(f"{k} {v}" for k, v in supervisor.info.items())
-                log.info(
-                    "radio %s ready%s",
-                    self.radio_name,
-                    f" ({desc})" if desc else "",
-                    extra=fields("ready", radio=self.radio_name),
-                )
-            self._status()
-            await changed.wait()
 
     # -- periodic work
 
@@ -329,13 +322,12 @@ class Daemon:
 
     def _radio_counters(self) -> None:
         if self._supervisor is not None:
-            self.stats.counts["bad_crc"] = crc_errors(self._supervisor)
+            self.stats.counts.update(radio_counts(self._supervisor))
 
     def _status_text(self) -> str:
         self._radio_counters()
-        group = self._supervisor
-        head = "radios: " if group is not None and len(group.supervisors) > 1 else "radio "
-        return f"{head}{self.radio_status()}; {self.health.summary()}; {self.stats.status_line()}"
+        words, health, line = self.radio_status(), self.health.summary(), self.stats.status_line()
+        return status_text(self._supervisor, words, health, line, self.stats.counts)
 
     def _status(self) -> None:
         self.notifier.status(self._status_text())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self
@@ -72,7 +72,8 @@ class Lifecycle:
 
 
 class Radio(Protocol):
-    """An open, configured radio: `async with radio: async for f in radio.frames(): ...`."""
+    """An open, configured radio: `async with radio: await radio.run(deliver)`, every frame
+    handed to `deliver` as it is heard (gatewayd.radios.delivery)."""
 
     kind: str
 
@@ -85,7 +86,7 @@ class Radio(Protocol):
         tb: TracebackType | None,
     ) -> None: ...
 
-    def frames(self) -> AsyncIterator[RadioFrame]: ...
+    async def run(self, deliver: Callable[[RadioFrame], object]) -> None: ...
 
 
 class RadioError(GatewaydRadioError):

@@ -142,5 +142,5 @@ class CulRadio(SerialRadio[CulTelegram | CulText]):
             link_mode=link_mode,
             frame_format=item.frame_format,
             received_at=time.time(),
-            radio=self.name,
+            radio=self.label,
         )

@@ -4,9 +4,9 @@ A telegram heard by more than one receiver arrives as identical clean frames fro
 two or more radios the group holds a new frame for `merge_window_s` (default 0.3 s) and passes
 on one copy: the one with the best RSSI, `heard_by` naming every receiver that heard it.
 (Copies that arrive later, or differ, are left to the pipeline's dedup.) With one radio a frame
-is passed on at once.
+is passed on at once. A frame still in its window when the group stops is passed on then.
 
-The group is up while any radio is up; `frames()` ends when every radio has ended (replays),
+The group is up while any radio is up; `run()` ends when every radio has ended (replays),
 and raises the first configuration error any radio meets.
 """
 
@@ -16,16 +16,15 @@ import asyncio
 import collections
 import contextlib
 import dataclasses
-import time
+import functools
 from collections.abc import AsyncGenerator, Sequence
 
 from gatewayd.radios.base import RadioFrame
+from gatewayd.radios.delivery import FrameSink, frames_from
 from gatewayd.radios.supervisor import RadioState, RadioSupervisor
 from gatewayd.tasks import cancel_and_wait
 
 MERGE_WINDOW_S = 0.3
-QUEUE_MAX = 1000
-_END = object()
 
 
 @dataclasses.dataclass
@@ -36,7 +35,8 @@ class _Pending:
 
 
 class RadioGroup:
-    """`async for frame in group.frames()`: the supervisors' frames, merged."""
+    """`await group.run(deliver)` (or `async for frame in group.frames()`): the supervisors'
+    frames, merged."""
 
     def __init__(
         self, supervisors: Sequence[RadioSupervisor], *, merge_window_s: float = MERGE_WINDOW_S
@@ -48,8 +48,8 @@ class RadioGroup:
         self.name = ", ".join(s.name for s in supervisors)
         self.merged = 0  # copies folded into a frame another receiver also heard
         self.state_changed = asyncio.Event()
-        self._queue: asyncio.Queue[object] = asyncio.Queue(QUEUE_MAX)
         self._pending: dict[bytes, _Pending] = {}
+        self._adaptor: collections.Counter[str] = collections.Counter()  # frames()' drops
 
     # ---- what the daemon reads, as from one supervisor ----
 
@@ -76,6 +76,7 @@ class RadioGroup:
         total: collections.Counter[str] = collections.Counter()
         for s in self.supervisors:
             total.update(s.counters)
+        total.update(self._adaptor)
         total["merged_copies"] = self.merged
         return total
 
@@ -88,54 +89,71 @@ class RadioGroup:
 
     # ---- the merge ----
 
-    async def frames(self) -> AsyncGenerator[RadioFrame, None]:
-        if len(self.supervisors) == 1:  # nothing to merge: no queue, no task between
-            async for frame in self._single(self.supervisors[0]):
-                yield frame
-            return
-        pumps = [
-            asyncio.create_task(self._pump(s), name=f"radio {s.name}") for s in self.supervisors
-        ]
+    def frames(self) -> AsyncGenerator[RadioFrame, None]:
+        return frames_from(self.run, self._adaptor)
+
+    async def run(self, deliver: FrameSink) -> None:
+        """Every frame to `deliver`: with one radio as it is heard; with more, a new frame
+        once its merge window has passed (a frame still waiting when run() ends, or is
+        cancelled, is delivered then). Returns when every radio has ended; raises the first
+        configuration error (or bug) any radio meets."""
         watchers = [asyncio.create_task(self._watch(s)) for s in self.supervisors]
-        running = len(pumps)
         try:
-            while running or self._pending:
-                timeout = self._next_due()
-                try:
-                    async with asyncio.timeout(timeout):
-                        item = await self._queue.get()
-                except TimeoutError:
-                    item = None
-                if item is _END:
-                    running -= 1
-                elif isinstance(item, BaseException):
-                    raise item
-                elif isinstance(item, RadioFrame):
-                    ready = self._add(item)
-                    if ready is not None:
-                        yield ready
-                for frame in self._due(flush=not running):
-                    yield frame
+            if len(self.supervisors) == 1:  # nothing to merge: nothing between
+                sup = self.supervisors[0]
+                await sup.run(lambda heard: deliver(_named(heard, sup)))
+            else:
+                await self._run_merged(deliver)
         finally:
-            with contextlib.suppress(Exception):  # frames() has raised what mattered
-                await cancel_and_wait(*pumps, *watchers)
+            await cancel_and_wait(*watchers)
 
-    async def _single(self, sup: RadioSupervisor) -> AsyncGenerator[RadioFrame, None]:
-        watcher = asyncio.create_task(self._watch(sup))
+    async def _run_merged(self, deliver: FrameSink) -> None:
+        loop = asyncio.get_running_loop()
+        failed: asyncio.Future[None] = loop.create_future()  # deliver raised in the timer
+        timer: asyncio.TimerHandle | None = None
+
+        def flush(*, everything: bool = False) -> None:
+            nonlocal timer
+            timer = None
+            try:
+                for frame in self._due(flush=everything):
+                    deliver(frame)
+            except Exception as exc:
+                if not failed.done():
+                    failed.set_exception(exc)
+                return
+            if self._pending and not everything:
+                timer = loop.call_at(self._first_due(), flush)
+
+        def heard(sup: RadioSupervisor, frame: RadioFrame) -> None:
+            nonlocal timer
+            ready = self._add(_named(frame, sup))
+            if ready is not None:
+                deliver(ready)
+            elif timer is None:
+                timer = loop.call_at(self._first_due(), flush)
+
+        runs: set[asyncio.Future[None]] = {
+            asyncio.create_task(s.run(functools.partial(heard, s)), name=f"radio {s.name}")
+            for s in self.supervisors
+        }
         try:
-            async for heard in sup.frames():
-                yield _named(heard, sup)
+            while runs:
+                done, _ = await asyncio.wait({*runs, failed}, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    task.result()  # a configuration error or a bug: raised as it is
+                runs -= done
         finally:
-            await cancel_and_wait(watcher)
-
-    async def _pump(self, sup: RadioSupervisor) -> None:
-        try:
-            async for heard in sup.frames():
-                await self._queue.put(_named(heard, sup))
-        except Exception as exc:  # a configuration error or a bug: frames() raises it
-            await self._queue.put(exc)
-        else:
-            await self._queue.put(_END)
+            if timer is not None:
+                timer.cancel()
+            with contextlib.suppress(Exception):  # what mattered has been raised
+                await cancel_and_wait(*runs)
+            if not failed.done():
+                flush(everything=True)  # heard, and no longer waiting for copies
+            if failed.done():
+                failed.exception()  # retrieved, whatever else ended run()
+        if failed.done():
+            failed.result()  # the last flush's deliver raised
 
     async def _watch(self, sup: RadioSupervisor) -> None:
         while True:
@@ -143,10 +161,9 @@ class RadioGroup:
             self.state_changed.set()
             self.state_changed = asyncio.Event()
 
-    def _next_due(self) -> float | None:
-        if not self._pending:
-            return None
-        return max(0.0, min(p.due for p in self._pending.values()) - time.monotonic())
+    def _first_due(self) -> float:
+        """On the loop's clock: every frame waits the same window, so the oldest is first."""
+        return next(iter(self._pending.values())).due
 
     def _add(self, frame: RadioFrame) -> RadioFrame | None:
         """A frame in; returned at once when nothing needs to wait for copies."""
@@ -154,7 +171,7 @@ class RadioGroup:
             return frame
         pending = self._pending.get(frame.frame)
         if pending is None:
-            due = time.monotonic() + self.merge_window_s
+            due = asyncio.get_running_loop().time() + self.merge_window_s
             self._pending[frame.frame] = _Pending(frame, [frame.radio], due)
             return None
         self.merged += 1
@@ -166,7 +183,7 @@ class RadioGroup:
         return None
 
     def _due(self, *, flush: bool) -> list[RadioFrame]:
-        now = time.monotonic()
+        now = asyncio.get_running_loop().time()
         out = []
         for key, p in list(self._pending.items()):
             if flush or p.due <= now:

@@ -17,27 +17,28 @@ class LineSplitter:
         self._skipping = False  # inside an overlong line: drop until the next LF
 
     def feed(self, data: bytes) -> list[str]:
-        self._buf += data
+        if self._buf:  # the start of a line from an earlier chunk
+            self._buf += data
+            data = bytes(self._buf)
+            self._buf.clear()
+        *raws, rest = data.split(b"\n")
         out: list[str] = []
-        while True:
-            end = self._buf.find(b"\n")
-            if end < 0:
-                if len(self._buf) > self.max_line:
-                    if not self._skipping:
-                        self.counters["overlong_lines"] += 1
-                    self._skipping = True
-                    self._buf.clear()
-                break
-            raw = bytes(self._buf[:end])
-            del self._buf[: end + 1]
-            if self._skipping or len(raw) > self.max_line:
-                if not self._skipping:
-                    self.counters["overlong_lines"] += 1
+        for raw in raws:
+            if self._skipping:  # the end of an overlong line
                 self._skipping = False
+                continue
+            if len(raw) > self.max_line:
+                self.counters["overlong_lines"] += 1
                 continue
             line = raw.decode("ascii", errors="replace").strip("\r\0 \t")
             if line:
                 out.append(line)
+        if len(rest) > self.max_line:
+            if not self._skipping:
+                self.counters["overlong_lines"] += 1
+            self._skipping = True
+        elif rest:
+            self._buf += rest
         return out
 
     def flush(self) -> list[str]:

@@ -71,9 +71,10 @@ def open_radio(
     label: str = "",
     **options: Any,
 ) -> RadioSupervisor:
-    """A supervised radio: `async for frame in open_radio(...).frames()`.
+    """A supervised radio: `await open_radio(...).run(deliver)`, or `async for frame in
+    open_radio(...).frames()`.
 
-    Arguments are checked now (RadioConfigError); the port is opened when frames() starts.
+    Arguments are checked now (RadioConfigError); the port is opened when run() starts.
     silence_reset_s is ignored for kinds that may legitimately be quiet (replay, tcp). label:
     how logs and stats name it (default KIND:DEVICE).
     """

@@ -20,10 +20,10 @@ import logging
 import math
 import re
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from gatewayd.radios.base import ListenMode, RadioFrame
+from gatewayd.radios.delivery import FrameSink
 from gatewayd.radios.lines import LineSplitter
 from gatewayd.radios.textsource import TextSource, TextSourceRadio
 from gatewayd.wmbus.errors import FrameError
@@ -146,7 +146,7 @@ class ReplayRadio(TextSourceRadio):
     """Telegrams from `device` (a path or "-") at `rate` frames/s (0 = as fast as read).
 
     With repeat=True the telegrams are replayed in a loop forever (the demo); otherwise
-    frames() ends at the end of the input.
+    run() ends at the end of the input.
     """
 
     kind = "replay"
@@ -167,7 +167,8 @@ class ReplayRadio(TextSourceRadio):
         self._started_at: float | None = None
         self._repeating = False
 
-    async def frames(self) -> AsyncIterator[RadioFrame]:
+    async def run(self, deliver: FrameSink) -> None:
+        """Each telegram to `deliver` in its turn (`rate`), read as it is needed."""
         seen: list[ReplayTelegram] = []
         start = time.monotonic()
         n = 0
@@ -179,7 +180,7 @@ class ReplayRadio(TextSourceRadio):
                     seen.append(t)
                 await self._pace(start, n)
                 n += 1
-                yield self._frame(t)
+                deliver(self._frame(t))
             if not chunk:
                 break
         self._repeating = True
@@ -187,7 +188,10 @@ class ReplayRadio(TextSourceRadio):
             for t in seen:
                 await self._pace(start, n)
                 n += 1
-                yield self._frame(t)
+                deliver(self._frame(t))
+
+    def take_received(self) -> list[RadioFrame]:
+        return []  # read as it is paced: nothing waits
 
     async def _pace(self, start: float, n: int) -> None:
         delay = start + n / self.rate - time.monotonic() if self.rate > 0 else 0.0

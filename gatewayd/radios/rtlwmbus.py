@@ -14,10 +14,10 @@ import os
 import re
 import stat
 import time
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from gatewayd.radios.base import LinkMode, ListenMode, RadioFrame, RadioLost
+from gatewayd.radios.delivery import FrameSink
 from gatewayd.radios.lines import LineSplitter
 from gatewayd.radios.textsource import TextSource, TextSourceRadio
 from gatewayd.wmbus.link import FrameFormat
@@ -62,17 +62,18 @@ class RtlWmbusFramer:
     def parse(self, line: str) -> RtlTelegram | None:
         fields = line.split(";")
         if fields[0] in ALGORITHM_PREFIXES:
-            fields = fields[1:]
+            del fields[0]
         mode = MODES.get(fields[0])
-        if mode is None or len(fields) < 8 or not fields[-1].lower().startswith("0x"):
+        if mode is None or len(fields) < 8 or fields[-1][:2] not in ("0x", "0X"):
             self.counters["other_lines"] += 1
             return None
         link_mode, checks = mode
-        if any(fields[i] != "1" for i in checks):
-            self.counters["crc_failed"] += 1
-            return None
+        for i in checks:
+            if fields[i] != "1":
+                self.counters["crc_failed"] += 1
+                return None
         try:
-            frame = bytearray.fromhex(fields[-1][2:])
+            frame = bytes.fromhex(fields[-1][2:])
         except ValueError:
             self.counters["bad_hex"] += 1
             return None
@@ -81,9 +82,9 @@ class RtlWmbusFramer:
             return None
         if frame[0] != len(frame) - 1:
             self.counters["l_renormalised"] += 1
-            frame[0] = len(frame) - 1
+            frame = bytes([len(frame) - 1]) + frame[1:]
         self.counters["telegrams"] += 1
-        return RtlTelegram(link_mode, bytes(frame))
+        return RtlTelegram(link_mode, frame)
 
 
 class RtlWmbusRadio(TextSourceRadio):
@@ -91,7 +92,7 @@ class RtlWmbusRadio(TextSourceRadio):
     default rtl_sdr | rtl_wmbus pipeline, its options chosen by probing rtl_wmbus).
 
     The end of a spawned pipeline or FIFO is RadioLost (the supervisor restarts it); the end of
-    stdin or a regular file ends frames() normally.
+    stdin or a regular file ends run() normally.
     """
 
     kind = "rtlwmbus"
@@ -103,6 +104,7 @@ class RtlWmbusRadio(TextSourceRadio):
         self.counters = self.framer.counters
         self.info: dict[str, str] = {}
         self._default = not device
+        self._label = self.name  # each frame's `radio`
         self._source = TextSource(device or "| " + SDR_COMMAND + " | " + RTL_WMBUS)
 
     async def open(self) -> None:
@@ -112,25 +114,28 @@ class RtlWmbusRadio(TextSourceRadio):
             self.info = {"command": self._source.device.lstrip("| ")}
         await super().open()
 
-    async def frames(self) -> AsyncIterator[RadioFrame]:
-        while True:
-            chunk = await self._source.read()
-            telegrams = self.framer.feed(chunk) if chunk else self.framer.flush()
-            for t in telegrams:
-                yield RadioFrame(
-                    frame=t.frame,
-                    rssi_dbm=None,
-                    link_mode=t.link_mode,
-                    frame_format=FrameFormat.CLEAN,
-                    received_at=time.time(),
-                    radio=self.name,
-                )
-            if not chunk:
-                reason = await self._source.end_reason()
-                if self._source.is_command or self._is_fifo():
-                    raise RadioLost(f"{self.name}: {reason}")
-                log.info("%s: %s", self.name, reason)
-                return
+    async def run(self, deliver: FrameSink) -> None:
+        """Every telegram to `deliver`, in the read callback that framed it (delivery.py)."""
+
+        def on_data(chunk: bytes) -> None:
+            for t in self.framer.feed(chunk):
+                deliver(self._frame(t))
+
+        await self._source.stream(on_data)
+        for t in self.framer.flush():
+            deliver(self._frame(t))
+        reason = await self._source.end_reason()
+        if self._source.is_command or self._is_fifo():
+            raise RadioLost(f"{self.name}: {reason}")
+        log.info("%s: %s", self.name, reason)
+
+    def take_received(self) -> list[RadioFrame]:
+        """The telegrams in what the pipe holds now (a silence reset is about to close it)."""
+        return [self._frame(t) for t in self.framer.feed(self._source.read_now())]
+
+    def _frame(self, t: RtlTelegram) -> RadioFrame:
+        # frame, rssi_dbm (rtl_wmbus's is not calibrated), link_mode, frame_format, received_at
+        return RadioFrame(t.frame, None, t.link_mode, FrameFormat.CLEAN, time.time(), self._label)
 
     def _is_fifo(self) -> bool:
         return self.device != "-" and not _is_regular_path(self.device)

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import errno
 import os
+from collections.abc import Callable
 
 import serial
 import serial_asyncio_fast
@@ -25,9 +26,68 @@ def describe_port(device: str) -> str:
     return device if real == device else f"{device} -> {real}"
 
 
+class SerialPort(asyncio.Protocol):
+    """An open port: each read to `on_data` in the transport's read callback, `on_lost` once
+    when the port closes under us; writes with flow control."""
+
+    def __init__(
+        self, on_data: Callable[[bytes], None], on_lost: Callable[[Exception | None], None]
+    ) -> None:
+        self.data_received = on_data  # type: ignore[method-assign,assignment]  # no call between
+        self._on_lost = on_lost
+        self.transport: serial_asyncio_fast.SerialTransport | None = None
+        self._closing = False
+        self._closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._can_write: asyncio.Future[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, serial_asyncio_fast.SerialTransport)
+        self.transport = transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self._closed.done():
+            self._closed.set_result(None)
+        self.resume_writing()
+        if not self._closing:
+            self._on_lost(exc)
+
+    def pause_writing(self) -> None:
+        if self._can_write is None:
+            self._can_write = asyncio.get_running_loop().create_future()
+
+    def resume_writing(self) -> None:
+        if self._can_write is not None and not self._can_write.done():
+            self._can_write.set_result(None)
+        self._can_write = None
+
+    async def write(self, data: bytes) -> None:
+        if self.transport is None or self.transport.is_closing():
+            raise ConnectionError("port closed")
+        self.transport.write(data)
+        if self._can_write is not None:
+            await self._can_write
+
+    def stop_reading(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.pause_reading()
+
+    async def close(self) -> None:
+        """Close the port; never raise and never hang (the device may already be gone)."""
+        self._closing = True
+        if self.transport is None:
+            return
+        self.transport.close()
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await asyncio.shield(self._closed)
+
+
 async def open_serial(
-    device: str, baudrate: int
-) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    device: str,
+    baudrate: int,
+    on_data: Callable[[bytes], None],
+    on_lost: Callable[[Exception | None], None],
+) -> SerialPort:
     """Open `device` 8N1 without flow control; RadioLost naming the port when that fails.
 
     A missing or busy port is a RadioLost, not a configuration error: a USB module may be
@@ -35,9 +95,12 @@ async def open_serial(
     """
     if not os.path.exists(device):
         raise RadioLost(f"cannot open {device}: no such device")
+    port = SerialPort(on_data, on_lost)
     try:
-        reader, writer = await serial_asyncio_fast.open_serial_connection(
-            url=device,
+        transport, _ = await serial_asyncio_fast.create_serial_connection(
+            asyncio.get_running_loop(),
+            lambda: port,
+            device,
             baudrate=baudrate,
             bytesize=serial.EIGHTBITS,
             parity=serial.PARITY_NONE,
@@ -54,15 +117,18 @@ async def open_serial(
                 "it first (sudo systemctl stop gatewayd)"
             ) from exc
         raise RadioLost(f"cannot open {describe_port(device)}: {exc}") from exc
-    return reader, writer
+    port.transport = transport  # connection_made, and reading, follow in the next iteration
+    return port
 
 
-async def close_serial(writer: asyncio.StreamWriter) -> None:
-    """Close the port; never raise and never hang (the device may already be gone)."""
-    writer.close()
-    with contextlib.suppress(Exception):
-        async with asyncio.timeout(CLOSE_TIMEOUT_S):
-            await writer.wait_closed()
+def read_waiting(port: SerialPort) -> bytes:
+    """What the port holds now, read at once (the loop may not have seen it yet)."""
+    transport = port.transport
+    if transport is None or transport.is_closing() or transport.serial is None:
+        return b""
+    ser = transport.serial
+    waiting = ser.in_waiting
+    return bytes(ser.read(waiting)) if waiting else b""
 
 
 def is_port_error(exc: BaseException) -> bool:

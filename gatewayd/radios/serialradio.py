@@ -1,9 +1,11 @@
-"""The thin asyncio pump shared by the serial modules (iM871A, AMB8465, CUL).
+"""The thin asyncio layer shared by the serial modules (iM871A, AMB8465, iU891A, CUL).
 
 A module subclass supplies a pure framer, `configure()` (its command exchange, written with
 `request()`), and `to_frame()` (a framer item -> RadioFrame, or None for replies). This class
-owns the port, one reader task, the pending-reply waiters and a bounded frame queue: a slow
-consumer makes us drop (and count) frames, never block the port.
+owns the port (an asyncio protocol on pyserial-asyncio-fast's transport) and the pending-reply
+waiters: every read is framed in the transport's read callback, a reply completes its waiter
+and a telegram goes straight to run()'s `deliver` (delivery.Reception: held, bounded, while the
+module is configured), so a frame costs no task, queue or loop iteration.
 """
 
 from __future__ import annotations
@@ -13,20 +15,24 @@ import asyncio
 import collections
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import ClassVar, Generic, Protocol, TypeVar
 
 from gatewayd.radios.base import Lifecycle, ListenMode, RadioFrame, RadioLost
-from gatewayd.radios.serialport import close_serial, describe_port, is_port_error, open_serial
-from gatewayd.tasks import cancel_and_wait
+from gatewayd.radios.delivery import FrameSink, Reception
+from gatewayd.radios.serialport import (
+    SerialPort,
+    describe_port,
+    is_port_error,
+    open_serial,
+    read_waiting,
+)
 from gatewayd.wmbus.link import FrameFormat
 
 log = logging.getLogger(__name__)
 
 Item = TypeVar("Item")
-QUEUE_MAX = 1000
 MIN_TELEGRAM = 10  # C M M A A A A A A CI after the L field
-READ_SIZE = 4096
 
 
 class Framer(Protocol[Item]):
@@ -36,7 +42,7 @@ class Framer(Protocol[Item]):
 
 
 class SerialRadio(Lifecycle, abc.ABC, Generic[Item]):
-    """An open, configured serial module: `async with radio: async for f in radio.frames()`."""
+    """An open, configured serial module: `async with radio: await radio.run(deliver)`."""
 
     kind: ClassVar[str]
     baudrate: ClassVar[int]
@@ -48,12 +54,11 @@ class SerialRadio(Lifecycle, abc.ABC, Generic[Item]):
         self.framer = self.new_framer()
         self.counters: collections.Counter[str] = self.framer.counters  # one set per attempt
         self.info: dict[str, str] = {}  # what configure() learned (firmware, module type)
-        # frames, then (at the end) RadioLost, or any other exception: a bug, raised to the caller
-        self._queue: asyncio.Queue[RadioFrame | BaseException] = asyncio.Queue(QUEUE_MAX)
+        self._rx = Reception(self.counters)
         self._waiters: list[tuple[Callable[[Item], bool], asyncio.Future[Item]]] = []
-        self._writer: asyncio.StreamWriter | None = None
-        self._pump: asyncio.Task[None] | None = None
+        self._port: SerialPort | None = None
         self._lost: RadioLost | None = None
+        self.label = self.name  # each frame's `radio`
 
     @property
     def name(self) -> str:
@@ -75,43 +80,32 @@ class SerialRadio(Lifecycle, abc.ABC, Generic[Item]):
     # ---- lifecycle ----
 
     async def open(self) -> None:
-        reader, self._writer = await open_serial(self.device, self.baudrate)
-        self._pump = asyncio.create_task(self._read_loop(reader), name=f"read {self.name}")
+        self._port = await open_serial(self.device, self.baudrate, self._received, self._closed)
         await self.configure()
         log.debug("%s configured on %s: %s", self.kind, describe_port(self.device), self.info)
 
     async def aclose(self) -> None:
-        if self._pump is not None:
-            await cancel_and_wait(self._pump)
-            self._pump = None
-        while not self._queue.empty():  # heard, but nobody reads this radio any more
-            if isinstance(self._queue.get_nowait(), RadioFrame):
-                self.counters["frames_dropped_at_close"] += 1
-        if self._writer is not None:
-            await close_serial(self._writer)
-            self._writer = None
+        self._rx.close()  # heard, but nobody reads this radio any more
+        if self._port is not None:
+            port, self._port = self._port, None
+            await port.close()
 
-    async def frames(self) -> AsyncIterator[RadioFrame]:
-        while True:
-            item = await self._queue.get()
-            if isinstance(item, BaseException):
-                raise item
-            yield item
+    async def run(self, deliver: FrameSink) -> None:
+        """Every telegram to `deliver`, in the read callback that framed it; RadioLost when the
+        port goes, or what framing or `deliver` raised."""
+        await self._rx.run(deliver)
 
-    async def take_received(self) -> list[RadioFrame]:
-        """The frames queued and not yet handed out by frames(), without waiting for more: a
-        silence reset that fires as one arrives ends the wait for it, and it must still be
-        delivered. One loop iteration first, so that a chunk the port has already handed to the
-        reader task is framed too. What ends the queue (RadioLost, a bug) stays in it."""
-        await asyncio.sleep(0)
-        taken: list[RadioFrame] = []
-        while not self._queue.empty():
-            item = self._queue.get_nowait()
-            if not isinstance(item, RadioFrame):
-                self._queue.put_nowait(item)  # the only item left: it was queued last
-                break
-            taken.append(item)
-        return taken
+    def take_received(self) -> list[RadioFrame]:
+        """The frames held and the ones in what the port holds now, read without waiting: a
+        silence reset that fires as a frame arrives must still deliver it."""
+        if self._port is not None and self._rx.ended is None:
+            try:
+                data = read_waiting(self._port)
+            except Exception:  # the port is going: what it held is gone with it
+                data = b""
+            if data:
+                self._received(data)
+        return self._rx.take_held()
 
     def clean_frame(self, frame: bytes, rssi_dbm: float | None) -> RadioFrame | None:
         """A clean telegram (L first, no CRCs) as a RadioFrame; None (counted) when too short."""
@@ -124,7 +118,7 @@ class SerialRadio(Lifecycle, abc.ABC, Generic[Item]):
             link_mode=self.mode.link_mode,
             frame_format=FrameFormat.CLEAN,
             received_at=time.time(),
-            radio=self.name,
+            radio=self.label,
         )
 
     # ---- helpers for configure() ----
@@ -132,15 +126,16 @@ class SerialRadio(Lifecycle, abc.ABC, Generic[Item]):
     async def send(self, data: bytes) -> None:
         if self._lost is not None:
             raise self._lost
-        if self._writer is None:
+        if self._port is None:
             raise RadioLost(f"{self.name}: port not open")
         try:
-            self._writer.write(data)
-            await self._writer.drain()
+            await self._port.write(data)
         except Exception as exc:
             if is_port_error(exc):
                 raise RadioLost(f"{describe_port(self.device)}: write failed: {exc}") from exc
             raise
+        if self._lost is not None:
+            raise self._lost
 
     async def request(self, data: bytes, match: Callable[[Item], bool], what: str) -> Item:
         """Send `data` and wait for the first item that `match`es (registered before sending)."""
@@ -159,32 +154,33 @@ class SerialRadio(Lifecycle, abc.ABC, Generic[Item]):
         finally:
             self._waiters.remove(waiter)
 
-    # ---- the pump ----
+    # ---- the port's callbacks ----
 
-    async def _read_loop(self, reader: asyncio.StreamReader) -> None:
+    def _received(self, chunk: bytes) -> None:
+        if self._rx.ended is not None:
+            return
+        self.counters["reads"] += 1
         try:
-            while True:
-                chunk = await reader.read(READ_SIZE)
-                if not chunk:
-                    raise RadioLost(f"{describe_port(self.device)}: port closed")
-                self.counters["reads"] += 1
-                for item in self.framer.feed(chunk):
-                    self._dispatch(item)
-        except RadioLost as exc:
+            for item in self.framer.feed(chunk):
+                self._dispatch(item)
+        except Exception as exc:  # a bug (ours, or in what `deliver` called): raised by run()
             self._set_lost(exc)
-        except Exception as exc:
-            # A port error means the radio is lost; anything else is a bug, which frames() (or
-            # the pending request) raises as it is.
-            port = is_port_error(exc)
-            self._set_lost(RadioLost(f"{describe_port(self.device)}: {exc}") if port else exc)
+            if self._port is not None:
+                self._port.stop_reading()
+
+    def _closed(self, exc: Exception | None) -> None:
+        """The port closed under us (unplugged, or a read failed)."""
+        if exc is None:
+            self._set_lost(RadioLost(f"{describe_port(self.device)}: port closed"))
+        elif is_port_error(exc):
+            self._set_lost(RadioLost(f"{describe_port(self.device)}: {exc}"))
+        else:
+            self._set_lost(exc)
 
     def _dispatch(self, item: Item) -> None:
         frame = self.to_frame(item)
         if frame is not None:
-            try:
-                self._queue.put_nowait(frame)
-            except asyncio.QueueFull:
-                self.counters["frames_dropped_queue_full"] += 1
+            self._rx.deliver(frame)
             return
         for match, fut in self._waiters:
             if not fut.done() and match(item):
@@ -193,15 +189,10 @@ class SerialRadio(Lifecycle, abc.ABC, Generic[Item]):
         self.counters["unsolicited_replies"] += 1
 
     def _set_lost(self, exc: Exception) -> None:
+        if self._rx.ended is not None:
+            return
         self._lost = exc if isinstance(exc, RadioLost) else RadioLost(f"{self.name}: {exc!r}")
         for _match, fut in self._waiters:
             if not fut.done():
                 fut.set_exception(exc)
-        # The lost marker must reach frames() even when the queue is full of frames.
-        while True:
-            try:
-                self._queue.put_nowait(exc)
-                return
-            except asyncio.QueueFull:
-                self._queue.get_nowait()
-                self.counters["frames_dropped_queue_full"] += 1
+        self._rx.end(exc)

@@ -17,11 +17,12 @@ import collections
 import enum
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Protocol, TypeVar
 
 from gatewayd.errors import backoff_delay
 from gatewayd.radios.base import Radio, RadioConfigError, RadioFrame, RadioLost
+from gatewayd.radios.delivery import FrameSink, frames_from
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,11 @@ class SupervisedRadio(Radio, Protocol):
     @property
     def name(self) -> str: ...
 
+    def take_received(self) -> list[RadioFrame]:
+        """The frames heard and not yet delivered, what the port holds now included (read
+        without waiting): a silence reset is about to close the radio."""
+        ...
+
 
 class RadioState(enum.Enum):
     CONNECTING = "connecting"
@@ -44,12 +50,13 @@ class RadioState(enum.Enum):
 
 
 class RadioSupervisor:
-    """`async for frame in supervisor.frames()`: frames from whichever radio is currently up.
+    """`await supervisor.run(deliver)`: frames from whichever radio is currently up, each handed
+    to `deliver` in the callback that read it (delivery.py); or `async for frame in
+    supervisor.frames()`.
 
     fail_fast: until the radio has run once, raise a failure instead of retrying (a
     commissioning tool wants to say "no such port" at once; later losses are retried).
-    frames() ends only when the input ends (replay, stdin) or on a RadioConfigError, which it
-    raises.
+    run() returns only when the input ends (replay, stdin), and raises a RadioConfigError.
     """
 
     def __init__(
@@ -65,13 +72,15 @@ class RadioSupervisor:
     ) -> None:
         self.name = name
         self._rnd = rnd
-        self.silence_reset_s = silence_reset_s
+        self._silence_reset_s = silence_reset_s
+        self._silence: SilenceWatch | None = None
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
         self.fail_fast = fail_fast
         self.state = RadioState.STOPPED
         self.reason = ""
         self.info: dict[str, str] = {}
+        self.delivered = 0  # frames handed to the consumer
         self._factory = factory
         self._done: collections.Counter[str] = collections.Counter()
         self._current: SupervisedRadio | None = None
@@ -79,14 +88,28 @@ class RadioSupervisor:
         self.state_changed = asyncio.Event()  # set on every change (tests, status pages)
 
     @property
+    def silence_reset_s(self) -> float | None:
+        return self._silence_reset_s
+
+    @silence_reset_s.setter
+    def silence_reset_s(self, seconds: float | None) -> None:
+        self._silence_reset_s = seconds
+        if self._silence is not None:
+            self._silence.limit_changed()
+
+    @property
     def counters(self) -> collections.Counter[str]:
         """Our counters plus every radio attempt's framer and pump counters, summed."""
         total = collections.Counter(self._done)
+        total["frames"] = self.delivered
         if self._current is not None:
             total.update(self._current.counters)
         return total
 
-    async def frames(self) -> AsyncIterator[RadioFrame]:
+    def frames(self) -> AsyncGenerator[RadioFrame, None]:
+        return frames_from(self.run, self._done)
+
+    async def run(self, deliver: FrameSink) -> None:
         failures = 0  # in a row, since the radio last delivered a frame
         attempt = 0
         has_run = False
@@ -97,38 +120,34 @@ class RadioSupervisor:
                 self._done["reconnects"] += 1
             attempt += 1
             self._set(RadioState.CONNECTING, "opening")
+            delivered = self.delivered
             try:
                 async with radio:
                     self.info = dict(radio.info)
                     has_run = True
                     self._set(RadioState.RUNNING, _describe(radio.info))
-                    frames = radio.frames()
-                    silence = SilenceWatch(lambda: self.silence_reset_s)
+                    silence = self._silence = SilenceWatch(lambda: self._silence_reset_s)
+
+                    def heard(frame: RadioFrame, silent: SilenceWatch = silence) -> None:
+                        deliver(frame)
+                        self.delivered += 1
+                        silent.heard()
+
                     try:
-                        while True:
-                            try:
-                                frame = await silence.next(frames)
-                            except StopAsyncIteration:
-                                self._set(RadioState.STOPPED, "end of input")
-                                return
-                            except TimeoutError:
-                                self._done["silence_resets"] += 1
-                                # a frame queued as the timer fired: delivered, then the reset
-                                for frame in await _take_received(radio):
-                                    self._done["frames"] += 1
-                                    failures = 0
-                                    yield frame
-                                raise RadioLost(
-                                    f"no frame for {self.silence_reset_s:g} s (silence reset)"
-                                ) from None
-                            self._done["frames"] += 1
-                            failures = 0
-                            yield frame
+                        await silence.run(radio.run(heard))
+                    except TimeoutError:
+                        self._done["silence_resets"] += 1
+                        # heard as the timer fired (still in the port): delivered, then the reset
+                        for frame in radio.take_received():
+                            heard(frame)
+                        raise RadioLost(
+                            f"no frame for {self._silence_reset_s:g} s (silence reset)"
+                        ) from None
                     finally:
                         silence.close()
-                        aclose = getattr(frames, "aclose", None)
-                        if aclose is not None:
-                            await aclose()
+                        self._silence = None
+                    self._set(RadioState.STOPPED, "end of input")
+                    return
             except RadioConfigError as exc:
                 self._set(RadioState.STOPPED, str(exc), level=logging.ERROR)
                 raise
@@ -142,6 +161,8 @@ class RadioSupervisor:
             finally:
                 self._done.update(radio.counters)
                 self._current = None
+            if self.delivered != delivered:
+                failures = 0
             failures += 1
             delay = backoff_delay(failures, self.backoff_initial_s, self.backoff_max_s, self._rnd)
             self._set(RadioState.BACKOFF, reason, level=logging.WARNING, retry_s=delay)
@@ -168,63 +189,66 @@ class RadioSupervisor:
         log.log(level, "radio %s %s: %s%s", self.name, state.value, reason, retry, extra=extra)
 
 
-async def _take_received(radio: SupervisedRadio) -> list[RadioFrame]:
-    """The frames `radio` has queued and frames() has not handed out yet (none for a radio
-    that queues nothing: it reads as it is asked)."""
-    take: Callable[[], Awaitable[list[RadioFrame]]] | None = getattr(radio, "take_received", None)
-    return [] if take is None else await take()
-
-
 def _describe(info: dict[str, str]) -> str:
     return ", ".join(f"{k} {v}" for k, v in info.items()) or "configured"
 
 
 class SilenceWatch:
-    """`await watch.next(frames)`: the next frame, or TimeoutError once `seconds()` pass
-    without one (None: no limit), as `asyncio.timeout` around each wait would do, but with one
-    timer per silence period instead of one made, pushed on the loop's heap and cancelled per
-    frame (~7 us a frame)."""
+    """`await watch.run(aw)`: what `aw` returns, or TimeoutError once `seconds()` pass without
+    `heard()` (None: no limit). One timer per silence period, looked at when it is due, so a
+    frame costs one clock read, not a timer made, pushed on the loop's heap and cancelled."""
 
     def __init__(self, seconds: Callable[[], float | None]) -> None:
         self._seconds = seconds
         self._loop = asyncio.get_running_loop()
-        self._since = 0.0  # when the wait now running began
-        self._waiter: asyncio.Task[object] | None = None  # the task waiting for a frame
-        self._cancelling = 0
+        self._time = self._loop.time
+        self._last = 0.0  # when a frame was last heard, or the wait began
+        self._waiter: asyncio.Task[object] | None = None  # the task waiting in run()
         self._timer: asyncio.TimerHandle | None = None
         self._fired = False
 
-    async def next(self, frames: AsyncIterator[T]) -> T:
-        limit = self._seconds()
-        if limit is None:
-            return await anext(frames)
+    def heard(self) -> None:
+        self._last = self._time()
+
+    async def run(self, aw: Awaitable[T]) -> T:
         task = asyncio.current_task()
         assert task is not None
         self._fired = False
-        self._since = self._loop.time()
-        if self._timer is None:
-            self._timer = self._loop.call_at(self._since + limit, self._check)
-        self._waiter, self._cancelling = task, task.cancelling()
+        self._last = self._time()
+        self._waiter, cancelling = task, task.cancelling()
+        self.limit_changed()
         try:
-            frame = await anext(frames)
+            result = await aw
         except asyncio.CancelledError:
-            if self._fired and task.uncancel() <= self._cancelling:
+            if self._fired and task.uncancel() <= cancelling:
                 raise TimeoutError from None  # ours, not a cancel from outside
             raise
         finally:
             self._waiter = None
+            self.close()
         if self._fired:  # our cancel was swallowed on the way: take it back
             task.uncancel()
-        return frame
+        return result
+
+    def limit_changed(self) -> None:
+        """The limit may have changed: look again when the new one is due."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._arm()
+
+    def _arm(self) -> None:
+        limit = self._seconds()
+        if self._waiter is not None and limit is not None and not self._fired:
+            self._timer = self._loop.call_at(self._last + limit, self._check)
 
     def _check(self) -> None:
         self._timer = None
         limit, waiter = self._seconds(), self._waiter
         if waiter is None or limit is None:
-            return  # not waiting now: the next wait arms the timer again
-        due = self._since + limit
-        if self._loop.time() < due:  # frames came meanwhile: look again when this wait is due
-            self._timer = self._loop.call_at(due, self._check)
+            return
+        if self._time() < self._last + limit:  # heard meanwhile: look again when due
+            self._arm()
             return
         self._fired = True
         waiter.cancel()

@@ -13,25 +13,22 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import ipaddress
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 
 from gatewayd.radios.base import Lifecycle, ListenMode, RadioFrame, RadioLost
+from gatewayd.radios.delivery import FrameSink, Reception
 from gatewayd.radios.lines import LineSplitter
 from gatewayd.radios.replay import parse_line as parse_replay_line
 from gatewayd.radios.rtlwmbus import ALGORITHM_PREFIXES, MODES, RtlWmbusFramer
-from gatewayd.tasks import cancel_and_wait
 from gatewayd.wmbus.errors import FrameError
 from gatewayd.wmbus.link import FrameFormat
 
 log = logging.getLogger(__name__)
 
 LOOPBACK = ("127.0.0.0/8", "::1/128")
-QUEUE_MAX = 1000
-READ_SIZE = 4096
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -56,7 +53,7 @@ def parse_allow(allow: Iterable[str]) -> tuple[Network, ...]:
 
 
 class TcpRadio(Lifecycle):
-    """A listening socket; `frames()` yields what the allowed remote receivers send."""
+    """A listening socket; run() delivers what the allowed remote receivers send."""
 
     kind = "tcp"
 
@@ -81,17 +78,18 @@ class TcpRadio(Lifecycle):
         self.info: dict[str, str] = {}
         self._rtl = RtlWmbusFramer()
         self._rtl.counters = self.counters
-        self._queue: asyncio.Queue[RadioFrame] = asyncio.Queue(QUEUE_MAX)
+        self._rx = Reception(self.counters)
         self._server: asyncio.Server | None = None
-        self._clients: set[asyncio.Task[None]] = set()
+        self._clients: set[asyncio.Transport] = set()
 
     @property
     def name(self) -> str:
         return f"{self.kind}:{self.device}"
 
     async def open(self) -> None:
+        loop = asyncio.get_running_loop()
         try:
-            self._server = await asyncio.start_server(self._accept, self.host, self.port)
+            self._server = await loop.create_server(lambda: _Receiver(self), self.host, self.port)
         except OSError as exc:
             raise RadioLost(f"{self.name}: cannot listen: {exc.strerror or exc}") from exc
         allowed = ", ".join(str(n) for n in self.allow) or "nobody"
@@ -101,11 +99,16 @@ class TcpRadio(Lifecycle):
         if self._server is not None:
             self._server.close()
             self._server = None
-        await cancel_and_wait(*self._clients)
+        for client in list(self._clients):
+            client.close()
+        self._rx.close()
 
-    async def frames(self) -> AsyncIterator[RadioFrame]:
-        while True:
-            yield await self._queue.get()
+    async def run(self, deliver: FrameSink) -> None:
+        """Every telegram line's frame to `deliver`, in the read callback that split it."""
+        await self._rx.run(deliver)
+
+    def take_received(self) -> list[RadioFrame]:
+        return self._rx.take_held()
 
     # ---- connections ----
 
@@ -118,51 +121,34 @@ class TcpRadio(Lifecycle):
             ip = ip.ipv4_mapped
         return any(ip in net for net in self.allow)
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = writer.get_extra_info("peername") or ("?", 0)
-        address = str(peer[0])
+    def _accept(self, receiver: _Receiver, transport: asyncio.Transport) -> bool:
+        peer = transport.get_extra_info("peername") or ("?", 0)
+        address = receiver.address = str(peer[0])
         if not self._allowed(address):
-            self._refuse(writer, "refused_not_allowed", f"{address} is not on the allow-list")
-            return
+            self._refuse(transport, "refused_not_allowed", f"{address} is not on the allow-list")
+            return False
         if len(self._clients) >= self.max_connections:
-            self._refuse(writer, "refused_too_many", f"{address}: {self.max_connections} open")
-            return
-        task = asyncio.current_task()
-        assert task is not None
-        self._clients.add(task)
+            self._refuse(transport, "refused_too_many", f"{address}: {self.max_connections} open")
+            return False
+        self._clients.add(transport)
         self.counters["connections"] += 1
         log.info("%s: receiver %s connected", self.name, address)
-        try:
-            await self._read(reader, address)
-        finally:
-            self._clients.discard(task)
-            writer.close()
-            log.info("%s: receiver %s disconnected", self.name, address)
+        return True
 
-    def _refuse(self, writer: asyncio.StreamWriter, counter: str, why: str) -> None:
+    def _gone(self, transport: asyncio.Transport, address: str) -> None:
+        self._clients.discard(transport)
+        log.info("%s: receiver %s disconnected", self.name, address)
+
+    def _refuse(self, transport: asyncio.Transport, counter: str, why: str) -> None:
         first = not self.counters[counter]
         self.counters[counter] += 1
         log.log(logging.WARNING if first else logging.DEBUG, "%s: refused %s", self.name, why)
-        writer.close()
-
-    async def _read(self, reader: asyncio.StreamReader, address: str) -> None:
-        lines = LineSplitter(self.max_line)
-        lines.counters = self.counters
-        with contextlib.suppress(ConnectionError):
-            while chunk := await reader.read(READ_SIZE):
-                for line in lines.feed(chunk):
-                    self._line(line, address)
-            for line in lines.flush():
-                self._line(line, address)
+        transport.close()
 
     def _line(self, line: str, address: str) -> None:
         frame = self.parse(line, address)
-        if frame is None:
-            return
-        try:
-            self._queue.put_nowait(frame)
-        except asyncio.QueueFull:
-            self.counters["frames_dropped_queue_full"] += 1
+        if frame is not None:
+            self._rx.deliver(frame)
 
     def parse(self, line: str, address: str) -> RadioFrame | None:
         """One line from `address`: an rtl_wmbus line or a replay line; None when it is not one
@@ -188,3 +174,43 @@ class TcpRadio(Lifecycle):
         return RadioFrame(
             t.frame, t.rssi_dbm, self.mode.link_mode, t.frame_format, time.time(), source
         )
+
+
+class _Receiver(asyncio.Protocol):
+    """One remote receiver's connection: its lines split and parsed as they are read."""
+
+    def __init__(self, radio: TcpRadio) -> None:
+        self.radio = radio
+        self.address = "?"
+        self.transport: asyncio.Transport | None = None
+        self.lines = LineSplitter(radio.max_line)
+        self.lines.counters = radio.counters
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        if self.radio._accept(self, transport):
+            self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if self.transport is None:
+            return
+        try:
+            for line in self.lines.feed(data):
+                self.radio._line(line, self.address)
+        except Exception as exc:  # a bug, or what `deliver` raised: run() raises it
+            self.radio._rx.end(exc)
+            self.transport.close()
+
+    def eof_received(self) -> bool:
+        if self.transport is not None:
+            try:
+                for line in self.lines.flush():
+                    self.radio._line(line, self.address)
+            except Exception as exc:
+                self.radio._rx.end(exc)
+        return False  # close
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.transport is not None:
+            self.radio._gone(self.transport, self.address)
+            self.transport = None

@@ -55,3 +55,8 @@ def feed_all(make: Callable[[], Any], chunks: Iterable[bytes]) -> tuple[list[Any
     for c in chunks:
         out.extend(framer.feed(c))
     return out, framer
+
+
+def rtl_line(frame: bytes, mode: str = "C1") -> bytes:
+    """An rtl_wmbus output line for a clean frame, both checks passed."""
+    return f"{mode};1;1;2020-01-23 10:25:13.000;97;148;76348799;0x{frame.hex()}\n".encode()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from gatewayd.radios.group import RadioGroup
 from gatewayd.radios.registry import open_radio
 from gatewayd.radios.supervisor import RadioState
 from tests.radios.helpers import wait_until
-from tests.radios.streams import K1, K2
+from tests.radios.streams import K1, K2, rtl_line
 
 
 def _load(tmp_path: Path, text: str) -> Config:
@@ -127,3 +128,63 @@ async def test_one_radio_passes_frames_at_once() -> None:
         async with contextlib.aclosing(group.frames()) as frames:
             frame = await anext(frames)
     assert group.merge_window_s == 0 and frame.heard_by == ()
+
+
+async def test_a_frame_in_its_merge_window_when_the_group_stops_is_delivered(
+    tmp_path: Path,
+) -> None:
+    """Stopping the daemon cancels the group; a frame still waiting for copies was heard and
+    goes on to the pipeline then, not with the group."""
+    fifos = [tmp_path / "a.fifo", tmp_path / "b.fifo"]
+    for fifo in fifos:
+        os.mkfifo(fifo)
+    group = RadioGroup(
+        [open_radio("rtlwmbus", str(f), label=f.stem) for f in fifos], merge_window_s=60.0
+    )
+    got: list[RadioFrame] = []
+    task = asyncio.create_task(group.run(got.append))
+    writers: list[int] = []
+    try:
+        await wait_until(lambda: group.state is RadioState.RUNNING)
+        await wait_until(lambda: all(s.state is RadioState.RUNNING for s in group.supervisors))
+        for fifo in fifos:
+            writers.append(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            os.write(writers[-1], rtl_line(K1))
+        await wait_until(lambda: group.merged == 1)  # both heard it; the window is still open
+        assert got == []
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        for fd in writers:
+            os.close(fd)
+    assert [(f.frame, sorted(f.heard_by)) for f in got] == [(K1, ["a", "b"])]
+
+
+async def test_merged_frames_are_delivered_by_the_window_timer_not_a_task(
+    tmp_path: Path,
+) -> None:
+    fifos = [tmp_path / "a.fifo", tmp_path / "b.fifo"]
+    for fifo in fifos:
+        os.mkfifo(fifo)
+    group = RadioGroup([open_radio("rtlwmbus", str(f), label=f.stem) for f in fifos])
+    got: list[tuple[RadioFrame, object]] = []
+    task = asyncio.create_task(group.run(lambda f: got.append((f, asyncio.current_task()))))
+    writers: list[int] = []
+    try:
+        await wait_until(lambda: all(s.state is RadioState.RUNNING for s in group.supervisors))
+        for fifo in fifos:
+            writers.append(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        os.write(writers[0], rtl_line(K1) + rtl_line(K2))
+        os.write(writers[1], rtl_line(K1))
+        await wait_until(lambda: len(got) == 2)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        for fd in writers:
+            os.close(fd)
+    assert [(f.frame, sorted(f.heard_by), t) for f, t in got] == [
+        (K1, ["a", "b"], None),
+        (K2, ["a"], None),
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -232,3 +234,24 @@ async def test_per_frame_rssi() -> None:
             await consumer.close()
     # iM871A RSSI: 0.5·100 − 122.5 = −72.5 dBm; raw ≥ 230 is reported as 0 dBm
     assert [(f.frame, f.rssi_dbm) for f in got] == [(K1, -72.5), (K2, 0.0)]
+
+
+@pytest.mark.parametrize(("kind", "sim_cls", "dbm", "fmt"), MODULES, ids=IDS)
+async def test_frames_are_delivered_in_the_port_read_callback_not_in_a_task(
+    kind: str, sim_cls: type[PtySimulator], dbm: float, fmt: FrameFormat
+) -> None:
+    """Each telegram goes to run()'s deliver inside the serial transport's read callback: no
+    task, queue or loop iteration between the read and the consumer."""
+    async with sim_cls(rate=0) as sim:
+        sup = open_radio(kind, sim.device_path, "c1")
+        got: list[tuple[bytes, object]] = []
+        task = asyncio.create_task(sup.run(lambda f: got.append((f.frame, asyncio.current_task()))))
+        try:
+            await wait_state(sup, RadioState.RUNNING)
+            sim.send(K1, K2)
+            await wait_until(lambda: len(got) == 2)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    assert got == [(K1, None), (K2, None)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import socket
@@ -161,3 +162,19 @@ async def test_gatewayd_listen_on_a_tcp_radio() -> None:
             await proc.wait()
     assert proc.returncode == 0
     assert (line["id"], line["hex"], line["rssi_dbm"]) == ("76348799", K1.hex().upper(), -60.0)
+
+
+async def test_lines_are_delivered_in_the_connection_read_callback_not_in_a_task() -> None:
+    port = free_port()
+    sup = open_radio("tcp", f"127.0.0.1:{port}", "c1")
+    got: list[tuple[bytes, object]] = []
+    task = asyncio.create_task(sup.run(lambda f: got.append((f.frame, asyncio.current_task()))))
+    try:
+        await wait_state(sup, RadioState.RUNNING)
+        await _send(port, f"{K1.hex()}\n{K2.hex()}\n".encode())
+        await wait_until(lambda: len(got) == 2)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert got == [(K1, None), (K2, None)]

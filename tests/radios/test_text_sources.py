@@ -151,10 +151,8 @@ async def test_a_pipe_is_read_in_chunks_not_in_256_kib_allocations(
             return
 
     async with src:
-        reader = src._reader
-        assert reader is not None
-        transport = src._transport if kind == "fifo" else reader._transport  # type: ignore[attr-defined]
-        assert transport.max_size == CHUNK  # type: ignore[union-attr]
+        assert src._pipe is not None
+        assert src._pipe.transport.max_size == CHUNK  # type: ignore[union-attr]
         await asyncio.to_thread(write)
         got = b""
         while not got.endswith(b"\n"):  # and the line still arrives whole
