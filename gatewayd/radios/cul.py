@@ -135,7 +135,7 @@ class CulRadio(SerialRadio[CulTelegram | CulText]):
         if isinstance(item, CulText):
             return None
         # bY is only ever C1 frame B; a plain b line is whatever mode we listen in.
-        link_mode = LinkMode.C1 if item.frame_format is FrameFormat.B else self.mode.link_mode
+        link_mode = LinkMode.C1 if item.frame_format is FrameFormat.B else self.link_mode
         return RadioFrame(
             frame=item.frame,
             rssi_dbm=None if item.rssi_raw is None else rssi_dbm(item.rssi_raw),

@@ -59,6 +59,7 @@ class SerialRadio(Lifecycle, abc.ABC, Generic[Item]):
         self._port: SerialPort | None = None
         self._lost: RadioLost | None = None
         self.label = self.name  # each frame's `radio`
+        self.link_mode = mode.link_mode  # each frame's, when the module does not say
 
     @property
     def name(self) -> str:
@@ -115,7 +116,7 @@ class SerialRadio(Lifecycle, abc.ABC, Generic[Item]):
         return RadioFrame(
             frame=frame,
             rssi_dbm=rssi_dbm,
-            link_mode=self.mode.link_mode,
+            link_mode=self.link_mode,
             frame_format=FrameFormat.CLEAN,
             received_at=time.time(),
             radio=self.label,
