@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pty
+import sys
 import time
+import tty
 from pathlib import Path
 
 import pytest
@@ -14,7 +17,7 @@ from gatewayd.radios.registry import open_radio
 from gatewayd.radios.supervisor import RadioState
 from gatewayd.radios.textsource import CHUNK, TextSource
 from tests.radios.helpers import Consumer, wait_until
-from tests.radios.streams import DATA, K1, O1
+from tests.radios.streams import DATA, K1, O1, rtl_line
 
 
 async def test_rtlwmbus_from_a_spawned_pipeline_restarts_when_it_exits() -> None:
@@ -158,3 +161,37 @@ async def test_a_pipe_is_read_in_chunks_not_in_256_kib_allocations(
         while not got.endswith(b"\n"):  # and the line still arrives whole
             got += await asyncio.wait_for(src.read(), 10)
     assert got == line
+
+
+async def test_a_read_error_on_the_stream_is_a_lost_radio_and_retried(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """rtl_wmbus output on stdin, here a pty's master side: when the other side goes, reading
+    fails with EIO. That is a lost radio, retried after the backoff, not an OSError out of
+    run()."""
+    master, slave = pty.openpty()
+    tty.setraw(slave)
+
+    class Stdin:  # what the daemon's stdin is: this pty
+        def fileno(self) -> int:
+            return master
+
+    monkeypatch.setattr(sys, "stdin", Stdin())
+    sup = open_radio("rtlwmbus", "-", "c1", backoff_initial_s=60)
+    consumer = Consumer(sup)
+    try:
+        await wait_until(lambda: sup.state is RadioState.RUNNING)
+        os.write(slave, rtl_line(K1))
+        (f,) = await consumer.take(1)
+        os.close(slave)  # the writer's side gone: the next read is EIO
+        slave = -1
+        await wait_until(lambda: sup.counters["radio_lost"] >= 1)
+        reason, running = sup.reason, not consumer.task.done()
+    finally:
+        await consumer.close()
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+    assert f.frame == K1
+    assert running  # still supervised: nothing raised to the consumer
+    assert "read failed" in reason and "Input/output error" in reason
