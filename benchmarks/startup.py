@@ -11,12 +11,12 @@ cpu.cfs_quota_us, whichever the machine has; needs root) to stand in for a Pi Ze
 `--mqtt` adds an [mqtt] section (to a port where no broker listens: the sink starts and
 retries in the background, as on a site whose broker is down). `--journal`: as under systemd,
 logging goes to journald at level info (the journal handler and the readings' journal sink are
-loaded, and the start-up lines sent); the benchmark takes the datagrams itself on
-/run/systemd/journal/socket (root, and only where no journald is running), so nothing is
-written anywhere. `--restart`: every measured start finds the state dir that the one before
-left (the outbox, ha-announced.json, meters.json), as when a site restarts; by default each
-start is a first one, on an empty state dir. Prints one line per N: the median and the worst
-of the runs.
+loaded, and the start-up lines sent); the daemon runs in a mount namespace of its own where
+/run/systemd/journal is a directory of the benchmark's, whose socket the benchmark reads (root),
+so nothing reaches a journal and a journald running here is left alone. `--restart`: every
+measured start finds the state dir that the one before left (the outbox, ha-announced.json,
+meters.json), as when a site restarts; by default each start is a first one, on an empty state
+dir. Prints one line per N: the median and the worst of the runs.
 
 An installed package has its bytecode (pip writes the .pyc files); a checkout run with
 PYTHONDONTWRITEBYTECODE=1 compiles every module at every start. By default the daemon runs as
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -41,20 +42,36 @@ from collections.abc import Iterator
 from pathlib import Path
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-JOURNAL_SOCKET = Path("/run/systemd/journal/socket")
+JOURNAL_DIR = Path("/run/systemd/journal")  # where libsystemd sends: its "socket" in there
+CLONE_NEWNS = 0x00020000
+MS_BIND, MS_REC, MS_PRIVATE = 0x1000, 0x4000, 0x40000
 
 
 class JournalReceiver:
-    """Stands in for journald: takes the daemon's datagrams on its socket and counts them."""
+    """Stands in for journald: a socket in a directory of ours, which the daemon sees as
+    /run/systemd/journal (`enter()`, run in the daemon's process before its exec); counts the
+    datagrams."""
 
-    def __init__(self) -> None:
-        if JOURNAL_SOCKET.exists():
-            raise SystemExit(f"--journal: {JOURNAL_SOCKET} exists (a journald is running here)")
-        JOURNAL_SOCKET.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        directory.mkdir()
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self._sock.bind(str(JOURNAL_SOCKET))
+        self._sock.bind(str(directory / "socket"))
         self.lines = 0
+        self._libc = ctypes.CDLL(None, use_errno=True)
+        JOURNAL_DIR.mkdir(parents=True, exist_ok=True)  # the mount point
         threading.Thread(target=self._run, daemon=True).start()
+
+    def enter(self) -> None:
+        """In the child: a mount namespace of its own, our directory over JOURNAL_DIR."""
+        libc = self._libc
+        if (
+            libc.unshare(CLONE_NEWNS) != 0
+            or libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0
+            or libc.mount(bytes(self.directory), bytes(JOURNAL_DIR), None, MS_BIND, None) != 0
+        ):
+            err = ctypes.get_errno()
+            raise OSError(err, f"--journal: mount namespace: {os.strerror(err)}")
 
     def _run(self) -> None:
         with contextlib.suppress(OSError):
@@ -64,7 +81,6 @@ class JournalReceiver:
 
     def close(self) -> None:
         self._sock.close()
-        JOURNAL_SOCKET.unlink(missing_ok=True)
 
 
 def write_config(tmp: Path, state: Path, meters: int, mqtt: bool, journal: bool) -> Path:
@@ -117,7 +133,12 @@ def cpu_seconds(pid: int) -> float:
 
 
 def one_run(
-    meters: int, group: Path | None, args: argparse.Namespace, pycache: str | None, state: Path
+    meters: int,
+    group: Path | None,
+    args: argparse.Namespace,
+    pycache: str | None,
+    state: Path,
+    journal: JournalReceiver | None = None,
 ) -> tuple[float, float]:
     """(seconds exec -> READY=1, the daemon's CPU seconds at READY)."""
     with tempfile.TemporaryDirectory(prefix="gatewayd-startup-") as tmpname:
@@ -139,6 +160,8 @@ def one_run(
         def enter_group() -> None:
             if procs is not None:
                 procs.write_text(f"{os.getpid()}\n")
+            if journal is not None:
+                journal.enter()
 
         start = time.monotonic()
         proc = subprocess.Popen(
@@ -198,20 +221,20 @@ def main() -> int:
         cpu_cgroup(args.cpu_quota) as group,
         contextlib.ExitStack() as stack,
     ):
-        journal = JournalReceiver() if args.journal else None
+        journal = JournalReceiver(Path(state_dir) / "journal") if args.journal else None
         if journal is not None:
             stack.callback(journal.close)
         pycache = None if args.no_bytecode else pycache_dir
         if pycache is not None:  # writes the bytecode
-            one_run(3, None, args, pycache, Path(state_dir) / "warm-up")
+            one_run(3, None, args, pycache, Path(state_dir) / "warm-up", journal)
         for meters in args.meters:
             state = Path(state_dir) / f"{meters}"
             if args.restart:  # the first start makes the state the measured ones find
-                one_run(meters, None, args, pycache, state)
+                one_run(meters, None, args, pycache, state, journal)
             runs = []
             for i in range(args.repeat):
                 run_state = state if args.restart else state.with_name(f"{meters}-{i}")
-                runs.append(one_run(meters, group, args, pycache, run_state))
+                runs.append(one_run(meters, group, args, pycache, run_state, journal))
             ready = [r for r, _ in runs]
             cpu = [c for _, c in runs]
             print(

@@ -57,6 +57,9 @@ sys.exit(main(sys.argv[2:]))
 """
 DRIVER_MODULES = {f"gatewayd.meters.{e.module}" for e in DRIVERS}
 UNUSED = {"paho", "dbus_fast", "gatewayd.sinks.mqtt", "gatewayd.sinks.ble", "serial"}
+# Not needed to get there: shutil (with zlib, bz2 and lzma; argparse looks the terminal width up
+# through it) and tempfile (the atomic writes, ha-announced.json among them before READY=1).
+NOT_FOR_READY = {"shutil", "tempfile", "bz2", "lzma"}
 # The decode side and the radios: imported after READY=1. (The driver registry's table is
 # loaded before, to check a configured driver name.)
 AFTER_READY = {
@@ -176,6 +179,7 @@ def test_start_up_imports_only_what_the_config_uses(tmp_path: Path) -> None:
         after_one = daemon.modules_now()
     assert "gatewayd.daemon.app" in at_ready  # the list is the daemon's own
     assert loaded(at_ready, UNUSED) == set()
+    assert loaded(at_ready, NOT_FOR_READY) == set()
     # a meter that names its driver does not import it before its first telegram
     assert at_ready & DRIVER_MODULES == set()
     assert "gatewayd.meters.driver" not in at_ready
@@ -231,6 +235,8 @@ def test_ready_means_the_outbox_is_open_and_the_listen_socket_bound(tmp_path: Pa
     assert meters_layer == {"gatewayd.meters.registry", "gatewayd.meters.modules"}
     no_ha = {"gatewayd.sinks.mqtt.discovery", "gatewayd.sinks.mqtt.ha_gateway"}
     assert daemon.at_ready & no_ha == set()  # ha_discovery is off
+    assert loaded(daemon.at_ready, NOT_FOR_READY) == set()
+    assert (state / "ha-announced.json").exists()  # written before READY=1, without tempfile
     assert "paho.mqtt.client" in after_one
     assert damaged_at_ready == ["meters.json"]  # not read yet at READY=1
     assert hello["gateway"] == "lazy" and hello["listen"] == 1
