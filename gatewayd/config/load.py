@@ -33,6 +33,7 @@ from gatewayd.config.schema import RADIO_COMMON_KEYS, RADIO_KIND_KEYS, Config, R
 from gatewayd.config.secrets import Key, Secret
 from gatewayd.config.sections import (
     COMMIT_WINDOW_MAX_MS,
+    READ_INTERVAL_MAX_MS,
     BleSecurity,
     BleSettings,
     DebugSettings,
@@ -257,6 +258,9 @@ def _radio(t: Table) -> RadioSettings:
         device=t.string("device", d.device),
         mode=t.member("mode", ListenMode, d.mode),
         silence_reset_s=t.number("silence_reset_s", d.silence_reset_s, minimum=0),
+        read_interval_ms=t.integer(
+            "read_interval_ms", d.read_interval_ms, minimum=0, maximum=READ_INTERVAL_MAX_MS
+        ),
         name=t.pattern("name", _RADIO_NAME, "letters, digits, '_', '.', ':', '-' (1-64)", d.name)
         if "name" in t
         else "",

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from gatewayd.config.reader import ConfigError
 from gatewayd.config.sections import (
+    READ_INTERVAL_MS,
     BleSettings,
     DebugSettings,
     DedupSettings,
@@ -55,6 +56,7 @@ class RadioSettings:
     device: str = "/dev/wmbus0"
     mode: ListenMode = ListenMode.C1
     silence_reset_s: float = 600.0
+    read_interval_ms: int = READ_INTERVAL_MS  # read at most this often: a batch per read
     name: str = ""  # how logs and stats name it; "" = KIND:DEVICE
     c1_frame: Literal["a", "b"] = "b"  # im871a only: the C1 frame format asked for in mode c1
     allow: tuple[str, ...] = ("127.0.0.0/8", "::1/128")  # tcp only: who may connect
@@ -79,7 +81,7 @@ class RadioSettings:
 
 
 # The keys every [radio] / [[radios]] table takes, and those only some kinds take.
-RADIO_COMMON_KEYS = ("kind", "device", "mode", "silence_reset_s", "name")
+RADIO_COMMON_KEYS = ("kind", "device", "mode", "silence_reset_s", "read_interval_ms", "name")
 RADIO_KIND_KEYS: dict[str, tuple[str, ...]] = {
     "im871a": ("c1_frame",),
     "tcp": ("allow", "max_connections", "max_line"),

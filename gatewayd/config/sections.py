@@ -22,6 +22,8 @@ from gatewayd.config.secrets import Key, Secret
 __all__ = [
     "COMMIT_WINDOW_MAX_MS",
     "COMMIT_WINDOW_MS",
+    "READ_INTERVAL_MAX_MS",
+    "READ_INTERVAL_MS",
     "BleSecurity",
     "BleSettings",
     "DebugSettings",
@@ -48,9 +50,13 @@ BleSecurity = Literal["authenticated", "encrypted"]
 
 _INTERNAL: Final = {"internal": True}
 # [mqtt] commit_window_ms: readings that arrive within it of the oldest one not yet on disk
-# share one outbox commit (one fsync).
-COMMIT_WINDOW_MS: Final = 20
+# share one outbox commit (one fsync). 0: what one read of the radio brought is one commit.
+COMMIT_WINDOW_MS: Final = 0
 COMMIT_WINDOW_MAX_MS: Final = 1000
+# [radio] read_interval_ms: the radio is read at most this often; what it hears in between
+# waits in the port's buffer and goes through as one batch (one commit).
+READ_INTERVAL_MS: Final = 50
+READ_INTERVAL_MAX_MS: Final = 1000
 _TOPIC_FORBIDDEN: Final = "+#\0"
 
 

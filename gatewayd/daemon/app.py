@@ -267,6 +267,7 @@ class Daemon:
                         r.device,
                         r.mode,
                         silence_reset_s=r.silence_reset_s or None,
+                        read_interval_s=r.read_interval_ms / 1000,
                         label=r.label,
                         **r.options(),
                     )

@@ -6,11 +6,13 @@ in order, to every other sink (stdout, journal, BLE). So anything a sink has sho
 and will reach the broker after a crash or a power cut.
 
 Group commit: a commit starts once the oldest reading waiting has waited `window_s` ([mqtt]
-commit_window_ms), so readings that arrive within it share one transaction and one fsync
-(frames come one by one from the radio: at 100 readings/s a 20 ms window commits ~2 at a
-time instead of one). The window bounds what each reading waits for the disk beyond the commit
-itself; a power cut loses at most the readings of a window not yet committed (accepted means
-committed: no sink has seen them, and a meter repeats its reading within seconds).
+commit_window_ms), so readings that arrive within it share one transaction and one fsync.
+With the default 0 the commit starts right after the loop callback that accepted the reading:
+the telegrams one read of the radio brought ([radio] read_interval_ms gathers them: at 100
+readings/s, every 50 ms, ~5 at a time) share one commit. The window bounds what each reading
+waits for the disk beyond the commit itself; a power cut loses at most the readings not yet
+committed (accepted means committed: no sink has seen them, and a meter repeats its reading
+within seconds).
 
 When the commit fails (disk full, I/O error), the batch stays queued in memory, in order, and
 is retried every `retry_s` until it fits; readings past `max_waiting` are dropped oldest first

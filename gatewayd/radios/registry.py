@@ -69,6 +69,7 @@ def open_radio(
     backoff_max_s: float = 60.0,
     fail_fast: bool = False,
     label: str = "",
+    read_interval_s: float = 0.0,
     **options: Any,
 ) -> RadioSupervisor:
     """A supervised radio: `await open_radio(...).run(deliver)`, or `async for frame in
@@ -76,7 +77,8 @@ def open_radio(
 
     Arguments are checked now (RadioConfigError); the port is opened when run() starts.
     silence_reset_s is ignored for kinds that may legitimately be quiet (replay, tcp). label:
-    how logs and stats name it (default KIND:DEVICE).
+    how logs and stats name it (default KIND:DEVICE). read_interval_s: the radio is read at
+    most this often, a batch of telegrams a read (radios/pacing.py; serial modules and pipes).
     """
     name = canonical_kind(kind)
     make_radio(name, device, mode, **options)  # validate now, not at the first attempt
@@ -87,4 +89,5 @@ def open_radio(
         backoff_initial_s=backoff_initial_s,
         backoff_max_s=backoff_max_s,
         fail_fast=fail_fast,
+        read_interval_s=read_interval_s,
     )

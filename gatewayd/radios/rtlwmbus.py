@@ -121,7 +121,7 @@ class RtlWmbusRadio(TextSourceRadio):
             for t in self.framer.feed(chunk):
                 deliver(self._frame(t))
 
-        await self._source.stream(on_data)
+        await self._source.stream(on_data, interval_s=self.read_interval_s)
         for t in self.framer.flush():
             deliver(self._frame(t))
         reason = await self._source.end_reason()

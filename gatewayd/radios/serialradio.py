@@ -20,6 +20,7 @@ from typing import ClassVar, Generic, Protocol, TypeVar
 
 from gatewayd.radios.base import Lifecycle, ListenMode, RadioFrame, RadioLost
 from gatewayd.radios.delivery import FrameSink, Reception
+from gatewayd.radios.pacing import ReadPacer
 from gatewayd.radios.serialport import (
     SerialPort,
     describe_port,
@@ -45,6 +46,7 @@ class SerialRadio(Lifecycle, abc.ABC, Generic[Item]):
     """An open, configured serial module: `async with radio: await radio.run(deliver)`."""
 
     kind: ClassVar[str]
+    read_interval_s = 0.0  # [radio] read_interval_ms (the supervisor sets it); pacing.py
     baudrate: ClassVar[int]
 
     def __init__(self, device: str, mode: ListenMode, *, reply_timeout_s: float = 1.0) -> None:
@@ -57,6 +59,7 @@ class SerialRadio(Lifecycle, abc.ABC, Generic[Item]):
         self._rx = Reception(self.counters)
         self._waiters: list[tuple[Callable[[Item], bool], asyncio.Future[Item]]] = []
         self._port: SerialPort | None = None
+        self._pacer: ReadPacer | None = None  # while run() runs
         self._lost: RadioLost | None = None
         self.label = self.name  # each frame's `radio`
         self.link_mode = mode.link_mode  # each frame's, when the module does not say
@@ -94,7 +97,14 @@ class SerialRadio(Lifecycle, abc.ABC, Generic[Item]):
     async def run(self, deliver: FrameSink) -> None:
         """Every telegram to `deliver`, in the read callback that framed it; RadioLost when the
         port goes, or what framing or `deliver` raised."""
-        await self._rx.run(deliver)
+        pacer = self._pacer = ReadPacer(
+            self.read_interval_s, still_wanted=lambda: self._rx.ended is None
+        )
+        try:
+            await self._rx.run(deliver)
+        finally:
+            pacer.cancel()
+            self._pacer = None
 
     def take_received(self) -> list[RadioFrame]:
         """The frames held and the ones in what the port holds now, read without waiting: a
@@ -168,6 +178,9 @@ class SerialRadio(Lifecycle, abc.ABC, Generic[Item]):
             self._set_lost(exc)
             if self._port is not None:
                 self._port.stop_reading()
+            return
+        if self._pacer is not None and not self._waiters and self._port is not None:
+            self._pacer.after_read(self._port.transport)  # a batch per read (pacing.py)
 
     def _closed(self, exc: Exception | None) -> None:
         """The port closed under us (unplugged, or a read failed)."""

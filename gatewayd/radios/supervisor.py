@@ -68,9 +68,11 @@ class RadioSupervisor:
         backoff_initial_s: float = 1.0,
         backoff_max_s: float = 60.0,
         fail_fast: bool = False,
+        read_interval_s: float = 0.0,
         rnd: Callable[[], float] = random.random,
     ) -> None:
         self.name = name
+        self.read_interval_s = read_interval_s  # given to each radio that paces its reads
         self._rnd = rnd
         self._silence_reset_s = silence_reset_s
         self._silence: SilenceWatch | None = None
@@ -115,6 +117,8 @@ class RadioSupervisor:
         has_run = False
         while True:
             radio = self._factory()
+            if self.read_interval_s and hasattr(radio, "read_interval_s"):
+                radio.read_interval_s = self.read_interval_s  # radios/pacing.py
             self._current = radio
             if attempt:
                 self._done["reconnects"] += 1

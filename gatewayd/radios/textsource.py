@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import BinaryIO
 
 from gatewayd.radios.base import Lifecycle, RadioLost
+from gatewayd.radios.pacing import ReadPacer
 
 CHUNK = 65536
 
@@ -48,6 +49,7 @@ class _PipeReader(asyncio.Protocol):
         self.ended = False  # end of the stream seen
         self.error: BaseException | None = None  # the read failed, or on_data raised
         self.waiter: asyncio.Future[None] | None = None
+        self.pacer: ReadPacer | None = None  # while pushing: reading pauses after each chunk
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.ReadTransport)
@@ -61,6 +63,9 @@ class _PipeReader(asyncio.Protocol):
             except Exception as exc:  # the consumer's: stream() raises it
                 self.on_data = None
                 self.fail(exc)
+                return
+            if self.pacer is not None:
+                self.pacer.after_read(self.transport)
             return
         self.chunks.append(data)
         self.pause()
@@ -151,9 +156,10 @@ class TextSource(Lifecycle):
             raise
         _small_reads(transport)
 
-    async def stream(self, on_data: Callable[[bytes], None]) -> None:
+    async def stream(self, on_data: Callable[[bytes], None], *, interval_s: float = 0.0) -> None:
         """on_data(chunk) for every chunk, as it is read; returns at the end of the stream.
-        What on_data raises ends the stream and is raised here."""
+        What on_data raises ends the stream and is raised here. interval_s: after each chunk,
+        reading pauses that long, so what comes meanwhile is one chunk (pacing.py)."""
         if self._file is not None:
             while chunk := await self.read():
                 on_data(chunk)
@@ -163,12 +169,17 @@ class TextSource(Lifecycle):
         while pipe.chunks:  # read before anyone streamed
             on_data(pipe.chunks.popleft())
         pipe.on_data = on_data
+        pipe.pacer = ReadPacer(
+            interval_s, still_wanted=lambda: pipe.on_data is not None and pipe.error is None
+        )
         pipe.resume()
         try:
             while not pipe.ended and pipe.error is None:
                 await pipe.wait()
         finally:
             pipe.on_data = None
+            pipe.pacer.cancel()
+            pipe.pacer = None
         if pipe.error is not None:
             raise pipe.error
 
@@ -236,6 +247,7 @@ class TextSourceRadio(Lifecycle):
     kind: str
     device: str
     _source: TextSource
+    read_interval_s = 0.0  # [radio] read_interval_ms (the supervisor sets it); pacing.py
 
     @property
     def name(self) -> str:

@@ -129,10 +129,13 @@ def test_defaults_and_absent_sinks(tmp_path: Path) -> None:
         900.0,
     )
     assert c.mqtt is None and c.ble is None and c.meters == ()
+    assert c.radio.read_interval_ms == 50  # a batch of telegrams a read (radios/pacing.py)
     c = load_config(write(tmp_path, "[mqtt]\n"), credentials_dir=None)
+    assert c.mqtt is not None and c.mqtt.commit_window_ms == 0  # a read is one commit
+    c = load_config(write(tmp_path, "[mqtt]\ncommit_window_ms = 20\n"), credentials_dir=None)
     assert c.mqtt is not None and c.mqtt.commit_window_ms == 20
-    c = load_config(write(tmp_path, "[mqtt]\ncommit_window_ms = 0\n"), credentials_dir=None)
-    assert c.mqtt is not None and c.mqtt.commit_window_ms == 0
+    c = load_config(write(tmp_path, "[radio]\nread_interval_ms = 0\n"), credentials_dir=None)
+    assert c.radio.read_interval_ms == 0
     c = load_config(write(tmp_path, "[ble]\nenabled = false\n"), credentials_dir=None)
     assert c.ble is None
 
@@ -279,7 +282,15 @@ def test_bad_toml(tmp_path: Path) -> None:
         (
             "[radio]\ndevise = 1\n",
             "radio.devise: expected one of c1_frame, device, kind, mode, name, "
-            "silence_reset_s, found an unknown key",
+            "read_interval_ms, silence_reset_s, found an unknown key",
+        ),
+        (
+            "[radio]\nread_interval_ms = 2000\n",
+            "radio.read_interval_ms: expected a value <= 1000, found 2000",
+        ),
+        (
+            "[radio]\nread_interval_ms = 0.05\n",
+            "radio.read_interval_ms: expected an integer, found a number 0.05",
         ),
         (
             '[[meters]]\nid = "7634879"\nkey = "' + KEY + '"\n',

@@ -221,10 +221,11 @@ def test_the_pipeline_commits_with_the_configured_window(tmp_path: Path) -> None
     assert (
         Pipeline(config("[mqtt]\ncommit_window_ms = 50\n"), stats=Stats()).handoff.window_s == 0.05
     )
-    assert Pipeline(config("[mqtt]\n"), stats=Stats()).handoff.window_s == 0.02  # the default
-    assert Pipeline(config(""), stats=Stats()).handoff.window_s == 0.02
+    # the default: what one read of the radio brought is one commit ([radio] read_interval_ms)
+    assert Pipeline(config("[mqtt]\n"), stats=Stats()).handoff.window_s == 0.0
+    assert Pipeline(config(""), stats=Stats()).handoff.window_s == 0.0
     # A reload does not change it (the outbox stays open): it says a restart is needed.
     running, loaded = config("[mqtt]\n"), config("[mqtt]\ncommit_window_ms = 100\n")
     assert needs_restart(running, loaded) == ["[mqtt]"]
     kept = reloaded(running, loaded).mqtt
-    assert kept is not None and kept.commit_window_ms == 20
+    assert kept is not None and kept.commit_window_ms == 0
