@@ -88,17 +88,19 @@ class Discovery:
         """Meters (and the gateway) with configs or state topics announced, now or before."""
         return {o for o in self._announced if self._announced[o]} | set(self._retained)
 
-    def forget(self, owner: str) -> list[str]:
+    def forget(self, owner: str, *, save: bool = True) -> list[str]:
         """Clear every config of `owner`; returns its retained state topics (the caller
         clears those through the outbox, after the owner's readings already queued, and calls
-        `state_stored` once they are stored: until then they stay on record)."""
+        `state_stored` once they are stored: until then they stay on record). save=False:
+        call save() later (one write for many owners)."""
         topics = self._announced.pop(owner, set())
         known = self._by_meter.pop(owner, None)
         if known is not None:
             topics |= {t for t, _ in known[1]}
         self._clear(topics)
         state = sorted(self._retained.get(owner, set()))
-        self._save()
+        if save:
+            self._save()
         return state
 
     def forget_all_configs(self) -> None:
@@ -134,17 +136,20 @@ class Discovery:
             self._save()
         return sorted(stale)
 
-    def state_stored(self, owner: str, topics: Iterable[str]) -> None:
+    def state_stored(self, owner: str, topics: Iterable[str], *, save: bool = True) -> bool:
         """The clears of `owner`'s retained state `topics` are in the outbox, which keeps them
         until the broker acknowledges them: off the record (the owner too, when it has none
-        left). Until this is called a restart clears them again."""
+        left). Until this is called a restart clears them again. True when the record
+        changed; save=False: call save() later (one write for many owners)."""
         kept = self._retained.get(owner)
         if kept is None or kept.isdisjoint(topics):
-            return
+            return False
         kept.difference_update(topics)
         if not kept:
             del self._retained[owner]
-        self._save()
+        if save:
+            self._save()
+        return True
 
     def has_state(self, meter: str) -> bool:
         return meter in self._retained

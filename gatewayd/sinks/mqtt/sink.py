@@ -113,7 +113,7 @@ class MqttSink:
         configured = None if meters is None else frozenset(meters)  # not a scan per owner
         for owner in sorted(d.owners() - {GATEWAY}):
             if configured is not None and owner not in configured:
-                clears[owner] = d.forget(owner)
+                clears[owner] = d.forget(owner, save=False)  # saved once, below
                 continue
             if ha:  # configs under an old discovery prefix or node
                 d.keep_only(
@@ -131,7 +131,8 @@ class MqttSink:
         """Meters removed from the config: clear their discovery configs and retained topics."""
         if self._closed:  # stopping: the next start clears them (they are not in its config)
             return
-        clears = {mid: self._discovery.forget(mid) for mid in meter_ids}
+        clears = {mid: self._discovery.forget(mid, save=False) for mid in meter_ids}
+        self._discovery.save()
         for mid in meter_ids:
             self._config_keys.pop(mid, None)
         self._clear_state(clears)
@@ -188,8 +189,11 @@ class MqttSink:
             self._unstored_clears.setdefault(owner, set()).update(topics)
 
     def _clears_stored(self, pending: dict[str, set[str]]) -> None:
+        changed = False  # one write of ha-announced.json for them all, not one per owner
         for owner, topics in pending.items():
-            self._discovery.state_stored(owner, topics)
+            changed |= self._discovery.state_stored(owner, topics, save=False)
+        if changed:
+            self._discovery.save()
 
     async def start(self) -> None:
         if self._task is not None:
