@@ -21,9 +21,9 @@ cpu.cfs_quota_us), PCT % of one core, standing in for a slower board. --profile:
 runs under cProfile, timed by the CPU clock of its event-loop thread (so time spent waiting,
 or runnable on a busy machine, is not counted), and the top functions by own time are
 printed after each rate. --journal: as under systemd, every reading is also an INFO line to
-journald; the benchmark receives the datagrams itself on /run/systemd/journal/socket (root, and
-only where no journald is running), so the daemon's side (formatting, the send) is measured and
-nothing is written anywhere. Figures only; never part of the tests.
+journald; the daemon runs in a mount namespace where the benchmark's own socket stands in for
+journald's (root; benchmarks/local_journal.py), so the daemon's side (formatting, the send) is
+measured and nothing reaches a journal. Figures only; never part of the tests.
 """
 
 from __future__ import annotations
@@ -32,11 +32,9 @@ import argparse
 import contextlib
 import os
 import pstats
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -45,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from local_broker import pct, start_broker  # noqa: E402
+from local_journal import JournalReceiver  # noqa: E402
 
 from tests.sinks.feeder import FifoFeeder, daemon_config  # noqa: E402
 
@@ -61,31 +60,6 @@ finally:
 """
 GW = "pipe"
 TICK = os.sysconf("SC_CLK_TCK")
-JOURNAL_SOCKET = Path("/run/systemd/journal/socket")
-
-
-class JournalReceiver:
-    """Stands in for journald: takes the daemon's datagrams on its socket and counts them."""
-
-    def __init__(self) -> None:
-        if JOURNAL_SOCKET.exists():
-            raise SystemExit(f"--journal: {JOURNAL_SOCKET} exists (a journald is running here)")
-        JOURNAL_SOCKET.parent.mkdir(parents=True, exist_ok=True)
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self._sock.bind(str(JOURNAL_SOCKET))
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-        self.lines = 0
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def _run(self) -> None:
-        with contextlib.suppress(OSError):
-            while True:
-                self._sock.recv(65536)
-                self.lines += 1
-
-    def close(self) -> None:
-        self._sock.close()
-        JOURNAL_SOCKET.unlink(missing_ok=True)
 
 
 class Arrivals:
@@ -166,7 +140,14 @@ def remove_cgroups() -> None:
                 g.rmdir()
 
 
-def run(tmp: Path, port: int, rate: float, seconds: float, args: argparse.Namespace) -> None:
+def run(
+    tmp: Path,
+    port: int,
+    rate: float,
+    seconds: float,
+    args: argparse.Namespace,
+    journal: JournalReceiver | None = None,
+) -> None:
     d = Path(tempfile.mkdtemp(dir=args.state_dir or tmp))
     feeder = FifoFeeder(d / "radio.fifo", rate=rate, meters=args.meters)
     window = "" if args.commit_window_ms is None else f"commit_window_ms = {args.commit_window_ms}"
@@ -179,6 +160,11 @@ def run(tmp: Path, port: int, rate: float, seconds: float, args: argparse.Namesp
         mqtt=window,
         meters=args.meters,
     )
+    if args.read_interval_ms is not None:
+        text = cfg.read_text().replace(
+            "[radio]\n", f"[radio]\nread_interval_ms = {args.read_interval_ms}\n"
+        )
+        cfg.write_text(text)
     if args.journal:  # as under systemd: every reading an INFO line to journald
         text = cfg.read_text().replace('level = "warning"', 'level = "info"')
         cfg.write_text(text.replace('journal = "no"', 'journal = "yes"'))
@@ -189,7 +175,11 @@ def run(tmp: Path, port: int, rate: float, seconds: float, args: argparse.Namesp
         cmd += ["-c", PROFILED, str(prof)]
     else:
         cmd += ["-m", "gatewayd"]
-    proc = subprocess.Popen([*cmd, "run", "--config", str(cfg)], cwd=ROOT)
+    proc = subprocess.Popen(
+        [*cmd, "run", "--config", str(cfg)],
+        cwd=ROOT,
+        preexec_fn=journal.enter if journal is not None else None,  # noqa: PLW1509
+    )
     limited = limit_cpu(proc.pid, args.cpu_quota) if args.cpu_quota else "no CPU limit"
     feeder.start()
     while not arrivals.at and proc.poll() is None:
@@ -244,14 +234,20 @@ def main() -> None:
         default=None,
         help="[mqtt] commit_window_ms (default: its default)",
     )
+    ap.add_argument(
+        "--read-interval-ms",
+        type=int,
+        default=None,
+        help="[radio] read_interval_ms (default: its default)",
+    )
     args = ap.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs", flush=True)
     with tempfile.TemporaryDirectory() as t:
         broker, port = start_broker(Path(t))
-        journal = JournalReceiver() if args.journal else None
+        journal = JournalReceiver(Path(t) / "journal") if args.journal else None
         try:
             for r in args.rates.split(","):
-                run(Path(t), port, float(r), args.seconds, args)
+                run(Path(t), port, float(r), args.seconds, args, journal)
         finally:
             broker.terminate()
             broker.wait()
