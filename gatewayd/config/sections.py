@@ -55,7 +55,7 @@ COMMIT_WINDOW_MS: Final = 0
 COMMIT_WINDOW_MAX_MS: Final = 1000
 # [radio] read_interval_ms: the radio is read at most this often; what it hears in between
 # waits in the port's buffer and goes through as one batch (one commit).
-READ_INTERVAL_MS: Final = 50
+READ_INTERVAL_MS: Final = 75
 READ_INTERVAL_MAX_MS: Final = 1000
 _TOPIC_FORBIDDEN: Final = "+#\0"
 

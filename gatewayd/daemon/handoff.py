@@ -9,7 +9,7 @@ Group commit: a commit starts once the oldest reading waiting has waited `window
 commit_window_ms), so readings that arrive within it share one transaction and one fsync.
 With the default 0 the commit starts right after the loop callback that accepted the reading:
 the telegrams one read of the radio brought ([radio] read_interval_ms gathers them: at 100
-readings/s, every 50 ms, ~5 at a time) share one commit. The window bounds what each reading
+readings/s, every 75 ms, ~7 at a time) share one commit. The window bounds what each reading
 waits for the disk beyond the commit itself; a power cut loses at most the readings not yet
 committed (accepted means committed: no sink has seen them, and a meter repeats its reading
 within seconds).

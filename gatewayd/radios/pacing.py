@@ -5,12 +5,12 @@ kernel's buffer for the port or pipe, and the next read takes all of it. Those t
 framed, decoded and committed to the outbox together, and go to the broker in one write.
 
 Reading each telegram as it comes wakes the daemon several times a reading (the read, the
-commit's answer, the broker's PUBACK), and a wake-up after a few milliseconds of idling costs far
-more than the work it does: the caches have gone cold. Measured with benchmarks/pipeline.py at
-100 telegrams/s, reading every 50 ms costs about half the CPU a reading, for ~25 ms more latency
-on average (at most the interval). The buffers hold far more than a full C1 channel sends in
-that time (~220 telegrams/s: ~2 KiB of rtl_wmbus text or ~1 KiB from a serial module in 50 ms;
-a pipe holds 64 KiB, a tty's buffers more than that).
+commit's answer, the broker's PUBACK), and a wake-up after a few milliseconds of idling costs
+far more than the work it does (most likely the caches have gone cold). Measured with
+benchmarks/pipeline.py at 100 telegrams/s, reading every 75 ms costs about a third of the CPU a
+reading, for ~40 ms more latency on average (at most the interval). The buffers hold far more
+than a full C1 channel sends in that time (~220 telegrams/s: ~3 KiB of rtl_wmbus text or
+~1.5 KiB from a serial module in 75 ms; a pipe holds 64 KiB, a tty's buffers more than that).
 """
 
 from __future__ import annotations

@@ -129,7 +129,7 @@ def test_defaults_and_absent_sinks(tmp_path: Path) -> None:
         900.0,
     )
     assert c.mqtt is None and c.ble is None and c.meters == ()
-    assert c.radio.read_interval_ms == 50  # a batch of telegrams a read (radios/pacing.py)
+    assert c.radio.read_interval_ms == 75  # a batch of telegrams a read (radios/pacing.py)
     c = load_config(write(tmp_path, "[mqtt]\n"), credentials_dir=None)
     assert c.mqtt is not None and c.mqtt.commit_window_ms == 0  # a read is one commit
     c = load_config(write(tmp_path, "[mqtt]\ncommit_window_ms = 20\n"), credentials_dir=None)
