@@ -48,3 +48,24 @@ def test_removing_many_meters_writes_the_record_a_few_times(
         box.close()
     gone = {t for mid in METERS[3:] for t in (topics.meter(mid), topics.health(mid))}
     assert clears == gone
+
+
+def test_a_start_that_changes_nothing_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The record is written when what it says changes, not at every start: a restart with
+    the same meters leaves the file as it was (no write, no fsync before READY=1)."""
+    settings = MqttSettings(gateway_id="site-17", state_dir=tmp_path, host="127.0.0.1", port=9)
+    first = MqttSink(settings, meters=KEPT)
+    asyncio.run(first.stop(0.1))
+    before = (tmp_path / ANNOUNCED_FILE).read_text()
+    written: list[str] = []
+    monkeypatch.setattr(ha_state, "write_atomically", lambda _p, text: written.append(text))
+    again = MqttSink(settings, meters=KEPT)
+    asyncio.run(again.stop(0.1))
+    assert written == []
+    assert (tmp_path / ANNOUNCED_FILE).read_text() == before
+    changed = MqttSink(settings, meters=KEPT[:1])  # one meter fewer: written
+    asyncio.run(changed.stop(0.1))
+    assert len(written) >= 1
+    assert sorted(json.loads(written[-1])["state"]) == KEPT[:1]

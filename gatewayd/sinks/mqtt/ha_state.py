@@ -48,6 +48,7 @@ class Discovery:
         self._announced: dict[str, set[str]] = {}  # owner -> config topics (persisted)
         self._retained: dict[str, set[str]] = {}  # meter -> retained state topics (persisted)
         self._save_failed = False
+        self._written: str | None = None  # the file's text as last read or written
         if path is not None:
             self._load(path)
 
@@ -178,7 +179,8 @@ class Discovery:
 
     def _load(self, path: Path) -> None:
         try:
-            doc: Any = json.loads(path.read_text())
+            text = path.read_text()
+            doc: Any = json.loads(text)
             if not isinstance(doc, dict) or doc.get("version") != VERSION:
                 raise ValueError(f"expected version {VERSION}")
             self._announced = {str(o): set(map(str, ts)) for o, ts in doc["configs"].items()}
@@ -186,6 +188,7 @@ class Discovery:
             self.version += 1
             self._clearing = dict.fromkeys(map(str, doc["clearing"]), self.version)
             self.sweep_legacy = self.sweep_legacy or doc.get("sweep_legacy") is True
+            self._written = text if text == self._text() else None
         except FileNotFoundError:
             return
         except Exception as exc:  # damaged: start afresh, say so once
@@ -197,10 +200,8 @@ class Discovery:
                 f"{type(exc).__name__}: {exc}"[:200],
             )
 
-    def _save(self) -> None:
-        if self._path is None:
-            return
-        doc = {
+    def _text(self) -> str:
+        doc: dict[str, Any] = {
             "version": VERSION,
             "configs": {o: sorted(ts) for o, ts in sorted(self._announced.items()) if ts},
             "state": {o: sorted(ts) for o, ts in sorted(self._retained.items())},
@@ -208,8 +209,19 @@ class Discovery:
         }
         if self.sweep_legacy:
             doc["sweep_legacy"] = True
+        return json.dumps(doc, separators=(",", ":"))
+
+    def _save(self) -> None:
+        """Write the record, unless the file already says exactly this (a start that changes
+        nothing costs no write and no fsync)."""
+        if self._path is None:
+            return
+        text = self._text()
+        if text == self._written:
+            return
         try:
-            write_atomically(self._path, json.dumps(doc, separators=(",", ":")))
+            write_atomically(self._path, text)
+            self._written = text
             self._save_failed = False
         except OSError as exc:
             if not self._save_failed:
