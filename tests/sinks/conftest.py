@@ -31,6 +31,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from gatewayd.config.sections import MqttSettings
+
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
 
@@ -147,6 +149,20 @@ class Broker:
     @property
     def log(self) -> Path:
         return self.dir / "mosquitto.log"
+
+    def settings(self, gateway: str, tmp_path: Path, **kw: Any) -> MqttSettings:
+        """The MQTT sink's settings for this broker (state under tmp_path/state), reconnecting
+        quickly; kw overrides any of them."""
+        base: dict[str, Any] = {
+            "gateway_id": gateway,
+            "state_dir": tmp_path / "state",
+            "host": "127.0.0.1",
+            "port": self.port,
+            "reconnect_min_s": 0.05,
+            "reconnect_max_s": 0.5,
+            "connect_timeout_s": 3.0,
+        }
+        return MqttSettings(**{**base, **kw})
 
     def start(self) -> None:
         assert self.proc is None or self.proc.poll() is not None, "broker already running"

@@ -24,17 +24,7 @@ A, B = "11111111", "22222222"
 
 
 def settings(broker: Broker, tmp_path: Path, gateway: str = "site-17", **kw: Any) -> MqttSettings:
-    base: dict[str, Any] = {
-        "gateway_id": gateway,
-        "state_dir": tmp_path / "state",
-        "host": "127.0.0.1",
-        "port": broker.port,
-        "reconnect_min_s": 0.05,
-        "reconnect_max_s": 0.5,
-        "connect_timeout_s": 3.0,
-        "ha_discovery": True,
-    }
-    return MqttSettings(**{**base, **kw})
+    return broker.settings(gateway, tmp_path, **{"ha_discovery": True, **kw})
 
 
 def meter_topics(meter: str, gateway: str = "site-17") -> set[str]:

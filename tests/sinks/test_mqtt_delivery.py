@@ -28,16 +28,7 @@ BASE = f"metersync/{GW}"
 
 
 def settings(broker: Broker, tmp_path: Path, **kw: Any) -> MqttSettings:
-    base: dict[str, Any] = {
-        "gateway_id": GW,
-        "state_dir": tmp_path / "state",
-        "host": "127.0.0.1",
-        "port": broker.port,
-        "reconnect_min_s": 0.05,
-        "reconnect_max_s": 0.5,
-        "connect_timeout_s": 3.0,
-    }
-    return MqttSettings(**{**base, **kw})
+    return broker.settings(GW, tmp_path, **kw)
 
 
 def on(msgs: list[Msg], topic: str) -> list[Msg]:

@@ -26,16 +26,7 @@ BASE = f"metersync/{GW}"
 
 
 def settings(broker: Broker, tmp_path: Path, **kw: Any) -> MqttSettings:
-    base: dict[str, Any] = {
-        "gateway_id": GW,
-        "state_dir": tmp_path / "state",
-        "host": "127.0.0.1",
-        "port": broker.port,
-        "reconnect_min_s": 0.05,
-        "reconnect_max_s": 5.0,
-        "connect_timeout_s": 1.0,
-    }
-    return MqttSettings(**{**base, **kw})
+    return broker.settings(GW, tmp_path, **{"reconnect_max_s": 5.0, "connect_timeout_s": 1.0, **kw})
 
 
 async def test_a_rival_with_our_client_id_grows_the_backoff_and_is_named_once(

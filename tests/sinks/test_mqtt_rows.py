@@ -142,16 +142,7 @@ def test_row_mids_skip_those_still_in_flight_after_a_wrap() -> None:
 
 
 def _settings(broker: Broker, tmp_path: Path, **kw: Any) -> MqttSettings:
-    base: dict[str, Any] = {
-        "gateway_id": GW,
-        "state_dir": tmp_path / "state",
-        "host": "127.0.0.1",
-        "port": broker.port,
-        "reconnect_min_s": 0.05,
-        "reconnect_max_s": 0.3,
-        "connect_timeout_s": 3.0,
-    }
-    return MqttSettings(**{**base, **kw})
+    return broker.settings(GW, tmp_path, **{"reconnect_max_s": 0.3, **kw})
 
 
 def _meter(i: int) -> str:
