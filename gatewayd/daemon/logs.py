@@ -1,5 +1,6 @@
-"""Logging: journald with structured fields under systemd (systemd-python where importable),
-stderr elsewhere. A filter on every handler formats the message and scrubs any secret text.
+"""Logging: journald with structured fields under systemd (its native protocol, sent by
+daemon/journalsend.py without ever waiting for journald), stderr elsewhere. A filter on every
+handler formats the message and scrubs any secret text.
 
 Structured fields ride on `extra=`, built by `fields()`: the names in FIELDS (documented in
 docs/deploy.md, "Journal fields"), so that `journalctl -u gatewayd METER_ID=76348799` works.
@@ -10,14 +11,14 @@ EXCEPTION_TEXT), never the other LogRecord attributes. On stderr they are append
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import sys
-from collections.abc import Callable, Mapping
-from typing import Any, TextIO
+from collections.abc import Mapping
+from typing import TextIO
 
 from gatewayd.config.secrets import scrub_secrets
+from gatewayd.daemon.journalsend import SOCKET, JournalSender, encode
 
 LOGGER = "gatewayd"
 # Our journal fields, in the order stderr shows them. Nothing else of a record reaches the journal.
@@ -39,8 +40,8 @@ def scrub(text: str) -> str:
 class RedactingFilter(logging.Filter):
     """Renders msg % args once and scrubs it (and any traceback) before a handler sees it.
 
-    Afterwards record.args is empty, so handlers that ship the raw args (systemd-python's
-    CODE_ARGS) cannot leak them either.
+    Afterwards record.args is empty, so a handler that shipped the raw args (as systemd-python's
+    CODE_ARGS does) could not leak them either.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -81,33 +82,56 @@ def under_systemd(environ: Mapping[str, str] | None = None) -> bool:
 
 
 class JournalFieldsHandler(logging.Handler):
-    """journald through systemd-python's `send`, with only the documented fields.
+    """journald's native protocol (daemon/journalsend.py), with only the documented fields.
 
-    (systemd-python's own JournalHandler sends every attribute of the record: msg, args,
-    levelname, thread and process names, ...)"""
+    A line never waits for journald: while it does not read, lines queue (bounded), and past
+    that they are dropped, counted (`dropped`) and the count logged once it reads again."""
 
-    def __init__(self, send: Callable[..., object], identifier: str = IDENTIFIER) -> None:
+    def __init__(self, sender: JournalSender | None = None) -> None:
         super().__init__()
-        self._send = send
-        self.identifier = identifier
+        self.sender = sender or JournalSender(identifier=IDENTIFIER)
+        self.identifier = self.sender.identifier
+        self._counted = False
+
+    @property
+    def dropped(self) -> int:
+        return self.sender.dropped
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            own = {n: str(v) for n in FIELDS if (v := getattr(record, n, None)) is not None}
+            entry = [
+                ("MESSAGE", self.format(record)),
+                ("PRIORITY", _PRIORITIES.get(record.levelno) or str(priority(record.levelno))),
+                ("SYSLOG_IDENTIFIER", self.identifier),
+                ("LOGGER", record.name),
+                ("CODE_FILE", record.pathname),
+                ("CODE_LINE", str(record.lineno)),
+                ("CODE_FUNC", record.funcName),
+            ]
+            entry += [(n, str(v)) for n in FIELDS if (v := getattr(record, n, None)) is not None]
             if record.exc_text:
-                own["EXCEPTION_TEXT"] = record.exc_text
-            self._send(
-                self.format(record),
-                PRIORITY=str(priority(record.levelno)),
-                SYSLOG_IDENTIFIER=self.identifier,
-                LOGGER=record.name,
-                CODE_FILE=record.pathname,
-                CODE_LINE=record.lineno,
-                CODE_FUNC=record.funcName,
-                **own,
-            )
+                entry.append(("EXCEPTION_TEXT", record.exc_text))
+            self.sender.send(encode(entry))
         except Exception:
             self.handleError(record)
+
+    def close(self) -> None:
+        global _dropped_closed  # noqa: PLW0603 (the count outlives a reload's new handler)
+        if not self._counted:
+            self._counted = True
+            self.sender.close()
+            _dropped_closed += self.sender.dropped
+        super().close()
+
+
+_dropped_closed = 0  # by the journal handlers closed before (a reload replaces the handler)
+
+
+def journal_dropped() -> int:
+    """Log lines journald never got, since the start: its queue stayed full, or no journald."""
+    root = logging.getLogger()
+    live = sum(h.dropped for h in root.handlers if isinstance(h, JournalFieldsHandler))
+    return _dropped_closed + live
 
 
 def priority(levelno: int) -> int:
@@ -118,12 +142,14 @@ def priority(levelno: int) -> int:
     return 3 if levelno <= logging.ERROR else 2
 
 
+_PRIORITIES = {n: str(priority(n)) for n in (10, 20, 30, 40, 50)}
+
+
 def _journal_handler() -> logging.Handler | None:
-    try:
-        journal: Any = importlib.import_module("systemd.journal")
-    except ImportError:
+    """journald's native socket when there is one (else None: stderr)."""
+    if not os.path.exists(SOCKET):
         return None
-    return JournalFieldsHandler(journal.send)
+    return JournalFieldsHandler()
 
 
 def setup_logging(

@@ -11,6 +11,9 @@ METER_ID, METER_NAME (when configured), MANUFACTURER, RSSI_DBM, GATEWAYD_EVENT=r
 The daemon hands a reading to this sink only once it is stored (after the outbox commit), so
 each line is a reading that will reach the broker. `[log] readings = false` turns the lines
 off (`enabled`); nothing is formatted for a line the logger's level would not emit.
+
+A line never waits for journald (daemon/journalsend.py): what it could not take is counted in
+this sink's `dropped` (STATUS=, the MQTT stats) and said in the journal once it reads again.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from gatewayd.daemon.logs import fields, meter_label
+from gatewayd.daemon.logs import fields, journal_dropped, meter_label
 
 if TYPE_CHECKING:
     from gatewayd.sinks.base import Reading
@@ -66,7 +69,8 @@ class JournalSink:
         return None
 
     def stats(self) -> dict[str, int]:
-        return dict(self._counts, dropped=0)
+        """published, alarms, and dropped: log lines (of every kind) journald never got."""
+        return dict(self._counts, dropped=journal_dropped())
 
     async def stop(self, timeout: float) -> None:
         return None

@@ -104,6 +104,14 @@ class JournalSocket:
             self.entries.append(parse_native(data))
             self._changed.set()
 
+    def pause(self) -> None:
+        """Stop reading, as a stalled journald does (the socket stays bound)."""
+        asyncio.get_running_loop().remove_reader(self._sock.fileno())
+
+    def resume(self) -> None:
+        self.drain()
+        asyncio.get_running_loop().add_reader(self._sock.fileno(), self.drain)
+
     def find(self, **want: str) -> list[Entry]:
         return [e for e in self.entries if all(e.get(k) == v for k, v in want.items())]
 
