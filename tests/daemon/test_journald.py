@@ -1,4 +1,4 @@
-"""journald for real: systemd-python's send(), through libsystemd, to a socket at
+"""journald's socket for real: the daemon's native-protocol sender (daemon/journalsend.py) to
 /run/systemd/journal/socket, the fixed path journald listens on.
 
 Nothing of the host is touched: each logging process runs in a private mount namespace
@@ -11,7 +11,6 @@ holds a newline; a memfd passed with SCM_RIGHTS for large entries).
 from __future__ import annotations
 
 import asyncio
-import importlib
 import os
 import re
 import shutil
@@ -137,10 +136,6 @@ class JournalSocket:
 
 @pytest.fixture
 async def journal() -> AsyncIterator[JournalSocket]:
-    try:
-        importlib.import_module("systemd.journal")
-    except ImportError:
-        pytest.fail("systemd-python is missing: bash dev.sh test installs the journald extra")
     j = JournalSocket()
     yield j
     j.close()
