@@ -33,6 +33,30 @@ pytestmark = pytest.mark.skipif(
 )
 
 HEX = "00112233445566778899AABBCCDDEEFF"  # a test-only key
+
+# For a child program: `await log_probed(n, emit)` calls emit(i) for i < n, yielding to the
+# loop every 20 lines as the pipeline does between reads, and returns how late (s), at worst,
+# the loop woke a task sleeping 5 ms meanwhile.
+PROBED_LOGGING = """
+import asyncio, time
+
+async def log_probed(n, emit):
+    late = 0.0
+    async def probe():
+        nonlocal late
+        while True:
+            t = time.monotonic()
+            await asyncio.sleep(0.005)
+            late = max(late, time.monotonic() - t - 0.005)
+    task = asyncio.create_task(probe())
+    await asyncio.sleep(0.02)
+    for i in range(n):
+        emit(i)
+        if i % 20 == 19:
+            await asyncio.sleep(0.001)
+    task.cancel()
+    return late
+"""
 INVOCATION_ID = "5e3f0c2a9b8d4e6f8a7b6c5d4e3f2a1b"
 Entry = dict[str, str]
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.daemon.test_journald import PROBED_LOGGING
+
 JOURNALD = Path("/lib/systemd/systemd-journald")
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0 or not JOURNALD.exists(),
@@ -21,7 +23,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 # Runs in the namespace: journald of its own, then the logging.
-CHILD = r"""
+CHILD = (
+    PROBED_LOGGING
+    + r"""
 import asyncio, json, logging, os, signal, subprocess, sys, time
 from pathlib import Path
 for d in ("/run", "/var/log/journal"):
@@ -41,26 +45,12 @@ log.info("meter 76348799 (Flat 3B): total_m3=1.5 m³",
 log.warning("two\nlines", extra=fields("x"))
 log.info("big %s end", "y" * 400_000)  # past a datagram: a memfd
 
-async def stalled(n: int) -> float:
-    late = 0.0
-    async def probe() -> None:
-        nonlocal late
-        while True:
-            t = time.monotonic()
-            await asyncio.sleep(0.005)
-            late = max(late, time.monotonic() - t - 0.005)
-    task = asyncio.create_task(probe())
-    await asyncio.sleep(0.02)
-    for i in range(n):
-        log.info("stalled %d", i, extra=fields("x"))
-        if i % 20 == 19:
-            await asyncio.sleep(0.001)
-    task.cancel()
-    return late
+def stalled(i: int) -> None:
+    log.info("stalled %d", i, extra=fields("x"))
 
 time.sleep(0.5)
 journald.send_signal(signal.SIGSTOP)
-late = asyncio.run(stalled(int(sys.argv[2])))
+late = asyncio.run(log_probed(int(sys.argv[2]), stalled))
 journald.send_signal(signal.SIGCONT)
 
 def sent_all() -> None:
@@ -83,6 +73,7 @@ journald.terminate()
 journald.wait()
 print(json.dumps({"late": late, "dropped": dropped, "journal": out}))
 """
+)
 
 
 def test_real_journald_keeps_the_fields_and_a_stop_costs_counted_lines() -> None:

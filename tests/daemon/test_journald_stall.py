@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from gatewayd.config.secrets import MASK
-from tests.daemon.test_journald import HEX, JournalSocket, child_env
+from tests.daemon.test_journald import HEX, PROBED_LOGGING, JournalSocket, child_env
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0,
@@ -29,8 +29,10 @@ pytestmark = pytest.mark.skipif(
 # Logs N lines as the daemon's hot path does (a reading line with its fields, a key among
 # them), yielding to the loop as the pipeline does between reads, while a task measures how
 # late the loop wakes it; then waits for a line on stdin before its last line.
-CHILD = """
-import asyncio, logging, sys, time
+CHILD = (
+    PROBED_LOGGING
+    + """
+import asyncio, logging, sys
 from gatewayd.config.secrets import Key
 from gatewayd.daemon.logs import fields, journal_dropped, setup_logging
 
@@ -39,30 +41,21 @@ Key.from_hex(sys.argv[2])
 setup_logging("info", journal="yes")
 log = logging.getLogger("gatewayd.readings")
 
+def emit(i: int) -> None:
+    log.info("meter 76348799: line %d key %s", i, sys.argv[2],
+             extra=fields("reading", "76348799", "KAM", -71.5, name="Flat 3B"))
+
 async def main() -> None:
-    late = 0.0
-    async def probe() -> None:
-        nonlocal late
-        while True:
-            t = time.monotonic()
-            await asyncio.sleep(0.005)
-            late = max(late, time.monotonic() - t - 0.005)
-    task = asyncio.create_task(probe())
-    await asyncio.sleep(0.02)
-    for i in range(n):
-        log.info("meter 76348799: line %d key %s", i, sys.argv[2],
-                 extra=fields("reading", "76348799", "KAM", -71.5, name="Flat 3B"))
-        if i % 20 == 19:
-            await asyncio.sleep(0.001)
+    late = await log_probed(n, emit)
     print(f"logged {late * 1000:.1f}", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
     log.info("after", extra=fields("x"))
     await asyncio.sleep(0.5)  # the journal reads: the queue goes out meanwhile
     print(f"dropped {journal_dropped()}", flush=True)
-    task.cancel()
 
 asyncio.run(main())
 """
+)
 
 
 @pytest.fixture
