@@ -194,18 +194,25 @@ class Table:
         return Table(v, self.file, self.dotted(key), self.errors)
 
     def array_of_tables(self, key: str) -> list[Table]:
+        items = enumerate(self.array(key))
+        return [t for i, item in items if (t := self.item(key, i, item)) is not None]
+
+    def array(self, key: str) -> list[Any]:
+        """The raw items of an array of tables (none when it is missing or not an array):
+        for a caller with a fast path of its own, which takes `item()` for the rest."""
         try:
-            v = self._get(key, (list,), "an array of tables ([[...]])", [])
+            v: list[Any] = self._get(key, (list,), "an array of tables ([[...]])", [])
         except ConfigError as exc:
             self.report(exc)
             return []
-        out = []
-        for i, item in enumerate(v):
-            if not isinstance(item, dict):
-                self.report(self.error(f"{key}[{i}]", "a table", describe(item)))
-                continue
-            out.append(Table(item, self.file, f"{self.dotted(key)}[{i}]", self.errors))
-        return out
+        return v
+
+    def item(self, key: str, i: int, item: object) -> Table | None:
+        """Item `i` of the array of tables `key` as a Table (None, noted, when not a table)."""
+        if not isinstance(item, dict):
+            self.report(self.error(f"{key}[{i}]", "a table", describe(item)))
+            return None
+        return Table(item, self.file, f"{self.dotted(key)}[{i}]", self.errors)
 
     def strings(self, key: str, default: tuple[str, ...]) -> tuple[str, ...]:
         """A list of non-empty strings."""
