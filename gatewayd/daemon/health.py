@@ -90,21 +90,27 @@ class Transition(NamedTuple):
 
 
 class HealthBoard:
+    """Every configured meter's health. An entry is built when the meter is first heard, looked
+    up, listed or goes silent: until then a meter costs a tuple (a site may configure 10,000
+    meters, most of them never heard by this gateway), and it is `ok`, never heard."""
+
     def __init__(
         self, meters: Iterable[WatchedMeter], now: float, silent_after_s: float = 0.0
     ) -> None:
         self.silent_after_s = silent_after_s
-        self._meters: dict[str, MeterHealth] = {}
+        self._meters: dict[str, MeterHealth | _Unbuilt] = {}
+        self._unbuilt = 0  # entries in _meters still an _Unbuilt
         self.reload(meters, now, silent_after_s)
 
     def __iter__(self) -> Iterator[MeterHealth]:
-        return iter(self._meters.values())
+        return iter(self._built().values())
 
     def __len__(self) -> int:
         return len(self._meters)
 
     def get(self, meter_id: str) -> MeterHealth | None:
-        return self._meters.get(meter_id)
+        m = self._meters.get(meter_id)
+        return m if m is None or isinstance(m, MeterHealth) else self._build(meter_id)
 
     def reload(
         self, meters: Iterable[WatchedMeter], now: float, silent_after_s: float = 0.0
@@ -113,28 +119,31 @@ class HealthBoard:
         new ones start their never-heard wait at `now`. Returns the meters dropped."""
         self.silent_after_s = silent_after_s
         old, self._meters = self._meters, {}
+        unbuilt = 0
         for w in meters:
             m = old.pop(w.id, None)
-            if m is None:
-                m = MeterHealth(w.id, w.name, w.silent_after_s, since=now)
-            else:
+            if isinstance(m, MeterHealth):
                 m.name, m.silent_after_s = w.name, w.silent_after_s
-            self._meters[w.id] = m
-        return list(old.values())
+                self._meters[w.id] = m
+            else:
+                self._meters[w.id] = _Unbuilt(w, now if m is None else m.since)
+                unbuilt += 1
+        self._unbuilt = unbuilt
+        return [_as_built(mid, m) for mid, m in old.items()]
 
     def intervals(self) -> dict[str, float]:
         """Each meter's learnt interval (to keep across restarts)."""
-        return {m.id: i for m in self._meters.values() if (i := m.interval_s) is not None}
+        return {mid: i for mid, m in self._meters.items() if (i := m.interval_s) is not None}
 
     def restore(self, intervals: Mapping[str, float]) -> None:
         """Intervals learnt by a previous run: a meter starts with that one as its only gap,
         so a slow meter is not called never heard 120 s after a restart."""
         for meter_id, interval in intervals.items():
-            m = self._meters.get(meter_id)
+            m = self.get(meter_id)
             if m is not None and not m.gaps and math.isfinite(interval) and interval >= MIN_GAP_S:
                 m.add_gap(float(interval))
 
-    def threshold(self, m: MeterHealth) -> float:
+    def threshold(self, m: MeterHealth | _Unbuilt) -> float:
         fixed = m.silent_after_s or self.silent_after_s
         if fixed:
             return fixed
@@ -146,7 +155,7 @@ class HealthBoard:
     ) -> Transition | None:
         """A telegram from `meter_id` at monotonic `now` (Unix time `seen_at`). Returns the
         transition back to ok when it was silent or never heard; None for unknown meters."""
-        m = self._meters.get(meter_id)
+        m = self.get(meter_id)
         if m is None:
             return None
         previous = m.last_heard
@@ -165,9 +174,15 @@ class HealthBoard:
     def tick(self, now: float) -> list[Transition]:
         """Meters whose threshold has passed become silent / never heard (once each)."""
         out: list[Transition] = []
-        for m in self._meters.values():
-            if m.state is not State.OK:
+        for mid, entry in self._meters.items():
+            if isinstance(entry, _Unbuilt):  # never heard: only the wait since `since` ends
+                if now - entry.since < self.threshold(entry):
+                    continue
+                m = self._build(mid)
+            elif entry.state is not State.OK:
                 continue
+            else:
+                m = entry
             ref = m.since if m.last_heard is None else m.last_heard
             if now - ref < self.threshold(m):
                 continue
@@ -178,6 +193,45 @@ class HealthBoard:
     def counts(self) -> dict[str, int]:
         """Meters by state: {"ok": n, "silent": n, "never_heard": n}."""
         out = dict.fromkeys((s.value for s in State), 0)
+        out[State.OK.value] = self._unbuilt  # never heard, still waiting
         for m in self._meters.values():
-            out[m.state.value] += 1
+            if isinstance(m, MeterHealth):
+                out[m.state.value] += 1
         return out
+
+    def _build(self, meter_id: str) -> MeterHealth:
+        u = self._meters[meter_id]
+        if isinstance(u, MeterHealth):
+            return u
+        m = _as_built(meter_id, u)
+        self._meters[meter_id] = m  # same key: the order of the meters stays the config's
+        self._unbuilt -= 1
+        return m
+
+    def _built(self) -> dict[str, MeterHealth]:
+        if self._unbuilt:
+            for meter_id in [k for k, m in self._meters.items() if isinstance(m, _Unbuilt)]:
+                self._build(meter_id)
+        return self._meters  # type: ignore[return-value]  # every entry built now
+
+
+class _Unbuilt(NamedTuple):
+    """A configured meter not heard, looked up or silent yet (what its entry is built from)."""
+
+    watched: WatchedMeter
+    since: float
+
+    @property
+    def silent_after_s(self) -> float | None:
+        return self.watched.silent_after_s
+
+    @property
+    def interval_s(self) -> None:
+        return None
+
+
+def _as_built(meter_id: str, m: MeterHealth | _Unbuilt) -> MeterHealth:
+    if isinstance(m, MeterHealth):
+        return m
+    w = m.watched
+    return MeterHealth(meter_id, w.name, w.silent_after_s, since=m.since)

@@ -136,3 +136,35 @@ def test_an_interval_learnt_by_the_previous_run_counts_from_the_start() -> None:
     ]
     assert again.tick(1000.0 + 3599) == []
     assert [t.new for t in again.tick(1000.0 + 3600)] == [State.NEVER_HEARD]
+
+
+def test_meters_not_yet_heard_or_listed_count_and_go_never_heard_like_the_others() -> None:
+    # Nothing but tick/counts touches these meters: the entries are built as they go silent.
+    ids = [f"{i:08x}" for i in range(1000)]
+    b = HealthBoard([Watched(i, f"m{i}", 300.0 if n % 2 else None) for n, i in enumerate(ids)], 0.0)
+    assert b.counts() == {"ok": 1000, "silent": 0, "never_heard": 0}
+    assert b.tick(AUTO_MIN_S - 0.5) == []
+    gone = b.tick(AUTO_MIN_S)  # the default threshold: the even ones
+    assert [t.meter.id for t in gone] == ids[0::2]
+    assert {(t.new, t.quiet_s) for t in gone} == {(State.NEVER_HEARD, AUTO_MIN_S)}
+    assert b.counts() == {"ok": 500, "silent": 0, "never_heard": 500}
+    assert [t.meter.id for t in b.tick(300.0)] == ids[1::2]  # their own silent_after_s
+    assert b.counts() == {"ok": 0, "silent": 0, "never_heard": 1000}
+
+
+def test_the_meters_are_listed_in_config_order_whichever_was_heard_first() -> None:
+    ids = [f"{i:08x}" for i in range(10)]
+    b = HealthBoard([Watched(i, i) for i in ids], 0.0)
+    b.heard(ids[7], 1.0, -70.0)
+    assert b.get(ids[3]) is not None
+    assert [m.id for m in b] == ids
+    assert [(m.id, m.telegrams, m.rssi_dbm) for m in b if m.telegrams] == [(ids[7], 1, -70.0)]
+
+
+def test_a_reload_keeps_a_waiting_meters_wait_and_updates_its_name_and_threshold() -> None:
+    b = HealthBoard([Watched(A, "kitchen"), Watched(B, "cellar")], 0.0)
+    dropped = b.reload([Watched(A, "kitchen 2", 50.0)], 40.0)  # neither heard nor listed yet
+    assert [(m.id, m.name, m.since) for m in dropped] == [(B, "cellar", 0.0)]
+    assert b.tick(49.0) == []
+    [t] = b.tick(50.0)  # 50 s since the start, not since the reload
+    assert (t.meter.id, t.meter.name, t.new, t.quiet_s) == (A, "kitchen 2", State.NEVER_HEARD, 50.0)
