@@ -1,10 +1,11 @@
 """Start-up: `gatewayd run` from exec to READY=1 (sd_notify), for sites of N configured meters.
 
     python benchmarks/startup.py [--meters 3 100 10000] [--repeat 3] [--cpu-quota PCT] [--mqtt]
-        [--journal] [--restart] [--no-bytecode]
+        [--journal] [--restart] [--no-bytecode] [--no-config-cache]
 
-Each run writes a config of N meters (each with its own key) and a replay radio reading a FIFO
-that the benchmark holds open, starts the daemon with NOTIFY_SOCKET pointing at a datagram
+For each N it writes a site: a config of N meters (each with its own key) and a replay radio
+reading a FIFO that the benchmark holds open, kept at one path for all its runs as on a
+gateway. Each run starts the daemon with NOTIFY_SOCKET pointing at a datagram
 socket made here, and times exec -> READY=1; it also reads the daemon's own CPU time at READY
 from /proc. `--cpu-quota 10` runs the daemon alone in a CPU-limited cgroup (v2 cpu.max or v1
 cpu.cfs_quota_us, whichever the machine has; needs root) to stand in for a Pi Zero 2 W core.
@@ -21,7 +22,10 @@ dir. Prints one line per N: the median and the worst of the runs.
 An installed package has its bytecode (pip writes the .pyc files); a checkout run with
 PYTHONDONTWRITEBYTECODE=1 compiles every module at every start. By default the daemon runs as
 installed: bytecode is cached in a temporary PYTHONPYCACHEPREFIX, warmed by one unmeasured
-run. `--no-bytecode` measures the compile-every-start case instead.
+run. `--no-bytecode` measures the compile-every-start case instead. As under systemd
+(CacheDirectory=), the daemon gets a CACHE_DIRECTORY, where the unmeasured first start of each
+site leaves its parsed config; `--no-config-cache` runs without one (a config just edited, or
+gatewayd run by hand), so every start parses config.toml.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -63,6 +68,21 @@ def write_config(tmp: Path, state: Path, meters: int, mqtt: bool, journal: bool)
     return cfg
 
 
+def make_site(root: Path, meters: int, args: argparse.Namespace) -> Path:
+    """A site of `meters` meters under root: config.toml (the same path and bytes at every
+    start, as on a gateway), the radio FIFO and the state dir."""
+    site = root / f"site-{meters}"
+    site.mkdir()
+    write_config(site, site / "state", meters, args.mqtt, args.journal)
+    return site
+
+
+def fresh_state(site: Path) -> None:
+    """An empty state dir: a first start."""
+    shutil.rmtree(site / "state", ignore_errors=True)
+    (site / "state").mkdir()
+
+
 @contextlib.contextmanager
 def cpu_cgroup(percent: float | None) -> Iterator[Path | None]:
     """A cgroup limited to `percent` of one core; None when no limit was asked."""
@@ -94,23 +114,26 @@ def cpu_seconds(pid: int) -> float:
 
 
 def one_run(
-    meters: int,
+    site: Path,
     group: Path | None,
     args: argparse.Namespace,
     pycache: str | None,
-    state: Path,
     journal: JournalReceiver | None = None,
 ) -> tuple[float, float]:
-    """(seconds exec -> READY=1, the daemon's CPU seconds at READY)."""
+    """(seconds exec -> READY=1, the daemon's CPU seconds at READY) for the site in `site`
+    (its config.toml, radio.fifo and state dir, written by `make_site`)."""
+    cfg = site / "config.toml"
     with tempfile.TemporaryDirectory(prefix="gatewayd-startup-") as tmpname:
         tmp = Path(tmpname)
-        cfg = write_config(tmp, state, meters, args.mqtt, args.journal)
         notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         notify.bind(str(tmp / "notify"))
         notify.settimeout(120)
-        holder = os.open(tmp / "radio.fifo", os.O_RDWR | os.O_NONBLOCK)  # a writer, never closed
+        holder = os.open(site / "radio.fifo", os.O_RDWR | os.O_NONBLOCK)  # a writer, never closed
         env = {**os.environ, "NOTIFY_SOCKET": str(tmp / "notify")}
         env.pop("CREDENTIALS_DIRECTORY", None)
+        env.pop("CACHE_DIRECTORY", None)
+        if not args.no_config_cache:  # as systemd's CacheDirectory= gives it
+            env["CACHE_DIRECTORY"] = str(site.parent / "cache")
         if pycache is not None:
             env.pop("PYTHONDONTWRITEBYTECODE", None)
             env["PYTHONPYCACHEPREFIX"] = pycache
@@ -165,6 +188,11 @@ def main() -> int:
     parser.add_argument(
         "--no-bytecode", action="store_true", help="compile every module at every start"
     )
+    parser.add_argument(
+        "--no-config-cache",
+        action="store_true",
+        help="no CACHE_DIRECTORY: config.toml is parsed at every start",
+    )
     args = parser.parse_args()
     limit = f"{args.cpu_quota:g} % of a core" if args.cpu_quota else "no CPU limit"
     sinks = "MQTT (no broker)" if args.mqtt else "no sinks"
@@ -172,30 +200,37 @@ def main() -> int:
         sinks += ", journald at level info"
     code = "compiled at every start" if args.no_bytecode else "bytecode cached, as installed"
     state_kept = "each a restart on the last one's state" if args.restart else "each a first start"
+    if args.no_config_cache:
+        state_kept += ", config parsed (no cache dir)"
+    else:
+        state_kept += ", config from the cache dir"
     print(
         f"gatewayd run: exec -> READY=1, replay radio on a FIFO, {sinks}, {limit}, {code}, "
         f"{state_kept}"
     )
     with (
         tempfile.TemporaryDirectory(prefix="gatewayd-pycache-") as pycache_dir,
-        tempfile.TemporaryDirectory(prefix="gatewayd-state-") as state_dir,
+        tempfile.TemporaryDirectory(prefix="gatewayd-sites-") as sites_dir,
         cpu_cgroup(args.cpu_quota) as group,
         contextlib.ExitStack() as stack,
     ):
-        journal = JournalReceiver(Path(state_dir) / "journal") if args.journal else None
+        root = Path(sites_dir)
+        (root / "cache").mkdir(mode=0o700)
+        journal = JournalReceiver(root / "journal") if args.journal else None
         if journal is not None:
             stack.callback(journal.close)
         pycache = None if args.no_bytecode else pycache_dir
-        if pycache is not None:  # writes the bytecode
-            one_run(3, None, args, pycache, Path(state_dir) / "warm-up", journal)
         for meters in args.meters:
-            state = Path(state_dir) / f"{meters}"
-            if args.restart:  # the first start makes the state the measured ones find
-                one_run(meters, None, args, pycache, state, journal)
+            site = make_site(root, meters, args)
+            fresh_state(site)
+            # Unmeasured: writes the bytecode (the first time), the parsed-config cache
+            # (unless --no-config-cache) and, for --restart, the state the measured ones find.
+            one_run(site, None, args, pycache, journal)
             runs = []
-            for i in range(args.repeat):
-                run_state = state if args.restart else state.with_name(f"{meters}-{i}")
-                runs.append(one_run(meters, group, args, pycache, run_state, journal))
+            for _ in range(args.repeat):
+                if not args.restart:
+                    fresh_state(site)
+                runs.append(one_run(site, group, args, pycache, journal))
             ready = [r for r, _ in runs]
             cpu = [c for _, c in runs]
             print(

@@ -48,6 +48,7 @@ elif [[ -e $UNIT ]]; then
 fi
 rm -f "$UNIT" "$(R /etc/udev/rules.d/99-gatewayd-wmbus.rules)" "$(R /etc/modules-load.d/gatewayd.conf)"
 rm -rf "$(R /etc/systemd/system/gatewayd.service.d)" "$(R /opt/gatewayd)"
+rm -rf "$(R /var/cache/gatewayd)"  # the parsed-config cache: made again at the next start
 if ((LIVE_SYSTEMD)); then
     systemctl daemon-reload
     if command -v udevadm >/dev/null && udevadm control --ping 2>/dev/null; then
@@ -56,7 +57,7 @@ if ((LIVE_SYSTEMD)); then
         say "systemd-udevd is not running here: skipped udevadm control"
     fi
 fi
-say "removed the service, udev rule and /opt/gatewayd"
+say "removed the service, udev rule, /opt/gatewayd and /var/cache/gatewayd"
 
 if ((PURGE)); then
     rm -rf "$(R /etc/gatewayd)" "$(R /var/lib/gatewayd)"

@@ -18,8 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, TypeVar, cast
 
-import tomli
-
+from gatewayd.config import toml_cache
 from gatewayd.config.secrets import MASK, Key
 from gatewayd.errors import ConfigurationError
 
@@ -82,20 +81,33 @@ def raise_all(errors: Sequence[ConfigError]) -> None:
         raise ConfigErrors(unique)
 
 
-def load_toml(path: Path) -> dict[str, Any]:
+def load_toml(path: Path, *, cache: bool = True) -> dict[str, Any]:
+    """A TOML file's document; under systemd (CacheDirectory=) an unchanged file's document
+    comes from the cache of parsed files (config/toml_cache.py) unless `cache` is False."""
     try:
-        with path.open("rb") as fh:
-            return tomli.load(fh)  # tomllib's parser, compiled where a wheel is
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(str(path), "", "a config file", "no such file") from None
     except PermissionError:
         raise ConfigError(str(path), "", "a readable file", "permission denied") from None
     except IsADirectoryError:
         raise ConfigError(str(path), "", "a file", "a directory") from None
+    cache_dir = toml_cache.directory() if cache else None
+    if cache_dir is not None:
+        doc = toml_cache.load(cache_dir, path, data)
+        if doc is not None:
+            return doc
+    import tomli  # noqa: PLC0415 (not loaded when the cache has the document)
+
+    try:
+        doc = tomli.loads(data.decode())  # tomllib's parser, compiled where a wheel is
     except tomli.TOMLDecodeError as exc:
         raise ConfigError(str(path), "", "valid TOML", f"a syntax error: {exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(str(path), "", "UTF-8 text", "undecodable bytes") from None
+    if cache_dir is not None:
+        toml_cache.store(cache_dir, path, data, doc)
+    return doc
 
 
 _KINDS = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}

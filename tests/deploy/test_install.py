@@ -103,8 +103,12 @@ def test_install_twice_gives_the_same_tree_then_uninstall(target: Target, source
     imported = Path(done.stdout.strip()).resolve()
     assert imported.is_relative_to(target.path(f"{OPT}/{current}/lib").resolve())
 
+    cache = target.path("/var/cache/gatewayd")  # as the service's CacheDirectory= leaves it
+    cache.mkdir(parents=True)
+    (cache / "toml-0123456789abcdef0123.bin").write_bytes(b"entry")
     err = _ok(target.run("uninstall.sh"))
     assert not target.path(OPT).exists()
+    assert not cache.exists()
     assert not unit.exists()
     assert not wants.exists()
     assert not rules.exists()

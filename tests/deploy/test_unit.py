@@ -103,6 +103,8 @@ def test_unit_has_the_contracted_settings() -> None:
         "Restart": "on-failure",
         "User": "gatewayd",
         "StateDirectory": "gatewayd",
+        "CacheDirectory": "gatewayd",  # parsed config (toml_cache)
+        "CacheDirectoryMode": "0700",
         "ConfigurationDirectory": "gatewayd",
         "RuntimeDirectory": "gatewayd",
         "RuntimeDirectoryMode": "0750",  # group gatewayd reaches listen.sock
