@@ -226,14 +226,20 @@ class TextSource(Lifecycle):
             self._pipe.transport.close()
         if self._file is not None:
             self._file.close()
-        if self._proc is not None and self._proc.returncode is None:
-            self._signal_group(signal.SIGTERM)
-            try:
+        proc = self._proc
+        if proc is None or proc.returncode is not None:
+            return
+        self._signal_group(signal.SIGTERM)
+        try:
+            with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(2):
-                    await self._proc.wait()
-            except TimeoutError:
-                self._signal_group(signal.SIGKILL)
-                await self._proc.wait()
+                    await proc.wait()
+        finally:
+            # Also when the shell exited of SIGTERM (a child that ignores it is still in the
+            # group), and when this task is cancelled while it waits: the cancellation goes on
+            # once the group is killed and the shell reaped.
+            self._signal_group(signal.SIGKILL)
+            await asyncio.shield(proc.wait())
 
     def _signal_group(self, sig: signal.Signals) -> None:
         assert self._proc is not None
