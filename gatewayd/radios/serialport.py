@@ -137,8 +137,10 @@ async def open_serial(
         "exclusive": True,
     }
     loop = asyncio.get_running_loop()
+    # shielded: cancelled, the open goes on in its thread, and what it opens is closed
+    opening = loop.run_in_executor(None, functools.partial(serial.Serial, device, **options))
     try:
-        ser = await loop.run_in_executor(None, functools.partial(serial.Serial, device, **options))
+        ser = await asyncio.shield(opening)
     except (serial.SerialException, OSError, ValueError) as exc:
         if getattr(exc, "errno", None) in (errno.EAGAIN, errno.EWOULDBLOCK):
             raise RadioLost(
@@ -147,9 +149,38 @@ async def open_serial(
                 "it first (sudo systemctl stop gatewayd)"
             ) from exc
         raise RadioLost(f"cannot open {describe_port(device)}: {exc}") from exc
-    # connection_made, and reading, follow in the next iteration
-    port.transport = _Transport(loop, port, ser)
+    except BaseException:  # cancelled while the thread opens the port, or once it has
+        _close_when_opened(opening)
+        if not opening.done():
+            # the cancellation goes on once the port is closed: a radio restarted on the same
+            # device at once must not find it busy
+            await asyncio.wait([opening])
+        raise
+    try:
+        # connection_made, and reading, follow in the next iteration
+        port.transport = _Transport(loop, port, ser)
+    except BaseException:
+        _close_quietly(ser)
+        raise
     return port
+
+
+def _close_when_opened(opening: asyncio.Future[serial.Serial]) -> None:
+    """Close the port `opening` opens: now if it is done, else when it is."""
+
+    def close(f: asyncio.Future[serial.Serial]) -> None:
+        if not f.cancelled() and f.exception() is None:
+            _close_quietly(f.result())
+
+    if opening.done():
+        close(opening)
+    else:
+        opening.add_done_callback(close)  # before any waiter's: closed when the waiter wakes
+
+
+def _close_quietly(ser: serial.Serial) -> None:
+    with contextlib.suppress(OSError, serial.SerialException):
+        ser.close()
 
 
 def read_waiting(port: SerialPort) -> bytes:
