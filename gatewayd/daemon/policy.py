@@ -8,6 +8,8 @@ restart) and the memory is bounded (least recently heard meters dropped first).
 from __future__ import annotations
 
 import hashlib
+import math
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -60,9 +62,47 @@ def _values(p: _Parts) -> Values:
             warnings)  # fmt: skip
 
 
+# The digest in a persisted entry: 2, canonical (digest()); 1 (the entry says no version),
+# repr() of the values as they were, which told 1 from 1.0 and 0.0 from -0.0 (legacy_digest())
+DIGEST_VERSION = 2
+
+
+class _NoEqual(Exception):
+    """A value that is == to nothing (NaN)."""
+
+
+def _canon(v: object) -> object:
+    """v, so that two values (numbers, text, None) have the same repr() exactly when they are
+    ==: an integral float as the int it equals (1.0 as 1, -0.0 as 0), True and False as 1, 0."""
+    if isinstance(v, float):
+        if v.is_integer():
+            return int(v)
+        if math.isnan(v):
+            raise _NoEqual
+        return v
+    if isinstance(v, int):
+        return int(v)
+    return v
+
+
 def digest(values: Values) -> str:
-    """A stable digest of values (for the persisted memory: survives a restart); the named
-    fields are taken in name order."""
+    """A stable digest of values (for the persisted memory: survives a restart), the same for
+    two values_of() exactly when they are ==: the named fields in name order, each value by
+    _canon(); values holding a NaN get a digest of their own, as == finds them changed."""
+    ident, name, named, static, recs, warnings = values
+    assert isinstance(named, Mapping)
+    assert isinstance(static, tuple) and isinstance(recs, tuple)
+    try:
+        canon = (ident, name, sorted([(k, _canon(v)) for k, v in named.items()]),
+                 tuple([(k, _canon(v)) for k, v in static]),
+                 tuple([(h, _canon(v)) for h, v in recs]), warnings)  # fmt: skip
+    except _NoEqual:
+        return os.urandom(16).hex()
+    return hashlib.blake2b(repr(canon).encode(), digest_size=16).hexdigest()
+
+
+def legacy_digest(values: Values) -> str:
+    """The digest of DIGEST_VERSION 1: an entry saved by the previous release compares so."""
     ident, name, named, static, recs, warnings = values
     assert isinstance(named, Mapping)
     canon = (ident, name, sorted(named.items()), static, recs, warnings)
@@ -98,14 +138,17 @@ class _Last:
     digest: str | None  # set after a restore, or computed for a snapshot
     alarms: Mapping[str, bool]  # compared as a dict: by name, whatever the order
     published_at: float
+    legacy: bool = False  # digest is a legacy_digest() (restored from an entry of version 1)
 
     def same_values(self, reading: Reading) -> bool:
         if self.parts is not None:
             return _same_values(self.parts, reading)
         parts = _parts(reading)
-        same = self.digest == digest(_values(parts))
+        same = self.digest == (legacy_digest if self.legacy else digest)(_values(parts))
         if same:
             self.parts = parts
+            if self.legacy:  # a snapshot writes the digest of this version
+                self.digest, self.legacy = None, False
         return same
 
     def stable_digest(self) -> str:
@@ -151,7 +194,7 @@ class PublishPolicy:
             decision = UNCHANGED
         if decision.publish:  # the same entry, remembering this reading
             last.parts = _parts(reading)
-            last.digest = None
+            last.digest, last.legacy = None, False
             last.alarms = alarms
             last.published_at = now
         self._last.move_to_end(meter_id)
@@ -166,6 +209,7 @@ class PublishPolicy:
         return {
             mid: {
                 "digest": e.stable_digest(),
+                "digest_version": 1 if e.legacy else DIGEST_VERSION,  # restored, not heard since
                 "alarms": dict(sorted(e.alarms.items())),
                 "published_at": e.published_at,
             }
@@ -173,19 +217,24 @@ class PublishPolicy:
         }
 
     def restore(self, data: Mapping[str, Any]) -> None:
-        """Load a snapshot; entries that are not well-formed are skipped."""
+        """Load a snapshot (of this release or the previous one: its entries have no
+        digest_version); entries that are not well-formed, or newer, are skipped."""
         for mid, e in data.items():
             try:
                 alarms = e["alarms"]
                 if not isinstance(alarms, dict):
                     raise TypeError("alarms")
+                version = e.get("digest_version", 1)
+                if version not in (1, DIGEST_VERSION):
+                    raise ValueError("digest_version")
                 last = _Last(
                     None,
                     str(e["digest"]),
                     {str(k): bool(v) for k, v in alarms.items()},
                     float(e["published_at"]),
+                    legacy=version == 1,
                 )
-            except (KeyError, TypeError, ValueError):
+            except (KeyError, TypeError, ValueError, AttributeError):
                 continue
             self._last[str(mid)] = last
         while len(self._last) > self.max_meters:
