@@ -36,18 +36,26 @@ def _group_gone(pgid: int) -> bool:
 
 
 def _running_in_group(pgid: int) -> list[str]:
-    """The group's processes that are not dead: killed ones are zombies until whoever they
-    were reparented to (init) reaps them, which is not ours to wait for."""
+    """The group's processes that will go on running: not dead, and not killed. A killed one
+    dies when the kernel next runs it (SIGKILL pending until then), then is a zombie until
+    whoever it was reparented to (init) reaps it, which is not ours to wait for."""
     out = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             stat = (entry / "stat").read_text()
+            status = (entry / "status").read_text()
         except OSError:  # gone meanwhile
             continue
         state, _ppid, pgrp = stat.rsplit(")", 1)[1].split()[:3]
-        if int(pgrp) == pgid and state not in ("Z", "X"):
+        if int(pgrp) != pgid or state in ("Z", "X"):
+            continue
+        pending = 0
+        for line in status.splitlines():
+            if line.startswith(("SigPnd:", "ShdPnd:")):
+                pending |= int(line.split()[1], 16)
+        if not pending & (1 << (signal.SIGKILL - 1)):
             out.append(f"{entry.name} {state} {stat.split(' ', 2)[1]}")
     return out
 
