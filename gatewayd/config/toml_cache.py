@@ -18,7 +18,6 @@ lost to a power cut costs one parse.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import logging
 import marshal
@@ -27,6 +26,11 @@ import sys
 from itertools import chain, zip_longest
 from pathlib import Path
 from typing import Any, Final
+
+try:  # hashlib's BLAKE2b, without loading hashlib and OpenSSL's bindings before READY=1
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover (CPython has it)
+    from hashlib import blake2b
 
 log = logging.getLogger("gatewayd.config")
 
@@ -64,13 +68,13 @@ def directory(environ: os._Environ[str] | dict[str, str] | None = None) -> Path 
 
 def entry_path(cache_dir: Path, source: Path) -> Path:
     """Where the entry for the TOML file at `source` lives (one per file path)."""
-    name = hashlib.blake2b(os.fsencode(os.path.abspath(source)), digest_size=10).hexdigest()
+    name = blake2b(os.fsencode(os.path.abspath(source)), digest_size=10).hexdigest()
     return cache_dir / f"toml-{name}.bin"
 
 
 def source_digest(data: bytes) -> bytes:
     """What an entry is for: these bytes, read by this parser, in this format."""
-    return hashlib.blake2b(_SALT.encode() + b"\x00" + data, digest_size=DIGEST).digest()
+    return blake2b(_SALT.encode() + b"\x00" + data, digest_size=DIGEST).digest()
 
 
 def parser_bytes(data: bytes) -> bytes:
@@ -96,7 +100,7 @@ def load(cache_dir: Path, source: Path, data: bytes) -> dict[str, Any] | None:
     if blob[len(MAGIC) : len(MAGIC) + DIGEST] != source_digest(data):
         return None  # the file changed since (or another parser, or another format)
     body = memoryview(blob)[head:]
-    if hashlib.blake2b(body, digest_size=DIGEST).digest() != blob[len(MAGIC) + DIGEST : head]:
+    if blake2b(body, digest_size=DIGEST).digest() != blob[len(MAGIC) + DIGEST : head]:
         log.debug("config cache entry %s is damaged; parsing %s", path, source)
         return None
     try:
@@ -127,9 +131,7 @@ def store(cache_dir: Path, source: Path, data: bytes, doc: dict[str, Any]) -> bo
         body = marshal.dumps(_template(doc, parser_bytes(data)))
     except (_NoEntry, ValueError):
         return False
-    blob = b"".join(
-        (MAGIC, source_digest(data), hashlib.blake2b(body, digest_size=DIGEST).digest(), body)
-    )
+    blob = b"".join((MAGIC, source_digest(data), blake2b(body, digest_size=DIGEST).digest(), body))
     path = entry_path(cache_dir, source)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import queue
 import threading
+from _queue import SimpleQueue  # queue's own; the queue module is not needed for it
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -24,7 +24,7 @@ _Job = tuple[asyncio.AbstractEventLoop, Callable[[], Any], Done]
 
 class Writer:
     def __init__(self, name: str) -> None:
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._jobs: SimpleQueue[_Job | None] = SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 

@@ -59,7 +59,9 @@ DRIVER_MODULES = {f"gatewayd.meters.{e.module}" for e in DRIVERS}
 UNUSED = {"paho", "dbus_fast", "gatewayd.sinks.mqtt", "gatewayd.sinks.ble", "serial"}
 # Not needed to get there: shutil (with zlib, bz2 and lzma; argparse looks the terminal width up
 # through it) and tempfile (the atomic writes, ha-announced.json among them before READY=1).
-NOT_FOR_READY = {"shutil", "tempfile", "bz2", "lzma"}
+# Nor random (the MQTT back-off's jitter takes os.urandom), queue (the writer thread's queue is
+# _queue's own), hashlib (the config cache takes _blake2's BLAKE2b).
+NOT_FOR_READY = {"shutil", "tempfile", "bz2", "lzma", "random", "queue", "hashlib"}
 # The decode side and the radios: imported after READY=1. (The driver registry's table is
 # loaded before, to check a configured driver name.)
 AFTER_READY = {

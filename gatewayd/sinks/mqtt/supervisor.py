@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -40,6 +40,12 @@ log = logging.getLogger("gatewayd.sinks.mqtt")
 DeliveredHook = Callable[[int, float], None]  # (outbox seq, time.time() when it was put)
 
 EARLY_DROP_S = 3.0  # a link lost this soon after CONNACK, before any PUBACK, gets a hint
+
+
+def _jitter() -> float:
+    """A uniform number in [0, 1) for the reconnect back-off's jitter (the random module,
+    with its imports, is not loaded before READY=1 for this one use)."""
+    return int.from_bytes(os.urandom(7), "big") / (1 << 56)
 
 
 @dataclass
@@ -81,7 +87,7 @@ class Supervisor:
         stats_payload: Callable[[], Mapping[str, Any]],
         counters: Counters,
         on_delivered: DeliveredHook | None = None,
-        rnd: Callable[[], float] = random.random,
+        rnd: Callable[[], float] | None = None,
     ) -> None:
         self._s = settings
         self._outbox = outbox
@@ -90,7 +96,7 @@ class Supervisor:
         self._stats_payload = stats_payload
         self._counters = counters
         self._on_delivered = on_delivered
-        self._rnd = rnd
+        self._rnd = rnd or _jitter
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._drain_until = 0.0
