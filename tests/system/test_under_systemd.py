@@ -104,6 +104,16 @@ def test_active_under_the_full_sandbox_with_a_replay_radio(
     feed(machine, K1)
     entry = wait_until("the reading", lambda: readings(machine))[0]
     assert "6.408" in str(entry["MESSAGE"])
+    # CacheDirectory=: the parsed config and keys, the service's own, without the key in it
+    cache = machine.run("stat -c '%a %U' /var/cache/gatewayd", check=True).stdout.split()
+    assert cache == ["700", "gatewayd"]
+    entries = machine.run(
+        "stat -c '%a %U %n' /var/cache/gatewayd/toml-*.bin", check=True
+    ).stdout.splitlines()
+    assert len(entries) == 2 and all(e.split()[:2] == ["600", "gatewayd"] for e in entries)
+    for form in (KEY.lower(), KEY.upper()):
+        found = machine.run(f"grep -rlF {form} /var/cache/gatewayd")
+        assert found.returncode == 1, found.stdout  # 1: no file holds it
 
 
 def test_active_with_the_radio_device_absent_then_plugged_in(
