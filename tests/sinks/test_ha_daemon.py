@@ -13,6 +13,7 @@ from typing import Any
 
 from tests.conftest import REPO
 from tests.daemon.harness import KEY, METER, mc21
+from tests.sinks.announced import recorded_state
 from tests.sinks.conftest import Broker, Msg, Subscriber
 
 GW = "ha-gw"
@@ -88,6 +89,8 @@ async def test_daemon_announces_and_a_reload_takes_a_removed_meter_back(
         proc.wait(timeout=20)
         os.close(writer)
     assert len(mine) >= 10  # sensors and binary sensors of the meter, all taken back
-    doc = json.loads((tmp_path / "state" / "ha-announced.json").read_text())
-    assert METER not in doc["configs"] and METER not in doc["state"]
-    assert set(doc["state"]) == {OTHER}  # the never-heard meter is remembered (health topic)
+    text = (tmp_path / "state" / "ha-announced.json").read_text()
+    assert METER not in json.loads(text)["configs"] and METER not in recorded_state(text)
+    assert set(recorded_state(text)) == {
+        OTHER
+    }  # the never-heard meter is remembered (health topic)

@@ -7,7 +7,6 @@ record."""
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from gatewayd.sinks.mqtt import MqttSettings, MqttSink, ha_state
 from gatewayd.sinks.mqtt.ha_state import ANNOUNCED_FILE
 from gatewayd.sinks.mqtt.payload import Topics
 from gatewayd.sinks.outbox import Outbox
+from tests.sinks.announced import recorded_state
 
 METERS = [f"{0x10000000 + i:08x}" for i in range(300)]
 KEPT = METERS[:3]
@@ -38,8 +38,7 @@ def test_removing_many_meters_writes_the_record_a_few_times(
     sink = MqttSink(settings, meters=KEPT)
     asyncio.run(sink.stop(0.1))
     assert 1 <= len(written) <= 3
-    doc = json.loads((tmp_path / ANNOUNCED_FILE).read_text())
-    assert sorted(doc["state"]) == KEPT
+    assert sorted(recorded_state((tmp_path / ANNOUNCED_FILE).read_text())) == KEPT
     topics = Topics(settings.prefix, settings.gateway_id)
     box = Outbox(settings.outbox_path, settings.outbox_max)
     try:
@@ -68,4 +67,4 @@ def test_a_start_that_changes_nothing_writes_nothing(
     changed = MqttSink(settings, meters=KEPT[:1])  # one meter fewer: written
     asyncio.run(changed.stop(0.1))
     assert len(written) >= 1
-    assert sorted(json.loads(written[-1])["state"]) == KEPT[:1]
+    assert sorted(recorded_state(written[-1])) == KEPT[:1]

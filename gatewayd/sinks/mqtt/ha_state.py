@@ -10,6 +10,13 @@ With a `path` (`<state_dir>/ha-announced.json`) it also remembers across restart
 topics each meter and the gateway announced, which retained state topics (the reading) each
 meter has, and the clears not yet acknowledged: a meter removed while the daemon was down, a
 changed gateway id or prefix, or discovery turned off is cleaned up at the next start.
+
+A meter whose state topics are its default ones (`state_prefixes` + its id: the reading and
+the health topic) is kept as just its id, in memory and in the file (version 2: the prefixes
+once and the ids as a list), so a start with 10,000 configured meters builds no topic per
+meter. Topics that differ (e.g. still to be cleared under an old gateway id) are kept whole;
+ids under prefixes other than the current ones (a renamed gateway) are expanded at load.
+Files of version 1 (every meter's topics in full) load as well and are rewritten as version 2.
 """
 
 from __future__ import annotations
@@ -25,7 +32,8 @@ from gatewayd.fsutil import write_atomically
 log = logging.getLogger("gatewayd.sinks.mqtt")
 
 ANNOUNCED_FILE = "ha-announced.json"
-VERSION = 1
+VERSION = 2
+VERSIONS = (1, 2)  # what loads: version 1 lacks "default_state"
 GATEWAY = "gateway"  # the owner of the gateway device's configs
 
 Configs = tuple[tuple[str, bytes], ...]
@@ -37,7 +45,13 @@ def _persistent(owner: str) -> bool:
 
 
 class Discovery:
-    def __init__(self, path: Path | None = None, *, sweep_legacy: bool = False) -> None:
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        sweep_legacy: bool = False,
+        state_prefixes: tuple[str, ...] = (),
+    ) -> None:
         # An upgrade from a release that keyed meter devices on the gateway id: each meter's
         # configs under that identity are cleared when it is first announced (kept in the file)
         self.sweep_legacy = sweep_legacy
@@ -47,8 +61,10 @@ class Discovery:
         self._path = path
         self._announced: dict[str, set[str]] = {}  # owner -> config topics (persisted)
         self._retained: dict[str, set[str]] = {}  # meter -> retained state topics (persisted)
+        self._prefixes = state_prefixes  # a meter's default state topics: prefix + id
+        self._defaults: set[str] = set()  # meters with just those (persisted as ids)
         self._save_failed = False
-        self._written: str | None = None  # the file's text as last read or written
+        self._dirty = True  # the record differs from the file (or may: not read yet)
         if path is not None:
             self._load(path)
 
@@ -71,10 +87,12 @@ class Discovery:
         for t in before - topics:
             self._clearing[t] = self.version
         for t in topics:
-            self._clearing.pop(t, None)
+            if self._clearing.pop(t, None) is not None:
+                self._dirty = True
         self._by_meter[meter] = (self.version, configs)
         if _persistent(meter) and self._announced.get(meter) != topics:
             self._announced[meter] = topics
+            self._dirty = True
             self._save()
         return True
 
@@ -87,7 +105,26 @@ class Discovery:
 
     def owners(self) -> set[str]:
         """Meters (and the gateway) with configs or state topics announced, now or before."""
-        return {o for o in self._announced if self._announced[o]} | set(self._retained)
+        return (
+            {o for o in self._announced if self._announced[o]}
+            | self._retained.keys()
+            | self._defaults
+        )
+
+    def owners_but(self, kept: frozenset[str]) -> list[str]:
+        """owners() not in `kept`, sorted: set operations, no scan in Python per owner."""
+        gone = self._defaults - kept
+        gone.update(self._retained.keys() - kept)
+        gone.update(o for o in self._announced.keys() - kept if self._announced[o])
+        return sorted(gone)
+
+    def config_owners(self) -> list[str]:
+        """Owners with config topics on record, sorted."""
+        return sorted(o for o, ts in self._announced.items() if ts)
+
+    def explicit_state_owners(self) -> list[str]:
+        """Meters whose retained state topics are not (only) their default ones, sorted."""
+        return sorted(self._retained)
 
     def forget(self, owner: str, *, save: bool = True) -> list[str]:
         """Clear every config of `owner`; returns its retained state topics (the caller
@@ -95,11 +132,12 @@ class Discovery:
         `state_stored` once they are stored: until then they stay on record). save=False:
         call save() later (one write for many owners)."""
         topics = self._announced.pop(owner, set())
+        self._dirty |= bool(topics)
         known = self._by_meter.pop(owner, None)
         if known is not None:
             topics |= {t for t, _ in known[1]}
         self._clear(topics)
-        state = sorted(self._retained.get(owner, set()))
+        state = sorted(self._state(owner) or ())
         if save:
             self._save()
         return state
@@ -108,31 +146,34 @@ class Discovery:
         """Discovery turned off: clear every config announced (state topics stay)."""
         topics = {t for ts in self._announced.values() for t in ts}
         topics |= {t for o, (_v, c) in self._by_meter.items() if _persistent(o) for t, _ in c}
+        self._dirty |= any(self._announced.values())
         self._announced.clear()
         for owner in [o for o in self._by_meter if _persistent(o)]:
             del self._by_meter[owner]
         self._clear(topics)
-        self._save()
+        if topics:  # else nothing changed: a fresh start writes the record once, later
+            self._save()
 
-    def keep_only(self, owner: str, wanted: Iterable[str]) -> None:
+    def keep_only(self, owner: str, wanted: Iterable[str], *, save: bool = True) -> None:
         """Clear configs of `owner` announced before that are not under `wanted` topic
-        prefixes (its node or the discovery prefix changed)."""
+        prefixes (its node or the discovery prefix changed). save=False: call save() later."""
         prefixes = tuple(wanted)
         stale = {t for t in self._announced.get(owner, set()) if not t.startswith(prefixes)}
         if stale:
             self._announced[owner] -= stale
             self._clear(stale)
-            self._save()
+            if save:
+                self._save()
 
     def note_state(self, meter: str, topics: set[str], *, save: bool = True) -> list[str]:
         """The retained state topics `meter` has now; returns those it had before and not
         now (e.g. under an old gateway id), to be cleared (and `state_stored` once they are
         stored). save=False: call save() later."""
-        before = self._retained.get(meter)
+        before = self._state(meter)
         if before == topics:
             return []
         stale = (before or set()) - topics
-        self._retained[meter] = topics | stale  # the stale ones until `state_stored`
+        self._set_state(meter, topics | stale)  # the stale ones until `state_stored`
         if save:
             self._save()
         return sorted(stale)
@@ -142,18 +183,49 @@ class Discovery:
         until the broker acknowledges them: off the record (the owner too, when it has none
         left). Until this is called a restart clears them again. True when the record
         changed; save=False: call save() later (one write for many owners)."""
-        kept = self._retained.get(owner)
+        kept = self._state(owner)
         if kept is None or kept.isdisjoint(topics):
             return False
-        kept.difference_update(topics)
-        if not kept:
-            del self._retained[owner]
+        kept = kept.difference(topics)
+        if kept:
+            self._set_state(owner, kept)
+        else:
+            self._retained.pop(owner, None)
+            self._defaults.discard(owner)
+            self._dirty = True
         if save:
             self._save()
         return True
 
     def has_state(self, meter: str) -> bool:
-        return meter in self._retained
+        return meter in self._defaults or meter in self._retained
+
+    def note_default_state(self, meters: frozenset[str]) -> None:
+        """`meters` without state topics on record get their default ones (configured, maybe
+        never heard: the health topic is retained). Set operations only, no topic is built."""
+        new = meters.difference(self._defaults)
+        if new and self._retained:
+            new = new.difference(self._retained)
+        if new:
+            self._defaults |= new
+            self._dirty = True
+
+    def _default_topics(self, meter: str) -> set[str]:
+        return {p + meter for p in self._prefixes}
+
+    def _state(self, meter: str) -> set[str] | None:
+        if meter in self._defaults:
+            return self._default_topics(meter)
+        return self._retained.get(meter)
+
+    def _set_state(self, meter: str, topics: set[str]) -> None:
+        self._dirty = True
+        if self._prefixes and topics == self._default_topics(meter):
+            self._retained.pop(meter, None)
+            self._defaults.add(meter)
+        else:
+            self._defaults.discard(meter)
+            self._retained[meter] = topics
 
     def clears_since(self, version: int) -> list[str]:
         """Topics to clear that were added after `version` (0: all still unacknowledged)."""
@@ -162,6 +234,7 @@ class Discovery:
     def cleared(self, topic: str) -> None:
         """The broker acknowledged the empty retained message on `topic`."""
         if self._clearing.pop(topic, None) is not None:
+            self._dirty = True
             self._save()
 
     def _clear(self, topics: Iterable[str]) -> None:
@@ -169,6 +242,7 @@ class Discovery:
         if not topics:
             return
         self.version += 1
+        self._dirty = True
         for t in topics:
             self._clearing[t] = self.version
 
@@ -179,20 +253,27 @@ class Discovery:
 
     def _load(self, path: Path) -> None:
         try:
-            text = path.read_text()
-            doc: Any = json.loads(text)
-            if not isinstance(doc, dict) or doc.get("version") != VERSION:
+            doc: Any = json.loads(path.read_text())
+            if not isinstance(doc, dict) or doc.get("version") not in VERSIONS:
                 raise ValueError(f"expected version {VERSION}")
             self._announced = {str(o): set(map(str, ts)) for o, ts in doc["configs"].items()}
-            self._retained = {str(o): set(map(str, ts)) for o, ts in doc["state"].items()}
+            for o, ts in doc["state"].items():  # folded into the defaults when they are
+                self._set_state(str(o), set(map(str, ts)))
+            if doc["version"] >= 2:
+                self._load_defaults(doc["default_state"])
             self.version += 1
             self._clearing = dict.fromkeys(map(str, doc["clearing"]), self.version)
             self.sweep_legacy = self.sweep_legacy or doc.get("sweep_legacy") is True
-            self._written = text if text == self._text() else None
+            # the same record as the file (version 1 is rewritten as 2)
+            self._dirty = doc["version"] != VERSION or self.sweep_legacy != (
+                doc.get("sweep_legacy") is True
+            )
         except FileNotFoundError:
             return
         except Exception as exc:  # damaged: start afresh, say so once
             self._announced, self._retained, self._clearing = {}, {}, {}
+            self._defaults = set()
+            self._dirty = True
             log.warning(
                 "%s is damaged (%s); what Home Assistant was told before this start is "
                 "forgotten, so a meter removed earlier may stay as a device there",
@@ -200,11 +281,21 @@ class Discovery:
                 f"{type(exc).__name__}: {exc}"[:200],
             )
 
+    def _load_defaults(self, entry: Any) -> None:
+        prefixes = tuple(map(str, entry["prefixes"]))
+        ids = set(map(str, entry["meters"]))
+        if prefixes == self._prefixes:
+            self._defaults |= ids - self._retained.keys()
+            return
+        for mid in ids:  # other prefixes (a renamed gateway): their topics in full
+            self._retained.setdefault(mid, set()).update(p + mid for p in prefixes)
+
     def _text(self) -> str:
         doc: dict[str, Any] = {
             "version": VERSION,
             "configs": {o: sorted(ts) for o, ts in sorted(self._announced.items()) if ts},
             "state": {o: sorted(ts) for o, ts in sorted(self._retained.items())},
+            "default_state": {"prefixes": list(self._prefixes), "meters": sorted(self._defaults)},
             "clearing": sorted(self._clearing),
         }
         if self.sweep_legacy:
@@ -212,16 +303,14 @@ class Discovery:
         return json.dumps(doc, separators=(",", ":"))
 
     def _save(self) -> None:
-        """Write the record, unless the file already says exactly this (a start that changes
-        nothing costs no write and no fsync)."""
-        if self._path is None:
-            return
-        text = self._text()
-        if text == self._written:
+        """Write the record when it changed since it was read or last written (a start that
+        changes nothing costs no write and no fsync). A failed write is tried again at the
+        next save."""
+        if self._path is None or not self._dirty:
             return
         try:
-            write_atomically(self._path, text)
-            self._written = text
+            write_atomically(self._path, self._text())
+            self._dirty = False
             self._save_failed = False
         except OSError as exc:
             if not self._save_failed:

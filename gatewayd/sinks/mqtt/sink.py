@@ -85,7 +85,11 @@ class MqttSink:
         upgrading = settings.outbox_path.exists() and not announced.exists()
         self._outbox = Outbox(settings.outbox_path, settings.outbox_max)
         self._counters = Counters()
-        self._discovery = Discovery(announced, sweep_legacy=upgrading)  # and health messages
+        self._discovery = Discovery(  # and the health messages
+            announced,
+            sweep_legacy=upgrading,
+            state_prefixes=(self.topics.meter(""), self.topics.health("")),
+        )
         self._health_source: HealthSource | None = None
         self._config_keys: dict[str, Hashable] = {}  # meter -> config_key of its configs
         self._frames_at: tuple[float, int] | None = None  # (time, frames) of the last stats
@@ -110,20 +114,19 @@ class MqttSink:
         else:
             d.forget_all_configs()
         clears: dict[str, list[str]] = {}
-        configured = None if meters is None else frozenset(meters)  # not a scan per owner
-        for owner in sorted(d.owners() - {GATEWAY}):
-            if configured is not None and owner not in configured:
-                clears[owner] = d.forget(owner, save=False)  # saved once, below
-                continue
-            if ha:  # configs under an old discovery prefix or node
-                d.keep_only(
-                    owner, meter_topic_prefixes(self.topics, self.settings.ha_prefix, owner)
-                )
-            if d.has_state(owner):  # a reading retained under an old gateway id or prefix
+        configured = None if meters is None else frozenset(meters)  # set operations from here
+        for owner in () if configured is None else d.owners_but(configured | {GATEWAY}):
+            clears[owner] = d.forget(owner, save=False)  # saved once, below
+        if ha:  # configs under an old discovery prefix or node
+            for owner in d.config_owners():
+                if owner != GATEWAY:
+                    prefixes = meter_topic_prefixes(self.topics, self.settings.ha_prefix, owner)
+                    d.keep_only(owner, prefixes, save=False)
+        for owner in d.explicit_state_owners():  # a reading retained under an old gateway id
+            if owner not in clears:
                 clears[owner] = d.note_state(owner, self._state_topics(owner), save=False)
-        for mid in meters or ():  # configured, maybe never heard: its health topic is retained
-            if not d.has_state(mid):
-                d.note_state(mid, self._state_topics(mid), save=False)
+        if configured is not None:  # configured, maybe never heard: its health is retained
+            d.note_default_state(configured)
         d.save()
         self._clear_state(clears)
 
