@@ -16,6 +16,9 @@ the health topic) is kept as just its id, in memory and in the file (version 2: 
 once and the ids as a list), so a start with 10,000 configured meters builds no topic per
 meter. Topics that differ (e.g. still to be cleared under an old gateway id) are kept whole;
 ids under prefixes other than the current ones (a renamed gateway) are expanded at load.
+The file also says under which `config_base` (what a meter's config topics depend on besides
+its id) the configs on record were announced, so a start under the same one skips looking
+for configs left under an old discovery prefix or node (`configs_moved`).
 Files of version 1 (every meter's topics in full) load as well and are rewritten as version 2.
 """
 
@@ -33,7 +36,7 @@ log = logging.getLogger("gatewayd.sinks.mqtt")
 
 ANNOUNCED_FILE = "ha-announced.json"
 VERSION = 2
-VERSIONS = (1, 2)  # what loads: version 1 lacks "default_state"
+VERSIONS = (1, 2)  # what loads: version 1 lacks "default_state" and "config_base"
 GATEWAY = "gateway"  # the owner of the gateway device's configs
 
 Configs = tuple[tuple[str, bytes], ...]
@@ -63,6 +66,7 @@ class Discovery:
         self._retained: dict[str, set[str]] = {}  # meter -> retained state topics (persisted)
         self._prefixes = state_prefixes  # a meter's default state topics: prefix + id
         self._defaults: set[str] = set()  # meters with just those (persisted as ids)
+        self._config_base: str | None = None  # where the recorded configs are (persisted)
         self._save_failed = False
         self._dirty = True  # the record differs from the file (or may: not read yet)
         if path is not None:
@@ -153,6 +157,16 @@ class Discovery:
         self._clear(topics)
         if topics:  # else nothing changed: a fresh start writes the record once, later
             self._save()
+
+    def configs_moved(self, base: str) -> bool:
+        """Whether configs on record may have been announced under a `base` other than this
+        one (then the caller runs keep_only for each owner); from now on the record says
+        `base` (the caller announces only under it)."""
+        if self._config_base == base:
+            return False
+        self._config_base = base
+        self._dirty = True
+        return True
 
     def keep_only(self, owner: str, wanted: Iterable[str], *, save: bool = True) -> None:
         """Clear configs of `owner` announced before that are not under `wanted` topic
@@ -264,6 +278,8 @@ class Discovery:
             self.version += 1
             self._clearing = dict.fromkeys(map(str, doc["clearing"]), self.version)
             self.sweep_legacy = self.sweep_legacy or doc.get("sweep_legacy") is True
+            base = doc.get("config_base")
+            self._config_base = base if isinstance(base, str) else None
             # the same record as the file (version 1 is rewritten as 2)
             self._dirty = doc["version"] != VERSION or self.sweep_legacy != (
                 doc.get("sweep_legacy") is True
@@ -298,6 +314,8 @@ class Discovery:
             "default_state": {"prefixes": list(self._prefixes), "meters": sorted(self._defaults)},
             "clearing": sorted(self._clearing),
         }
+        if self._config_base is not None:
+            doc["config_base"] = self._config_base
         if self.sweep_legacy:
             doc["sweep_legacy"] = True
         return json.dumps(doc, separators=(",", ":"))

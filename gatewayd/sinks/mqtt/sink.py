@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from gatewayd.config.sections import MqttSettings
 from gatewayd.sinks.base import HealthReport, HealthSource, StatsProvider
-from gatewayd.sinks.mqtt.ha_state import ANNOUNCED_FILE, GATEWAY, Discovery
+from gatewayd.sinks.mqtt.ha_state import ANNOUNCED_FILE, Discovery
 from gatewayd.sinks.mqtt.payload import Topics, alarm_payload, health_payload
+from gatewayd.sinks.mqtt.reconcile import reconcile, state_topics
 from gatewayd.sinks.mqtt.supervisor import Counters, DeliveredHook, Supervisor
 from gatewayd.sinks.outbox import Message, Outbox, OutboxError
 from gatewayd.sinks.writer import settle
@@ -104,31 +105,7 @@ class MqttSink:
 
     def _reconcile(self, meters: Collection[str] | None) -> None:
         """Take back, once at start, what earlier runs announced and is no longer wanted."""
-        d, ha = self._discovery, self.settings.ha_discovery
-        if ha:  # the discovery configs and the meter model: only for Home Assistant
-            from gatewayd.sinks.mqtt.discovery import meter_topic_prefixes  # noqa: PLC0415
-            from gatewayd.sinks.mqtt.ha_gateway import gateway_configs  # noqa: PLC0415
-
-            configs = gateway_configs(self.topics, self.settings.ha_prefix)
-            d.update(GATEWAY, tuple((c.topic, c.payload()) for c in configs))
-        else:
-            d.forget_all_configs()
-        clears: dict[str, list[str]] = {}
-        configured = None if meters is None else frozenset(meters)  # set operations from here
-        for owner in () if configured is None else d.owners_but(configured | {GATEWAY}):
-            clears[owner] = d.forget(owner, save=False)  # saved once, below
-        if ha:  # configs under an old discovery prefix or node
-            for owner in d.config_owners():
-                if owner != GATEWAY:
-                    prefixes = meter_topic_prefixes(self.topics, self.settings.ha_prefix, owner)
-                    d.keep_only(owner, prefixes, save=False)
-        for owner in d.explicit_state_owners():  # a reading retained under an old gateway id
-            if owner not in clears:
-                clears[owner] = d.note_state(owner, self._state_topics(owner), save=False)
-        if configured is not None:  # configured, maybe never heard: its health is retained
-            d.note_default_state(configured)
-        d.save()
-        self._clear_state(clears)
+        self._clear_state(reconcile(self._discovery, self.topics, self.settings, meters))
 
     def forget_meters(self, meter_ids: Collection[str]) -> None:
         """Meters removed from the config: clear their discovery configs and retained topics."""
@@ -141,9 +118,6 @@ class MqttSink:
         self._clear_state(clears)
         if self._supervisor is not None:
             self._supervisor.wake()
-
-    def _state_topics(self, meter_id: str) -> set[str]:
-        return {self.topics.meter(meter_id), self.topics.health(meter_id)}
 
     def _clear_state(self, clears: Mapping[str, list[str]]) -> None:
         """Empty retained messages (owner -> its state topics) through the outbox, after the
@@ -240,7 +214,7 @@ class MqttSink:
         field set not seen before are remembered (never stored: they are sent on every
         connect, and at once when new)."""
         mid = reading.id
-        if self.settings.ha_discovery:  # imported at start (_reconcile) when it is on
+        if self.settings.ha_discovery:  # imported at start (reconcile.py) when it is on
             from gatewayd.sinks.mqtt.discovery import (  # noqa: PLC0415
                 config_key,
                 discovery_configs,
@@ -258,7 +232,9 @@ class MqttSink:
             if self._discovery.update(mid, configs, legacy) and self._supervisor is not None:
                 self._supervisor.wake()
         if not self._discovery.has_state(mid):  # remembered once, to be cleared on removal
-            self._clear_state({mid: self._discovery.note_state(mid, self._state_topics(mid))})
+            self._clear_state(
+                {mid: self._discovery.note_state(mid, state_topics(self.topics, mid))}
+            )
         messages = [(self.topics.meter(mid), reading.json_bytes(), True)]
         if alarm_changed:
             messages.append((self.topics.alarms(mid), alarm_payload(reading), False))
