@@ -157,9 +157,13 @@ def test_a_version_1_record_with_configs_under_an_old_prefix_clears_them(tmp_pat
     assert doc["configs"][A] == [kept] and doc["clearing"] == [stale]  # until acknowledged
 
 
-def test_the_file_says_what_the_record_holds_after_every_change(tmp_path: Path) -> None:
+@pytest.mark.parametrize("reload", [False, True], ids=["live", "reloaded"])
+def test_the_file_says_what_the_record_holds_after_every_change(
+    tmp_path: Path, reload: bool
+) -> None:
     """The record is written when it changed (a dirty flag, not a comparison of the text):
-    after each step a fresh load of the file holds what the live record does."""
+    after each step a fresh load of the file holds what the live record does. `reloaded`:
+    each step acts on the record as just read from the file (configs not looked at yet)."""
     path, prefixes = tmp_path / ANNOUNCED_FILE, ("m/", "h/")
     d = Discovery(path, state_prefixes=prefixes)
     steps: list[Any] = [
@@ -181,6 +185,8 @@ def test_the_file_says_what_the_record_holds_after_every_change(tmp_path: Path) 
         d.save()
         again = Discovery(path, state_prefixes=prefixes)
         assert again._text() == d._text(), f"step {i}"
+        if reload:
+            d = again
     assert recorded_state(path.read_text()) == {A: {"m/" + A, "h/" + A}, C: {"m/" + C, "h/" + C}}
     assert json.loads(path.read_text())["clearing"] == ["ha/sensor/n/a/config"]
 
@@ -202,3 +208,23 @@ def test_a_record_that_could_not_be_written_is_written_at_the_next_save(
     monkeypatch.setattr(ha_state, "write_atomically", write_atomically)
     d.save()  # nothing changed since, but the file is behind
     assert recorded_state(path.read_text()) == {A: {"m/" + A, "h/" + A}}
+
+
+def test_configs_read_from_the_file_are_taken_back_like_announced_ones(tmp_path: Path) -> None:
+    path = tmp_path / ANNOUNCED_FILE
+    a, b, c = (f"ha/sensor/n/{x}/config" for x in "abc")
+    d = Discovery(path)
+    d.update(A, ((a, b"{}"), (b, b"{}")))
+    d.update(B, ((c, b"{}"),))
+    again = Discovery(path)  # a restart: A announces one config fewer
+    again.update(A, ((a, b"{}"),))
+    assert again.clears_since(0) == [b]
+    assert again.owners() == {A, B} and again.owners_but(frozenset({A})) == [B]
+    assert Discovery(path).forget(B) == []  # B left the config: its config is cleared
+    assert Discovery(path).clears_since(0) == [b, c] and Discovery(path).owners() == {A}
+    off = Discovery(path)  # discovery turned off
+    off.forget_all_configs()
+    assert off.clears_since(0) == [a, b, c]
+    assert json.loads(path.read_text())["configs"] == {}
+    path.write_text(json.dumps({"version": 2, "configs": {A: [1]}, "state": {}}))
+    assert Discovery(path).owners() == set()  # damaged: not a topic

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,7 @@ class Discovery:
         self._clearing: dict[str, int] = {}  # topic -> version at which it was to be cleared
         self._path = path
         self._announced: dict[str, set[str]] = {}  # owner -> config topics (persisted)
+        self._loaded: dict[str, list[str]] = {}  # the same, as read and not looked at since
         self._retained: dict[str, set[str]] = {}  # meter -> retained state topics (persisted)
         self._prefixes = state_prefixes  # a meter's default state topics: prefix + id
         self._defaults: set[str] = set()  # meters with just those (persisted as ids)
@@ -83,7 +85,7 @@ class Discovery:
             return False
         self.version += 1
         topics = {t for t, _ in configs}
-        before = self._announced.get(meter, set())
+        before = self._configs(meter) or set()
         if known is not None:
             before = before | {t for t, _ in known[1]}
         elif not before and self.sweep_legacy:
@@ -111,6 +113,7 @@ class Discovery:
         """Meters (and the gateway) with configs or state topics announced, now or before."""
         return (
             {o for o in self._announced if self._announced[o]}
+            | {o for o in self._loaded if self._loaded[o]}
             | self._retained.keys()
             | self._defaults
         )
@@ -120,11 +123,21 @@ class Discovery:
         gone = self._defaults - kept
         gone.update(self._retained.keys() - kept)
         gone.update(o for o in self._announced.keys() - kept if self._announced[o])
+        gone.update(o for o in self._loaded.keys() - kept if self._loaded[o])
         return sorted(gone)
 
     def config_owners(self) -> list[str]:
         """Owners with config topics on record, sorted."""
-        return sorted(o for o, ts in self._announced.items() if ts)
+        return sorted(
+            [o for o, ts in self._announced.items() if ts]
+            + [o for o, ts in self._loaded.items() if ts]
+        )
+
+    def _configs(self, owner: str) -> set[str] | None:
+        """`owner`'s config topics on record (made a set when first needed, not at load)."""
+        if (loaded := self._loaded.pop(owner, None)) is not None:
+            self._announced[owner] = set(loaded)
+        return self._announced.get(owner)
 
     def explicit_state_owners(self) -> list[str]:
         """Meters whose retained state topics are not (only) their default ones, sorted."""
@@ -135,7 +148,8 @@ class Discovery:
         clears those through the outbox, after the owner's readings already queued, and calls
         `state_stored` once they are stored: until then they stay on record). save=False:
         call save() later (one write for many owners)."""
-        topics = self._announced.pop(owner, set())
+        topics = self._configs(owner) or set()
+        self._announced.pop(owner, None)
         self._dirty |= bool(topics)
         known = self._by_meter.pop(owner, None)
         if known is not None:
@@ -149,9 +163,11 @@ class Discovery:
     def forget_all_configs(self) -> None:
         """Discovery turned off: clear every config announced (state topics stay)."""
         topics = {t for ts in self._announced.values() for t in ts}
+        topics.update(chain.from_iterable(self._loaded.values()))
         topics |= {t for o, (_v, c) in self._by_meter.items() if _persistent(o) for t, _ in c}
-        self._dirty |= any(self._announced.values())
+        self._dirty |= any(self._announced.values()) or any(self._loaded.values())
         self._announced.clear()
+        self._loaded.clear()
         for owner in [o for o in self._by_meter if _persistent(o)]:
             del self._by_meter[owner]
         self._clear(topics)
@@ -172,7 +188,7 @@ class Discovery:
         """Clear configs of `owner` announced before that are not under `wanted` topic
         prefixes (its node or the discovery prefix changed). save=False: call save() later."""
         prefixes = tuple(wanted)
-        stale = {t for t in self._announced.get(owner, set()) if not t.startswith(prefixes)}
+        stale = {t for t in self._configs(owner) or () if not t.startswith(prefixes)}
         if stale:
             self._announced[owner] -= stale
             self._clear(stale)
@@ -270,7 +286,10 @@ class Discovery:
             doc: Any = json.loads(path.read_text())
             if not isinstance(doc, dict) or doc.get("version") not in VERSIONS:
                 raise ValueError(f"expected version {VERSION}")
-            self._announced = {str(o): set(map(str, ts)) for o, ts in doc["configs"].items()}
+            if not isinstance(doc["configs"], dict):
+                raise ValueError("configs: expected an object")
+            self._loaded = dict(doc["configs"])  # sets when needed: most are not at start
+            "".join(chain.from_iterable(self._loaded.values()))  # TypeError unless strings
             for o, ts in doc["state"].items():  # folded into the defaults when they are
                 self._set_state(str(o), set(map(str, ts)))
             if doc["version"] >= 2:
@@ -288,6 +307,7 @@ class Discovery:
             return
         except Exception as exc:  # damaged: start afresh, say so once
             self._announced, self._retained, self._clearing = {}, {}, {}
+            self._loaded = {}
             self._defaults = set()
             self._dirty = True
             log.warning(
@@ -306,10 +326,14 @@ class Discovery:
         for mid in ids:  # other prefixes (a renamed gateway): their topics in full
             self._retained.setdefault(mid, set()).update(p + mid for p in prefixes)
 
+    def _config_lists(self) -> Iterator[tuple[str, list[str]]]:
+        yield from ((o, ts) for o, ts in self._loaded.items() if ts)  # sorted when written
+        yield from ((o, sorted(ts)) for o, ts in self._announced.items() if ts)
+
     def _text(self) -> str:
         doc: dict[str, Any] = {
             "version": VERSION,
-            "configs": {o: sorted(ts) for o, ts in sorted(self._announced.items()) if ts},
+            "configs": dict(sorted(self._config_lists())),
             "state": {o: sorted(ts) for o, ts in sorted(self._retained.items())},
             "default_state": {"prefixes": list(self._prefixes), "meters": sorted(self._defaults)},
             "clearing": sorted(self._clearing),
