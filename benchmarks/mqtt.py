@@ -41,7 +41,7 @@ import sys
 import tempfile
 import time
 from array import array
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -160,7 +160,7 @@ class TimedSink:
 
 
 class TappedRadio:
-    """The supervisor open_radio() made, its frames() noting received_at (see the docstring)."""
+    """The supervisor open_radio() made, its run() noting received_at (see the docstring)."""
 
     def __init__(self, supervisor: Any, probe: Probe, sink: MqttSink) -> None:
         self._sup = supervisor
@@ -170,13 +170,19 @@ class TappedRadio:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._sup, name)
 
-    async def frames(self) -> AsyncIterator[RadioFrame]:
+    async def run(self, deliver: Callable[[RadioFrame], None]) -> None:
+        """The daemon's radio loop (the frames go from each read straight to `deliver`, the
+        pipeline): the replay starts once MQTT is connected, and ends once every row is
+        acknowledged."""
         while not self._sink.stats()["connected"]:
             await asyncio.sleep(0.01)
-        async for rf in self._sup.frames():
-            self._p.arrival = rf.received_at
-            yield rf
         p = self._p
+
+        def tapped(rf: RadioFrame) -> None:
+            p.arrival = rf.received_at
+            deliver(rf)
+
+        await self._sup.run(tapped)
         p.input_done = True
         if p.acked < p.rows:
             try:
