@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import gc
 from pathlib import Path
 
 from gatewayd.commands.check_config import load_checked
@@ -33,4 +34,24 @@ def run(args: argparse.Namespace) -> int:
             config, stdout=dataclasses.replace(config.stdout, enabled=True)
         )
     setup_logging(config.log.level, config.log.journal)
-    return asyncio.run(Daemon(config).run())
+    try:
+        return asyncio.run(_run(Daemon(config)))
+    finally:
+        gc.enable()
+
+
+async def _run(daemon: Daemon) -> int:
+    """The daemon, with the garbage collector back on from READY=1 (cli.py turns it off for
+    the start). What the start built lives as long as the process: it is moved out of the
+    collector's reach (gc.freeze), so later collections do not walk it again."""
+
+    async def collector_on_at_ready() -> None:
+        await daemon.ready.wait()
+        gc.freeze()
+        gc.enable()
+
+    ready = asyncio.create_task(collector_on_at_ready())
+    try:
+        return await daemon.run()
+    finally:
+        ready.cancel()

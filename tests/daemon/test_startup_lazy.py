@@ -36,8 +36,10 @@ from tests.daemon.harness import KEY, METER, mc21
 # The daemon; at its first READY=1 it writes sys.modules to argv[1] and stops itself. SIGUSR1
 # writes sys.modules again at any time.
 PROBE = """
-import json, os, signal, sys
+import gc, json, os, signal, sys
 def dump(*_):
+    with open(sys.argv[1] + ".gc", "w") as f:
+        json.dump({"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}, f)
     with open(sys.argv[1] + ".tmp", "w") as f:
         json.dump(sorted(sys.modules), f)
     os.replace(sys.argv[1] + ".tmp", sys.argv[1])
@@ -109,6 +111,11 @@ class Frozen:
         self.dump = dump
         self.radio = radio  # the FIFO's write end
         self.at_ready = set(json.loads(dump.read_text()))
+        self.gc_at_ready = self.collector()
+
+    def collector(self) -> dict[str, object]:
+        """The garbage collector's state when the modules were last written."""
+        return dict(json.loads(Path(f"{self.dump}.gc").read_text()))
 
     def resume(self) -> None:
         self.proc.send_signal(signal.SIGCONT)
@@ -197,6 +204,20 @@ def test_start_up_imports_only_what_the_config_uses(tmp_path: Path) -> None:
     assert after_one & DRIVER_MODULES == {"gatewayd.meters.kamstrup_water"}
     assert loaded(after_one, UNUSED) == set()
     assert {"gatewayd.daemon.pipeline", "gatewayd.radios.registry"} <= after_one
+
+
+def test_the_collector_is_off_for_the_start_and_on_from_ready(tmp_path: Path) -> None:
+    """`gatewayd run` starts without cyclic garbage collection and turns it back on (with what
+    the start built frozen) once READY=1 is out: a daemon must not run for months without it."""
+    with frozen_at_ready(tmp_path, write_config(tmp_path)) as daemon:
+        assert daemon.gc_at_ready == {"enabled": False, "frozen": 0}
+        daemon.resume()
+        os.write(daemon.radio, mc21(1, 1234).hex().encode() + b"\n")
+        assert daemon.reading()["id"] == METER
+        daemon.modules_now()
+        after = daemon.collector()
+    assert after["enabled"] is True
+    assert isinstance(after["frozen"], int) and after["frozen"] > 1000
 
 
 def test_ready_means_the_outbox_is_open_and_the_listen_socket_bound(tmp_path: Path) -> None:
