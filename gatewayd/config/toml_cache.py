@@ -9,11 +9,11 @@ No secret is written there, nor any text of the file: every string of the docume
 as the place (offset and length) of an equal run of characters in the file's own text, and
 is cut out of that text again when the cache is used. A cache entry is used only when it
 belongs to exactly these bytes (a BLAKE2b digest of them, of the parser's version and of this
-format), when its own checksum holds and when everything in it has the expected shape;
-anything else (no directory, an unreadable, damaged or stale entry, a document holding
-dates) means the file is parsed as if there were no cache, and a new entry is written when
-the directory allows. Entries are written atomically, mode 0600, and never fsync'd: a cache
-lost to a power cut costs one parse.
+format), when its own checksum holds and when it unmarshals into a table; anything else (no
+directory, an unreadable, damaged or stale entry, a document holding dates) means the file is
+parsed as if there were no cache, and a new entry is written when the directory allows.
+Entries are written atomically, mode 0600, and never fsync'd: a cache lost to a power cut
+costs one parse.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ import sys
 from itertools import chain, zip_longest
 from pathlib import Path
 from typing import Any, Final
+
+from gatewayd.fsutil import write_atomically
 
 try:  # hashlib's BLAKE2b, without loading hashlib and OpenSSL's bindings before READY=1
     from _blake2 import blake2b
@@ -59,10 +61,9 @@ class _NoEntry(Exception):
     """The document cannot be cached (a value of a kind the cache does not hold)."""
 
 
-def directory(environ: os._Environ[str] | dict[str, str] | None = None) -> Path | None:
+def directory() -> Path | None:
     """The cache directory systemd gave the service (the first of $CACHE_DIRECTORY), or None."""
-    env = os.environ if environ is None else environ
-    value = env.get("CACHE_DIRECTORY", "").split(":")[0]
+    value = os.environ.get("CACHE_DIRECTORY", "").split(":")[0]
     return Path(value) if value else None
 
 
@@ -133,16 +134,8 @@ def store(cache_dir: Path, source: Path, data: bytes, doc: dict[str, Any]) -> bo
         return False
     blob = b"".join((MAGIC, source_digest(data), blake2b(body, digest_size=DIGEST).digest(), body))
     path = entry_path(cache_dir, source)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(blob)
-            os.replace(tmp, path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        write_atomically(path, blob, sync=False)  # a lost entry costs one parse
     except OSError as exc:
         log.debug("config cache: cannot write %s: %s", path, exc)
         return False
